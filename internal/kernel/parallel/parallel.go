@@ -1,0 +1,120 @@
+// Package parallel runs index ranges on a fixed pool of worker goroutines,
+// one per GOMAXPROCS, so kernels split their work without a goroutine per task.
+package parallel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// job is one For call shared by the caller and any pool workers that pick it up.
+// Chunks are claimed with an atomic counter; the caller waits only for chunks
+// someone claimed, so a worker that arrives late (or never) blocks nobody and
+// nested For calls cannot deadlock.
+type job struct {
+	fn     func(lo, hi int)
+	n      int
+	grain  int
+	chunks int64
+	next   atomic.Int64
+	done   atomic.Int64
+	finish chan struct{}
+}
+
+var (
+	mu      sync.Mutex
+	workers int
+	queue   chan *job
+)
+
+// Workers is the number of goroutines For spreads work over.
+func Workers() int {
+	mu.Lock()
+	defer mu.Unlock()
+	start()
+	return workers
+}
+
+// SetWorkers changes the pool size (n <= 0 means GOMAXPROCS) and returns the
+// previous size. It is meant for start-up and benchmarks, not hot paths.
+func SetWorkers(n int) int {
+	mu.Lock()
+	defer mu.Unlock()
+	start()
+	old := workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if n != workers {
+		close(queue)
+		spawn(n)
+	}
+	return old
+}
+
+func start() {
+	if queue == nil {
+		spawn(runtime.GOMAXPROCS(0))
+	}
+}
+
+func spawn(n int) {
+	workers = n
+	q := make(chan *job, 4*n)
+	queue = q
+	for range n - 1 { // the caller of For is the n-th worker
+		go func() {
+			for j := range q {
+				j.run()
+			}
+		}()
+	}
+}
+
+func (j *job) run() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(c) * j.grain
+		j.fn(lo, min(lo+j.grain, j.n))
+		if j.done.Add(1) == j.chunks {
+			close(j.finish)
+		}
+	}
+}
+
+// For calls fn on disjoint ranges [lo, hi) that cover [0, n), each at most
+// grain long (grain <= 0 means an even split over the workers), on up to
+// Workers goroutines including the caller, and returns when all have returned.
+// fn may itself call For.
+func For(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	mu.Lock()
+	start()
+	w, q := workers, queue
+	mu.Unlock()
+	if grain <= 0 {
+		grain = (n + w - 1) / w
+	}
+	chunks := (n + grain - 1) / grain
+	if w == 1 || chunks == 1 {
+		for lo := 0; lo < n; lo += grain {
+			fn(lo, min(lo+grain, n))
+		}
+		return
+	}
+	j := &job{fn: fn, n: n, grain: grain, chunks: int64(chunks), finish: make(chan struct{})}
+	for range min(w-1, chunks-1) {
+		select {
+		case q <- j:
+		default: // every worker is busy: the caller does the rest
+		}
+	}
+	j.run()
+	<-j.finish
+}

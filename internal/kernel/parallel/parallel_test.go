@@ -1,0 +1,43 @@
+package parallel
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+func TestForCoversEachIndexOnce(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 8} {
+		old := SetWorkers(workers)
+		for _, n := range []int{1, 2, 7, 31, 1000} {
+			for _, grain := range []int{0, 1, 3, 64} {
+				hits := make([]atomic.Int32, n)
+				For(n, grain, func(lo, hi int) {
+					if grain > 0 && hi-lo > grain {
+						t.Errorf("range [%d,%d) longer than grain %d", lo, hi, grain)
+					}
+					for i := lo; i < hi; i++ {
+						hits[i].Add(1)
+					}
+				})
+				for i := range hits {
+					if hits[i].Load() != 1 {
+						t.Fatalf("workers %d n %d grain %d: index %d run %d times", workers, n, grain, i, hits[i].Load())
+					}
+				}
+			}
+		}
+		SetWorkers(old)
+	}
+}
+
+func TestNestedForFinishes(t *testing.T) {
+	old := SetWorkers(2)
+	defer SetWorkers(old)
+	var total atomic.Int64
+	For(8, 1, func(lo, hi int) {
+		For(100, 7, func(lo, hi int) { total.Add(int64(hi - lo)) })
+	})
+	if total.Load() != 800 {
+		t.Fatalf("nested total %d, want 800", total.Load())
+	}
+}
