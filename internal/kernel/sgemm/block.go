@@ -1,0 +1,98 @@
+package sgemm
+
+import "sync"
+
+// job is one product being computed; workers take its MC x NC blocks of C.
+type job struct {
+	v         *variant
+	m, n, k   int
+	pa        []float32 // packed alpha*op(A)
+	transB    bool
+	b         []float32
+	ldb       int
+	beta      float32
+	c         []float32
+	ldc       int
+	epi       *Epilogue
+	mb, nb    int // block size in rows and columns
+	colBlocks int
+	fn        func(lo, hi int) // j.blocks, bound once so For calls do not allocate
+}
+
+var jobPool = sync.Pool{New: func() any {
+	j := new(job)
+	j.fn = j.blocks
+	return j
+}}
+
+func getJob() *job { return jobPool.Get().(*job) }
+
+func putJob(j *job) {
+	*j = job{fn: j.fn} // drop references to the caller's slices
+	jobPool.Put(j)
+}
+
+func (j *job) blocks(lo, hi int) {
+	for t := lo; t < hi; t++ {
+		j.block(t)
+	}
+}
+
+// block computes one MC x NC block of C: for each KC slice it packs the
+// block's part of B, then runs the micro-kernel over every MR x NR tile,
+// each MR panel of A staying in L1 while B streams from L2.
+func (j *job) block(t int) {
+	p := j.v.p
+	kern := j.v.kern
+	i0, j0 := t/j.colBlocks*j.mb, t%j.colBlocks*j.nb
+	i1, j1 := min(j.m, i0+j.mb), min(j.n, j0+j.nb)
+	c, ldc := j.c, j.ldc
+	if j.beta != 0 && j.beta != 1 {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			for x := range row {
+				row[x] *= j.beta
+			}
+		}
+	}
+	mPad := roundUp(j.m, p.MR)
+	nPad := roundUp(j1-j0, p.NR)
+	buf := getBuf(p.KC*nPad + p.MR*p.NR)
+	packed, tile := buf.s[:p.KC*nPad], buf.s[p.KC*nPad:]
+	for p0 := 0; p0 < j.k; p0 += p.KC {
+		kc := min(p.KC, j.k-p0)
+		packB(packed, p.NR, j.transB, j.b, j.ldb, p0, kc, j0, j1)
+		accumulate := p0 > 0 || j.beta != 0
+		last := p0+kc == j.k
+		slice := j.pa[p0*mPad : p0*mPad+mPad*kc]
+		for i := i0; i < i1; i += p.MR {
+			ap := slice[i*kc : (i+p.MR)*kc]
+			rows := min(p.MR, i1-i)
+			for jj := j0; jj < j1; jj += p.NR {
+				bp := packed[(jj-j0)*kc : (jj-j0+p.NR)*kc]
+				cols := min(p.NR, j1-jj)
+				if rows == p.MR && cols == p.NR {
+					kern(kc, ap, bp, p.NR, c[i*ldc+jj:], ldc, accumulate)
+					continue
+				}
+				// Edge tile: compute it whole into scratch, copy out what exists.
+				kern(kc, ap, bp, p.NR, tile, p.NR, false)
+				for r := range rows {
+					src := tile[r*p.NR : r*p.NR+cols]
+					dst := c[(i+r)*ldc+jj : (i+r)*ldc+jj+cols]
+					if accumulate {
+						for x, v := range src {
+							dst[x] += v
+						}
+					} else {
+						copy(dst, src)
+					}
+				}
+			}
+			if last && j.epi != nil {
+				j.epi.apply(i, i+rows, j0, j1, c, ldc)
+			}
+		}
+	}
+	putBuf(buf)
+}

@@ -1,0 +1,5 @@
+//go:build !purego
+
+package sgemm
+
+func asmVariants() []*variant { return nil }

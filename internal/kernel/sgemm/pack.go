@@ -1,0 +1,92 @@
+package sgemm
+
+import (
+	"math/bits"
+	"sync"
+
+	"github.com/dla-go/dla/internal/kernel/parallel"
+)
+
+// Packed A holds, for each KC slice [p0, p0+kc) of k, the MR-row panels of A
+// one after another, each stored k-major (panel[p*MR+r]); rows past m are
+// zero. The panel of rows [i, i+MR) of slice p0 starts at p0*mPad + i*kc.
+func packedALen(v *variant, m, k int) int { return roundUp(m, v.p.MR) * k }
+
+// packA writes alpha*op(A) into dst in the packed layout, one group of
+// panels per worker.
+func packA(v *variant, dst []float32, transA bool, m, k int, alpha float32, a []float32, lda int) {
+	mr, kcMax := v.p.MR, v.p.KC
+	mPad := roundUp(m, mr)
+	panels := mPad / mr
+	grain := max(1, (1<<16)/(mr*k)) // about 256 KiB of A per chunk
+	parallel.For(panels, grain, func(lo, hi int) {
+		for pan := lo; pan < hi; pan++ {
+			i := pan * mr
+			rows := min(mr, m-i)
+			for p0 := 0; p0 < k; p0 += kcMax {
+				kc := min(kcMax, k-p0)
+				out := dst[p0*mPad+i*kc : p0*mPad+(i+mr)*kc]
+				if rows < mr {
+					clear(out)
+				}
+				if transA {
+					for p := range kc {
+						src := a[(p0+p)*lda+i : (p0+p)*lda+i+rows]
+						o := out[p*mr : p*mr+rows]
+						for r, x := range src {
+							o[r] = alpha * x
+						}
+					}
+					continue
+				}
+				for r := range rows {
+					src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kc]
+					for p, x := range src {
+						out[p*mr+r] = alpha * x
+					}
+				}
+			}
+		}
+	})
+}
+
+// packB writes columns [j0, j1) of rows [p0, p0+kc) of op(B) into dst as
+// NR-wide panels, each kc x NR row-major; columns past j1 are zero.
+func packB(dst []float32, nr int, transB bool, b []float32, ldb int, p0, kc, j0, j1 int) {
+	for j := j0; j < j1; j += nr {
+		cols := min(nr, j1-j)
+		out := dst[(j-j0)*kc : (j-j0+nr)*kc]
+		if cols < nr {
+			clear(out)
+		}
+		if transB {
+			for c := range cols {
+				src := b[(j+c)*ldb+p0 : (j+c)*ldb+p0+kc]
+				for p, x := range src {
+					out[p*nr+c] = x
+				}
+			}
+			continue
+		}
+		for p := range kc {
+			copy(out[p*nr:p*nr+cols], b[(p0+p)*ldb+j:(p0+p)*ldb+j+cols])
+		}
+	}
+}
+
+// buffer is a pooled scratch slice; pools are kept per power-of-two size so
+// that calls of different shapes do not keep replacing each other's buffers.
+type buffer struct{ s []float32 }
+
+var bufPools [48]sync.Pool
+
+func getBuf(n int) *buffer {
+	class := bits.Len(uint(n))
+	if b, ok := bufPools[class].Get().(*buffer); ok {
+		b.s = b.s[:n]
+		return b
+	}
+	return &buffer{s: make([]float32, n, 1<<class)}
+}
+
+func putBuf(b *buffer) { bufPools[bits.Len(uint(cap(b.s)))-1].Put(b) }

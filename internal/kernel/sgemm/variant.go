@@ -1,0 +1,50 @@
+package sgemm
+
+import (
+	"slices"
+	"sync/atomic"
+)
+
+// kernel computes the MR x NR tile c = a*b (accumulate false) or c += a*b
+// (accumulate true) from an MR x kc packed panel a (a[p*MR+r]) and a kc x NR
+// panel b with row stride ldb (b[p*ldb+j]); c has row stride ldc.
+type kernel func(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool)
+
+// variant is one implementation tier: its blocking and its micro-kernel.
+type variant struct {
+	name string
+	p    params
+	kern kernel
+}
+
+var generic = &variant{name: "generic", p: genericParams, kern: kernelGeneric}
+
+// available lists the variants this CPU runs, fastest first; generic is last.
+var available = append(asmVariants(), generic)
+
+// active is the variant new calls use.
+var active atomic.Pointer[variant]
+
+func init() { active.Store(available[0]) }
+
+// Variants names the implementations available on this CPU, fastest first
+// (the first is the default); "generic" is always last.
+func Variants() []string {
+	names := make([]string, len(available))
+	for i, v := range available {
+		names[i] = v.name
+	}
+	return names
+}
+
+// UseVariant makes later calls (and later PackA results) use the named
+// variant, and returns a func that restores the previous one. It is for tests
+// and benchmarks; it panics if name is not in Variants().
+func UseVariant(name string) (restore func()) {
+	i := slices.IndexFunc(available, func(v *variant) bool { return v.name == name })
+	if i < 0 {
+		panic("sgemm: variant " + name + " not available")
+	}
+	old := active.Swap(available[i])
+	return func() { active.Store(old) }
+}
