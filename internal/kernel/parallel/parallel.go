@@ -8,18 +8,39 @@ import (
 	"sync/atomic"
 )
 
-// job is one For call shared by the caller and any pool workers that pick it up.
+// Task is work over an index range. Passing a pointer to long-lived state as a
+// Task lets a hot caller run in parallel without allocating a closure.
+type Task interface{ Run(lo, hi int) }
+
+// Func adapts a plain function to Task.
+type Func func(lo, hi int)
+
+// Run calls f.
+func (f Func) Run(lo, hi int) { f(lo, hi) }
+
+// job is one Run call shared by the caller and any pool workers that pick it up.
 // Chunks are claimed with an atomic counter; the caller waits only for chunks
 // someone claimed, so a worker that arrives late (or never) blocks nobody and
-// nested For calls cannot deadlock.
+// nested calls cannot deadlock. Jobs are recycled once the caller and every
+// queued reference are through with them (refs), so Run allocates nothing.
 type job struct {
-	fn     func(lo, hi int)
+	task   Task
 	n      int
 	grain  int
 	chunks int64
 	next   atomic.Int64
 	done   atomic.Int64
-	finish chan struct{}
+	refs   atomic.Int64
+	finish chan struct{} // receives one token when the last chunk is done
+}
+
+var jobs = sync.Pool{New: func() any { return &job{finish: make(chan struct{}, 1)} }}
+
+func (j *job) release() {
+	if j.refs.Add(-1) == 0 {
+		j.task = nil
+		jobs.Put(j)
+	}
 }
 
 var (
@@ -67,6 +88,7 @@ func spawn(n int) {
 		go func() {
 			for j := range q {
 				j.run()
+				j.release()
 			}
 		}()
 	}
@@ -79,9 +101,9 @@ func (j *job) run() {
 			return
 		}
 		lo := int(c) * j.grain
-		j.fn(lo, min(lo+j.grain, j.n))
+		j.task.Run(lo, min(lo+j.grain, j.n))
 		if j.done.Add(1) == j.chunks {
-			close(j.finish)
+			j.finish <- struct{}{}
 		}
 	}
 }
@@ -90,7 +112,10 @@ func (j *job) run() {
 // grain long (grain <= 0 means an even split over the workers), on up to
 // Workers goroutines including the caller, and returns when all have returned.
 // fn may itself call For.
-func For(n, grain int, fn func(lo, hi int)) {
+func For(n, grain int, fn func(lo, hi int)) { Run(n, grain, Func(fn)) }
+
+// Run is For with a Task.
+func Run(n, grain int, t Task) {
 	if n <= 0 {
 		return
 	}
@@ -104,17 +129,24 @@ func For(n, grain int, fn func(lo, hi int)) {
 	chunks := (n + grain - 1) / grain
 	if w == 1 || chunks == 1 {
 		for lo := 0; lo < n; lo += grain {
-			fn(lo, min(lo+grain, n))
+			t.Run(lo, min(lo+grain, n))
 		}
 		return
 	}
-	j := &job{fn: fn, n: n, grain: grain, chunks: int64(chunks), finish: make(chan struct{})}
+	j := jobs.Get().(*job)
+	j.task, j.n, j.grain, j.chunks = t, n, grain, int64(chunks)
+	j.next.Store(0)
+	j.done.Store(0)
+	j.refs.Store(1)
 	for range min(w-1, chunks-1) {
+		j.refs.Add(1)
 		select {
 		case q <- j:
 		default: // every worker is busy: the caller does the rest
+			j.refs.Add(-1)
 		}
 	}
 	j.run()
 	<-j.finish
+	j.release()
 }

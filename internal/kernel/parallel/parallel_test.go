@@ -41,3 +41,20 @@ func TestNestedForFinishes(t *testing.T) {
 		t.Fatalf("nested total %d, want 800", total.Load())
 	}
 }
+
+type sumTask struct{ total atomic.Int64 }
+
+func (s *sumTask) Run(lo, hi int) { s.total.Add(int64(hi - lo)) }
+
+func TestRunAllocatesNothing(t *testing.T) {
+	old := SetWorkers(2)
+	defer SetWorkers(old)
+	task := &sumTask{}
+	Run(100, 10, task)
+	if a := testing.AllocsPerRun(50, func() { Run(100, 10, task) }); a != 0 {
+		t.Errorf("Run allocated %.1f times per call", a)
+	}
+	if got := task.total.Load(); got != 100*52 {
+		t.Errorf("covered %d indices, want %d", got, 100*52)
+	}
+}

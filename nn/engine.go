@@ -1,0 +1,462 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/tensor"
+)
+
+// Engine is a graph compiled for inference: BatchNorm folded into the
+// convolution weights, ReLU and residual adds fused into convolution
+// epilogues, each concatenation's inputs written in place into their channel
+// slice of its buffer, duplicate max pools merged, weights packed once, and all
+// activations planned into one arena per batch size. Forward is safe for
+// concurrent use; each call borrows a pooled arena, so the steady state
+// allocates nothing.
+type Engine struct {
+	g      *Graph
+	steps  []step
+	place  []placement // per value: where it lives
+	bufs   []buffer    // storage units: a value of its own or a concatenation
+	wsLen  int         // largest per-image conv workspace
+	output int
+
+	mu    sync.Mutex
+	plans map[int]*memPlan // by batch size
+}
+
+// placement locates a value inside a buffer: channel offset chOff of buffer buf.
+type placement struct{ buf, chOff int }
+
+// buffer is [N, C, H, W] storage alive from step first to step last.
+type buffer struct {
+	c, h, w     int
+	first, last int
+}
+
+type stepKind int
+
+const (
+	stepConv stepKind = iota
+	stepMaxPool
+	stepGAP
+	stepAdd
+	stepReLU
+	stepAffine
+	stepCopy
+)
+
+// step is one kernel call per image; value ids index Engine.place.
+type step struct {
+	kind     stepKind
+	in, out  int
+	other    int // residual (conv) or second operand (add); -1 if none
+	relu     bool
+	plan     *conv.Plan
+	scale    []float32 // affine steps (a BatchNorm that follows no convolution)
+	shift    []float32
+	kernel   int
+	inShape  [3]int
+	outShape [3]int
+}
+
+// memPlan is the arena layout for one batch size.
+type memPlan struct {
+	n       int
+	offsets []int // per buffer
+	size    int   // activations
+	pool    sync.Pool
+}
+
+type workspace struct {
+	arena []float32
+	ws    []float32
+	epis  []conv.Epilogue // one per step, so no epilogue escapes per call
+}
+
+// Compile prepares g with weights w for inference.
+func Compile(g *Graph, w Weights) (*Engine, error) {
+	if err := g.CheckWeights(w); err != nil {
+		return nil, err
+	}
+	nv := len(g.Nodes) + 1
+	uses := make([][]int, nv) // consumers (node indices) of each value
+	for i, nd := range g.Nodes {
+		for _, v := range nd.Inputs {
+			uses[v] = append(uses[v], i)
+		}
+	}
+	// alias[v] is the value that really holds v's data (merged or fused away).
+	alias := make([]int, nv)
+	for v := range alias {
+		alias[v] = v
+	}
+	canon := func(v int) int { return alias[v] }
+	done := make([]bool, len(g.Nodes)) // absorbed into an earlier step
+	e := &Engine{g: g, plans: map[int]*memPlan{}}
+
+	// Merge identical max pools of the same input (level roots pool twice).
+	seen := map[[2]int]int{}
+	for i, nd := range g.Nodes {
+		if nd.Op == OpMaxPool {
+			key := [2]int{canon(nd.Inputs[0]), nd.Kernel}
+			if first, ok := seen[key]; ok {
+				alias[i+1] = first
+				done[i] = true
+			} else {
+				seen[key] = i + 1
+			}
+		}
+	}
+	sole := func(v int) (int, bool) { // the only consumer of v, if there is one
+		if len(uses[v]) == 1 && v != g.Output {
+			return uses[v][0], true
+		}
+		return 0, false
+	}
+	for i, nd := range g.Nodes {
+		if done[i] {
+			continue
+		}
+		in := canon(nd.Inputs[0])
+		st := step{in: in, other: -1, inShape: g.Shape(nd.Inputs[0]), outShape: nd.Out}
+		cur := i + 1
+		switch nd.Op {
+		case OpConv:
+			st.kind = stepConv
+			wt := w[nd.Name+".weight"].Data
+			kdim := len(wt) / nd.OutC
+			folded := make([]float32, len(wt))
+			shift := make([]float32, nd.OutC)
+			if nd.Bias {
+				copy(shift, w[nd.Name+".bias"].Data)
+			}
+			scale := make([]float64, nd.OutC)
+			for k := range scale {
+				scale[k] = 1
+			}
+			if j, ok := sole(cur); ok && g.Nodes[j].Op == OpBatchNorm {
+				bn := g.Nodes[j].Name
+				gamma, beta := w[bn+".weight"].Data, w[bn+".bias"].Data
+				mean, vr := w[bn+".running_mean"].Data, w[bn+".running_var"].Data
+				for k := range scale {
+					scale[k] = float64(gamma[k]) / math.Sqrt(float64(vr[k])+BNEps)
+					shift[k] = float32((float64(shift[k])-float64(mean[k]))*scale[k] + float64(beta[k]))
+				}
+				done[j] = true
+				cur = j + 1
+			}
+			for k := range nd.OutC {
+				for t := range kdim {
+					folded[k*kdim+t] = float32(float64(wt[k*kdim+t]) * scale[k])
+				}
+			}
+			st.shift = shift
+			if j, ok := sole(cur); ok && g.Nodes[j].Op == OpAdd {
+				a := g.Nodes[j].Inputs
+				other := a[0]
+				if other == cur {
+					other = a[1]
+				}
+				if other <= i { // ready before this convolution runs
+					st.other = canon(other)
+					done[j] = true
+					cur = j + 1
+				}
+			}
+			if j, ok := sole(cur); ok && g.Nodes[j].Op == OpReLU {
+				st.relu = true
+				done[j] = true
+				cur = j + 1
+			}
+			p := convParams(g, nd, 1)
+			st.plan = conv.NewPlan(p, folded)
+			e.wsLen = max(e.wsLen, st.plan.WorkspaceSize(1))
+		case OpBatchNorm:
+			st.kind = stepAffine
+			st.scale, st.shift = foldBN(w, nd.Name)
+		case OpReLU:
+			st.kind = stepReLU
+		case OpAdd:
+			st.kind = stepAdd
+			st.other = canon(nd.Inputs[1])
+		case OpMaxPool:
+			st.kind = stepMaxPool
+			st.kernel = nd.Kernel
+		case OpGlobalAvgPool:
+			st.kind = stepGAP
+		case OpConcat:
+			continue // placed below: its inputs are written straight into it
+		}
+		st.outShape = g.Shape(cur)
+		for v := i + 1; v <= cur; v++ {
+			alias[v] = cur
+		}
+		st.out = cur
+		e.steps = append(e.steps, st)
+	}
+	e.output = canon(g.Output)
+	e.placeValues(uses, canon)
+	return e, nil
+}
+
+func convParams(g *Graph, nd Node, n int) conv.Params {
+	in := g.Shape(nd.Inputs[0])
+	return conv.Params{N: n, C: in[0], H: in[1], W: in[2], K: nd.OutC, R: nd.Kernel, S: nd.Kernel,
+		StrideH: nd.Stride, StrideW: nd.Stride, PadH: nd.Pad, PadW: nd.Pad, Groups: nd.Groups}
+}
+
+func foldBN(w Weights, name string) (scale, shift []float32) {
+	gamma, beta := w[name+".weight"].Data, w[name+".bias"].Data
+	mean, vr := w[name+".running_mean"].Data, w[name+".running_var"].Data
+	scale, shift = make([]float32, len(gamma)), make([]float32, len(gamma))
+	for k := range gamma {
+		s := float64(gamma[k]) / math.Sqrt(float64(vr[k])+BNEps)
+		scale[k] = float32(s)
+		shift[k] = float32(float64(beta[k]) - float64(mean[k])*s)
+	}
+	return scale, shift
+}
+
+// placeValues gives every stored value a buffer: concatenation inputs share
+// their concatenation's buffer (one copy step where a value cannot, e.g. the
+// graph input or a value already placed in another concatenation).
+func (e *Engine) placeValues(uses [][]int, canon func(int) int) {
+	g := e.g
+	nv := len(g.Nodes) + 1
+	e.place = make([]placement, nv)
+	for v := range e.place {
+		e.place[v].buf = -1
+	}
+	newBuf := func(s [3]int) int {
+		e.bufs = append(e.bufs, buffer{c: s[0], h: s[1], w: s[2], first: math.MaxInt, last: -1})
+		return len(e.bufs) - 1
+	}
+	producer := map[int]int{} // stored value -> step index
+	for si, st := range e.steps {
+		producer[st.out] = si
+	}
+	e.place[0].buf = newBuf(g.Shape(0))
+	var copies []step
+	for i, nd := range g.Nodes {
+		if nd.Op != OpConcat {
+			continue
+		}
+		b := newBuf(nd.Out)
+		e.place[i+1] = placement{buf: b}
+		off := 0
+		for _, v := range nd.Inputs {
+			v = canon(v)
+			if _, ok := producer[v]; ok && e.place[v].buf < 0 {
+				e.place[v] = placement{buf: b, chOff: off}
+			} else {
+				tmp := len(e.place)
+				e.place = append(e.place, placement{buf: b, chOff: off})
+				copies = append(copies, step{kind: stepCopy, in: v, out: tmp, other: -1, outShape: g.Shape(v)})
+			}
+			off += g.Shape(v)[0]
+		}
+	}
+	for _, st := range e.steps {
+		if e.place[st.out].buf < 0 {
+			e.place[st.out] = placement{buf: newBuf(st.outShape)}
+		}
+	}
+	// Copies run right after the step producing their source (or first, for the input).
+	if len(copies) > 0 {
+		var out []step
+		for _, c := range copies {
+			if c.in == 0 {
+				out = append(out, c)
+			}
+		}
+		for _, st := range e.steps {
+			out = append(out, st)
+			for _, c := range copies {
+				if c.in == st.out {
+					out = append(out, c)
+				}
+			}
+		}
+		e.steps = out
+	}
+	// Lifetimes in step indices; the input is alive from the start, the output to the end.
+	touch := func(v, si int) {
+		b := &e.bufs[e.place[v].buf]
+		b.first = min(b.first, si)
+		b.last = max(b.last, si)
+	}
+	touch(0, 0)
+	for si, st := range e.steps {
+		touch(st.in, si)
+		touch(st.out, si)
+		if st.other >= 0 {
+			touch(st.other, si)
+		}
+	}
+	touch(e.output, len(e.steps))
+}
+
+// planFor lays out the arena for batch size n (first fit over lifetimes).
+func (e *Engine) planFor(n int) *memPlan {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.plans[n]; ok {
+		return p
+	}
+	p := &memPlan{n: n, offsets: make([]int, len(e.bufs))}
+	type block struct{ off, size, first, last int }
+	var placed []block
+	for i, b := range e.bufs {
+		size := n * b.c * b.h * b.w
+		off := 0
+		for moved := true; moved; {
+			moved = false
+			for _, o := range placed {
+				if o.first <= b.last && b.first <= o.last && off < o.off+o.size && o.off < off+size {
+					off = o.off + o.size
+					moved = true
+				}
+			}
+		}
+		placed = append(placed, block{off, size, b.first, b.last})
+		p.offsets[i] = off
+		p.size = max(p.size, off+size)
+	}
+	p.pool.New = func() any {
+		return &workspace{
+			arena: make([]float32, p.size),
+			ws:    make([]float32, e.wsLen),
+			epis:  make([]conv.Epilogue, len(e.steps)),
+		}
+	}
+	e.plans[n] = p
+	return p
+}
+
+// Classes is the number of logits per image.
+func (e *Engine) Classes() int { return e.g.Shape(e.g.Output)[0] }
+
+// Graph returns the graph the engine was compiled from.
+func (e *Engine) Graph() *Graph { return e.g }
+
+// ArenaBytes is the activation memory one Forward of batch n uses.
+func (e *Engine) ArenaBytes(n int) int { return 4 * (e.planFor(n).size + e.wsLen) }
+
+// Forward runs a batch [N,C,H,W] and returns the logits [N, classes].
+func (e *Engine) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := e.g.CheckInput(x); err != nil {
+		return nil, err
+	}
+	out := tensor.New(x.Shape[0], e.Classes())
+	return out, e.ForwardInto(x, out)
+}
+
+// ForwardInto is Forward writing into out ([N, classes]); it allocates nothing
+// once an arena for this batch size exists.
+func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
+	if err := e.g.CheckInput(x); err != nil {
+		return err
+	}
+	n := x.Shape[0]
+	if len(out.Data) != n*e.Classes() {
+		return fmt.Errorf("output holds %d values, need %d", len(out.Data), n*e.Classes())
+	}
+	p := e.planFor(n)
+	ws := p.pool.Get().(*workspace)
+	defer p.pool.Put(ws)
+	e.loadInput(p, ws, x.Data)
+	for si := range e.steps {
+		st := &e.steps[si]
+		for img := range n {
+			e.run(st, &ws.epis[si], p, ws, img)
+		}
+	}
+	cls := e.Classes()
+	for img := range n {
+		copy(out.Data[img*cls:(img+1)*cls], e.view(p, ws, e.output, img, cls))
+	}
+	return nil
+}
+
+func (e *Engine) loadInput(p *memPlan, ws *workspace, x []float32) {
+	b := e.bufs[e.place[0].buf]
+	copy(ws.arena[p.offsets[e.place[0].buf]:], x[:p.n*b.c*b.h*b.w])
+}
+
+// view is the length-l slice of value v for image img.
+func (e *Engine) view(p *memPlan, ws *workspace, v, img, l int) []float32 {
+	pl := e.place[v]
+	b := e.bufs[pl.buf]
+	plane := b.h * b.w
+	off := p.offsets[pl.buf] + img*b.c*plane + pl.chOff*plane
+	return ws.arena[off : off+l : off+l]
+}
+
+func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, img int) {
+	inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
+	outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
+	switch st.kind {
+	case stepConv:
+		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
+		if st.other >= 0 {
+			epi.Residual = e.view(p, ws, st.other, img, outLen)
+		}
+		st.plan.Run(e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen), 1, epi, ws.ws)
+	case stepMaxPool:
+		maxPool(e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen), st.inShape, st.outShape, st.kernel)
+	case stepGAP:
+		x, y := e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen)
+		hw := st.inShape[1] * st.inShape[2]
+		for c := range y {
+			var s float32
+			for _, v := range x[c*hw : (c+1)*hw] {
+				s += v
+			}
+			y[c] = s / float32(hw)
+		}
+	case stepAdd:
+		a, b, y := e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.other, img, inLen), e.view(p, ws, st.out, img, outLen)
+		for i := range y {
+			y[i] = a[i] + b[i]
+		}
+	case stepReLU:
+		x, y := e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen)
+		for i, v := range x {
+			y[i] = max(v, 0)
+		}
+	case stepAffine:
+		x, y := e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen)
+		plane := st.inShape[1] * st.inShape[2]
+		for i, v := range x {
+			c := i / plane
+			y[i] = v*st.scale[c] + st.shift[c]
+		}
+	case stepCopy:
+		copy(e.view(p, ws, st.out, img, outLen), e.view(p, ws, st.in, img, outLen))
+	}
+}
+
+// maxPool is a k x k, stride k max pool of one image. It stays serial: it moves
+// a few hundred kilobytes, less than a goroutine hand-off costs to share.
+func maxPool(x, y []float32, in, out [3]int, k int) {
+	for c := range out[0] {
+		src := x[c*in[1]*in[2]:]
+		dst := y[c*out[1]*out[2]:]
+		for oy := range out[1] {
+			for ox := range out[2] {
+				best := src[oy*k*in[2]+ox*k]
+				for dy := range k {
+					row := src[(oy*k+dy)*in[2]+ox*k:]
+					for dx := range k {
+						best = max(best, row[dx])
+					}
+				}
+				dst[oy*out[2]+ox] = best
+			}
+		}
+	}
+}

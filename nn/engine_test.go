@@ -1,0 +1,126 @@
+package nn_test
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/nn"
+	"github.com/dla-go/dla/tensor"
+)
+
+// maxRelDiff is max|a-b| / max|b|, the metric of the golden tests.
+func maxRelDiff(a, b []float32) float64 {
+	var d, m float64
+	for i := range b {
+		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
+		m = math.Max(m, math.Abs(float64(b[i])))
+	}
+	return d / m
+}
+
+func compiled(t testing.TB, name string, size int) (*nn.Graph, nn.Weights, *nn.Engine) {
+	t.Helper()
+	v, err := arch.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := v.Build(1000, size, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := nn.Weights(arch.SyntheticWeights(g, 7))
+	e, err := nn.Compile(g, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, w, e
+}
+
+// The compiled engine (folded BN, fused epilogues, in-place concatenation,
+// packed fast kernels) must agree with the operator-by-operator reference.
+func TestEngineMatchesReference(t *testing.T) {
+	models := []string{"dla34", "dla46_c", "dla46x_c", "dla60x_c", "dla102x"}
+	if testing.Short() {
+		models = models[:3]
+	}
+	for _, name := range models {
+		t.Run(name, func(t *testing.T) {
+			g, w, e := compiled(t, name, 64)
+			x := arch.SyntheticInput(3, 64, 64, 1)
+			want, err := nn.RunReference(g, w, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
+				t.Errorf("max |diff| / max |logit| = %.3g > 1e-4", d)
+			}
+		})
+	}
+}
+
+func TestEngineConcurrentCallersAgree(t *testing.T) {
+	_, _, e := compiled(t, "dla46x_c", 64)
+	inputs := make([]*tensor.Tensor, 4)
+	wants := make([]*tensor.Tensor, 4)
+	for i := range inputs {
+		inputs[i] = arch.SyntheticInput(1+i%2, 64, 64, uint64(i))
+		y, err := e.Forward(inputs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wants[i] = y
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for r := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := r % 4
+			y, err := e.Forward(inputs[i])
+			if err != nil {
+				errs <- err
+				return
+			}
+			for j := range y.Data {
+				if y.Data[j] != wants[i].Data[j] {
+					errs <- fmt.Errorf("caller %d: logit %d differs from the serial run", r, j)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestForwardIntoAllocatesNothing(t *testing.T) {
+	_, _, e := compiled(t, "dla46x_c", 64)
+	x := arch.SyntheticInput(2, 64, 64, 3)
+	out := tensor.New(2, e.Classes())
+	if err := e.ForwardInto(x, out); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(5, func() { _ = e.ForwardInto(x, out) }); a != 0 {
+		t.Errorf("ForwardInto allocated %.1f times per call in steady state", a)
+	}
+}
+
+func TestForwardRejectsWrongInput(t *testing.T) {
+	_, _, e := compiled(t, "dla46_c", 64)
+	for _, shape := range [][]int{{1, 3, 64, 96}, {1, 1, 64, 64}, {3, 64, 64}, {0, 3, 64, 64}} {
+		if _, err := e.Forward(tensor.New(shape...)); err == nil {
+			t.Errorf("shape %v accepted", shape)
+		}
+	}
+}

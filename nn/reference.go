@@ -1,0 +1,116 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/tensor"
+)
+
+// Weights maps timm parameter names to tensors.
+type Weights map[string]*tensor.Tensor
+
+// CheckWeights verifies that w holds every parameter of g with the right shape.
+func (g *Graph) CheckWeights(w Weights) error {
+	for _, p := range g.Params() {
+		t, ok := w[p.Name]
+		if !ok {
+			return fmt.Errorf("missing weight %s", p.Name)
+		}
+		if !tensor.SameShape(t.Shape, p.Shape) {
+			return fmt.Errorf("weight %s has shape %v, the model needs %v", p.Name, t.Shape, p.Shape)
+		}
+	}
+	return nil
+}
+
+// CheckInput verifies that x is an [N, C, H, W] batch of the size g was built for.
+func (g *Graph) CheckInput(x *tensor.Tensor) error {
+	s := x.Shape
+	if len(s) != 4 || s[0] < 1 || s[1] != g.InC || s[2] != g.InH || s[3] != g.InW {
+		return fmt.Errorf("input shape %v does not fit the model: want [N %d %d %d]", s, g.InC, g.InH, g.InW)
+	}
+	return nil
+}
+
+// RunReference evaluates g on x one operator at a time with the reference
+// kernels, in eval mode: it is the definition the compiled engine is tested
+// against. The result is [N, classes].
+func RunReference(g *Graph, w Weights, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := g.CheckWeights(w); err != nil {
+		return nil, err
+	}
+	if err := g.CheckInput(x); err != nil {
+		return nil, err
+	}
+	n := x.Shape[0]
+	vals := make([][]float32, len(g.Nodes)+1)
+	vals[0] = x.Data
+	for i, nd := range g.Nodes {
+		in := g.Shape(nd.Inputs[0])
+		out := make([]float32, n*nd.Out[0]*nd.Out[1]*nd.Out[2])
+		src := vals[nd.Inputs[0]]
+		plane := nd.Out[1] * nd.Out[2]
+		switch nd.Op {
+		case OpConv:
+			p := conv.Params{N: n, C: in[0], H: in[1], W: in[2], K: nd.OutC, R: nd.Kernel, S: nd.Kernel,
+				StrideH: nd.Stride, StrideW: nd.Stride, PadH: nd.Pad, PadW: nd.Pad, Groups: nd.Groups}
+			var epi *conv.Epilogue
+			if nd.Bias {
+				epi = &conv.Epilogue{Shift: w[nd.Name+".bias"].Data}
+			}
+			conv.ForwardRef(p, src, w[nd.Name+".weight"].Data, out, epi)
+		case OpBatchNorm:
+			gamma, beta := w[nd.Name+".weight"].Data, w[nd.Name+".bias"].Data
+			mean, vr := w[nd.Name+".running_mean"].Data, w[nd.Name+".running_var"].Data
+			for j := range out {
+				c := j / plane % nd.Out[0]
+				inv := 1 / math.Sqrt(float64(vr[c])+BNEps)
+				out[j] = float32((float64(src[j])-float64(mean[c]))*inv*float64(gamma[c]) + float64(beta[c]))
+			}
+		case OpReLU:
+			for j, v := range src {
+				out[j] = max(v, 0)
+			}
+		case OpAdd:
+			other := vals[nd.Inputs[1]]
+			for j, v := range src {
+				out[j] = v + other[j]
+			}
+		case OpMaxPool:
+			k := nd.Kernel
+			for j := range out {
+				ox, oy, nc := j%nd.Out[2], j/nd.Out[2]%nd.Out[1], j/plane
+				best := float32(math.Inf(-1))
+				for dy := range k {
+					for dx := range k {
+						best = max(best, src[(nc*in[1]+oy*k+dy)*in[2]+ox*k+dx])
+					}
+				}
+				out[j] = best
+			}
+		case OpConcat:
+			off := 0
+			for _, v := range nd.Inputs {
+				part := g.Shape(v)[0] * plane
+				for b := range n {
+					copy(out[b*nd.Out[0]*plane+off:], vals[v][b*part:(b+1)*part])
+				}
+				off += part
+			}
+		case OpGlobalAvgPool:
+			hw := in[1] * in[2]
+			for j := range out {
+				var s float64
+				for _, v := range src[j*hw : (j+1)*hw] {
+					s += float64(v)
+				}
+				out[j] = float32(s / float64(hw))
+			}
+		}
+		vals[i+1] = out
+	}
+	classes := g.Shape(g.Output)[0]
+	return tensor.FromData(vals[g.Output], n, classes)
+}
