@@ -90,7 +90,7 @@ func (j *job) block(t int) {
 				}
 			}
 			if last && j.epi != nil {
-				j.epi.apply(i, i+rows, j0, j1, c, ldc)
+				j.epi.apply(j.v.epi, i, i+rows, j0, j1, c, ldc)
 			}
 		}
 	}

@@ -2,4 +2,75 @@
 
 package sgemm
 
-func asmVariants() []*variant { return nil }
+import "golang.org/x/sys/cpu"
+
+//go:generate go run -C _asm . -out ../micro_amd64.s -stubs ../micro_amd64.go -pkg sgemm
+
+// avx512Params: a 14x32 tile uses 28 of the 32 zmm registers as accumulators.
+var avx512Params = params{
+	MR: 14, NR: 32,
+	KC: 256, // A panel 14 KiB of a 32 KiB L1
+	MC: 448,
+	NC: 512, // B block 512 KiB of a 1 MiB L2 (Zen 4)
+}
+
+// avx2Params: a 6x16 tile uses 12 of the 16 ymm registers as accumulators.
+var avx2Params = params{
+	MR: 6, NR: 16,
+	KC: 256, // A panel 6 KiB of a 32 KiB L1
+	MC: 480,
+	NC: 512, // B block 512 KiB of L2
+}
+
+// asmVariants lists the assembly tiers this CPU (and OS) supports, fastest
+// first. x/sys/cpu honours GODEBUG=cpu.avx512f=off and cpu.avx2=off.
+func asmVariants() []*variant {
+	var vs []*variant
+	if cpu.X86.HasAVX512F {
+		vs = append(vs, &variant{name: "avx512", p: avx512Params, kern: kernAVX512, epi: epiAVX512})
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		vs = append(vs, &variant{name: "avx2", p: avx2Params, kern: kernAVX2, epi: epiAVX2})
+	}
+	return vs
+}
+
+func kernAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	_ = a[14*kc-1]
+	_ = b[(kc-1)*ldb+31]
+	_ = c[13*ldc+31]
+	kernel14x32AVX512(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
+}
+
+func kernAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	_ = a[6*kc-1]
+	_ = b[(kc-1)*ldb+15]
+	_ = c[5*ldc+15]
+	kernel6x16AVX2(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
+}
+
+func epiAVX512(row []float32, scale, shift float32, res []float32, relu bool) {
+	vecEpilogue(epilogueAVX512, 32, row, scale, shift, res, relu)
+}
+
+func epiAVX2(row []float32, scale, shift float32, res []float32, relu bool) {
+	vecEpilogue(epilogueAVX2, 16, row, scale, shift, res, relu)
+}
+
+// vecEpilogue runs the assembly epilogue f on the longest prefix of row that
+// is a multiple of step, and the Go one on the rest.
+func vecEpilogue(f func(row *float32, n int, scale, shift float32, res *float32, relu bool), step int, row []float32, scale, shift float32, res []float32, relu bool) {
+	n := len(row) / step * step
+	if n == 0 {
+		epilogueRow(row, scale, shift, res, relu)
+		return
+	}
+	if res != nil {
+		res = res[:len(row)]
+		f(&row[0], n, scale, shift, &res[0], relu)
+		epilogueRow(row[n:], scale, shift, res[n:], relu)
+		return
+	}
+	f(&row[0], n, scale, shift, nil, relu)
+	epilogueRow(row[n:], scale, shift, nil, relu)
+}

@@ -58,7 +58,7 @@ func (p *PackedA) Mul(n int, b []float32, ldb int, c []float32, ldc int, epi *Ep
 	if p.k == 0 {
 		scaleC(p.m, n, 0, c, ldc)
 		if epi != nil {
-			epi.apply(0, p.m, 0, n, c, ldc)
+			epi.apply(p.v.epi, 0, p.m, 0, n, c, ldc)
 		}
 		return
 	}
@@ -116,8 +116,9 @@ func (e *Epilogue) check(m, n int) {
 	}
 }
 
-// apply runs the epilogue on rows [i0, i1) and columns [j0, j1) of c.
-func (e *Epilogue) apply(i0, i1, j0, j1 int, c []float32, ldc int) {
+// apply runs the epilogue on rows [i0, i1) and columns [j0, j1) of c, a row
+// segment at a time through f.
+func (e *Epilogue) apply(f rowEpilogue, i0, i1, j0, j1 int, c []float32, ldc int) {
 	for i := i0; i < i1; i++ {
 		row := c[i*ldc+j0 : i*ldc+j1]
 		scale, shift := float32(1), float32(0)
@@ -131,7 +132,7 @@ func (e *Epilogue) apply(i0, i1, j0, j1 int, c []float32, ldc int) {
 		if e.Residual != nil {
 			res = e.Residual[i*e.ResidualLd+j0 : i*e.ResidualLd+j1]
 		}
-		epilogueRow(row, scale, shift, res, e.ReLU)
+		f(row, scale, shift, res, e.ReLU)
 	}
 }
 

@@ -10,14 +10,18 @@ import (
 // panel b with row stride ldb (b[p*ldb+j]); c has row stride ldc.
 type kernel func(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool)
 
-// variant is one implementation tier: its blocking and its micro-kernel.
+// rowEpilogue applies the epilogue to one row segment; res is nil or as long as row.
+type rowEpilogue func(row []float32, scale, shift float32, res []float32, relu bool)
+
+// variant is one implementation tier: its blocking, micro-kernel and epilogue.
 type variant struct {
 	name string
 	p    params
 	kern kernel
+	epi  rowEpilogue
 }
 
-var generic = &variant{name: "generic", p: genericParams, kern: kernelGeneric}
+var generic = &variant{name: "generic", p: genericParams, kern: kernelGeneric, epi: epilogueRow}
 
 // available lists the variants this CPU runs, fastest first; generic is last.
 var available = append(asmVariants(), generic)

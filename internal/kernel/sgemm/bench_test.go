@@ -1,0 +1,50 @@
+package sgemm
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+)
+
+func reportGFLOPS(b *testing.B, m, n, k int) {
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, name := range Variants() {
+		for _, s := range []int{256, 512, 1024, 2048} {
+			if name == "generic" && s > 512 {
+				continue // minutes per run, and says nothing new
+			}
+			b.Run(fmt.Sprintf("%s/%d", name, s), func(b *testing.B) {
+				defer UseVariant(name)()
+				x := kerneltest.Rand(s*s, 1)
+				y := kerneltest.Rand(s*s, 2)
+				z := make([]float32, s*s)
+				for b.Loop() {
+					Sgemm(false, false, s, s, s, 1, x, s, y, s, 0, z, s)
+				}
+				reportGFLOPS(b, s, s, s)
+			})
+		}
+	}
+}
+
+// BenchmarkPackedMul runs convolution-shaped products (m = output channels,
+// k = Cin*3*3, n = output pixels) with a BatchNorm+ReLU epilogue.
+func BenchmarkPackedMul(b *testing.B) {
+	for _, s := range [][3]int{{64, 576, 3136}, {128, 1152, 784}, {256, 256, 3136}} {
+		m, k, n := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
+			pa := PackA(false, m, k, kerneltest.Rand(m*k, 1), k)
+			x := kerneltest.Rand(k*n, 2)
+			y := make([]float32, m*n)
+			epi := &Epilogue{Scale: kerneltest.Rand(m, 3), Shift: kerneltest.Rand(m, 4), ReLU: true}
+			for b.Loop() {
+				pa.Mul(n, x, n, y, n, epi)
+			}
+			reportGFLOPS(b, m, n, k)
+		})
+	}
+}
