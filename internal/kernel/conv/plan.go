@@ -1,0 +1,304 @@
+package conv
+
+import (
+	"sync"
+
+	"github.com/dla-go/dla/internal/kernel/parallel"
+	"github.com/dla-go/dla/internal/kernel/sgemm"
+	"github.com/dla-go/dla/tensor"
+)
+
+// Tuning constants (see BenchmarkConv for the shapes they were set on).
+const (
+	// rowBlock bounds the output channels one packed weight block holds;
+	// blocks let small images still split over cores. Block heights are
+	// multiples of rowAlign (the AVX-512 micro-kernel's MR) when possible.
+	rowBlock = 96
+	rowAlign = 14
+	// tileFloats bounds one im2col tile (kdim x columns) so it stays in L2.
+	tileFloats = 96 << 10
+	// minTile is the narrowest column tile worth a GEMM call.
+	minTile = 32
+	// wholeFloats caps the whole-image im2col matrix of the row-blocked strategy.
+	wholeFloats = 4 << 20
+)
+
+type strategy int
+
+const (
+	// direct: 1x1, stride 1, no padding; the NCHW image itself is the GEMM's B.
+	direct strategy = iota
+	// tiled: each task builds an im2col tile in its own workspace slot and
+	// multiplies every row block of its group by it. Best when there are many
+	// columns (large images or batches).
+	tiled
+	// whole: one image's full im2col matrix is built in parallel, then tasks
+	// split it by row block and column tile. Best for small images, where
+	// tiles alone leave cores idle and re-read large weights.
+	whole
+)
+
+// schedule is how one Run call splits its work.
+type schedule struct {
+	strat strategy
+	tc    int // columns per tile
+	nct   int // tiles per image and group
+	slot  int // tiled: floats per workspace slot
+	ws    int // workspace floats
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// blockRows is the height of the row blocks of a group of kg output channels.
+func blockRows(kg int) int {
+	return min(kg, ceilDiv(ceilDiv(kg, ceilDiv(kg, rowBlock)), rowAlign)*rowAlign)
+}
+
+// gemmTiles picks the column tiling for a B already in memory so that
+// tasks*nct reaches two per worker, without tiles narrower than minTile.
+func (g *geom) gemmTiles(tasks, workers int) (tc, nct int) {
+	nct = max(1, min(ceilDiv(2*workers, tasks), g.ohow/minTile))
+	tc = ceilDiv(g.ohow, nct)
+	return tc, ceilDiv(g.ohow, tc)
+}
+
+// forced, when not negative, makes schedule pick that strategy (tests only;
+// direct is honoured only for shapes it can run).
+var forced strategy = -1
+
+func (g *geom) schedule(n, workers int) schedule {
+	switch {
+	case forced == whole:
+		return g.wholeSchedule(workers)
+	case forced == tiled:
+		return g.tiledSchedule(n, workers)
+	case g.direct:
+		tc, nct := g.gemmTiles(n*g.Groups*ceilDiv(g.kg, blockRows(g.kg)), workers)
+		return schedule{strat: direct, tc: tc, nct: nct}
+	}
+	// Too few full-width tiles to occupy every worker: a small image. Build
+	// its whole im2col matrix if that is cheap, else narrow the tiles.
+	if n*g.Groups*ceilDiv(g.ohow, g.tileWidth()) < 2*workers && g.C*g.R*g.S*g.ohow <= wholeFloats {
+		return g.wholeSchedule(workers)
+	}
+	return g.tiledSchedule(n, workers)
+}
+
+// tileWidth is the widest column tile whose im2col block fits tileFloats.
+func (g *geom) tileWidth() int {
+	return min(g.ohow, max(minTile, tileFloats/g.kdim/16*16))
+}
+
+func (g *geom) wholeSchedule(workers int) schedule {
+	tc, nct := g.gemmTiles(g.Groups*ceilDiv(g.kg, blockRows(g.kg)), workers)
+	return schedule{strat: whole, tc: tc, nct: nct, ws: g.C * g.R * g.S * g.ohow}
+}
+
+func (g *geom) tiledSchedule(n, workers int) schedule {
+	tc := g.tileWidth()
+	groups := n * g.Groups
+	if want := ceilDiv(2*workers, groups); groups*ceilDiv(g.ohow, tc) < 2*workers {
+		tc = min(tc, max(minTile, ceilDiv(ceilDiv(g.ohow, want), 16)*16))
+	}
+	nct := ceilDiv(g.ohow, tc)
+	slots := min(workers, groups*nct)
+	return schedule{strat: tiled, tc: tc, nct: nct, slot: g.kdim * tc, ws: slots * g.kdim * tc}
+}
+
+// WorkspaceSize is the number of floats Forward needs in ws for p
+// (it depends on parallel.Workers at the time of the call).
+func WorkspaceSize(p Params) int {
+	g := mustValid(p)
+	return g.schedule(p.N, parallel.Workers()).ws
+}
+
+// Plan is a convolution prepared for inference: its weights are packed once
+// and Run may then be called from many goroutines at once.
+type Plan struct {
+	g     geom
+	nmb   int              // row blocks per group
+	rb    int              // rows per block (the last may be shorter)
+	packs []*sgemm.PackedA // group-major
+	pool  sync.Pool        // *runState, so Run does not allocate
+}
+
+// NewPlan packs w (K x C/Groups x R x S) for p; p.N is ignored (Run takes the
+// batch size). It panics when p is invalid: validate untrusted params first.
+func NewPlan(p Params, w []float32) *Plan {
+	p.N = 1
+	g := mustValid(p)
+	checkLen("w", w, p.K*g.kdim)
+	pl := &Plan{g: g, rb: blockRows(g.kg)}
+	pl.nmb = ceilDiv(g.kg, pl.rb)
+	for grp := range p.Groups {
+		for b := range pl.nmb {
+			k0 := grp*g.kg + b*pl.rb
+			rows := min(pl.rb, (grp+1)*g.kg-k0)
+			pl.packs = append(pl.packs, sgemm.PackA(false, rows, g.kdim, w[k0*g.kdim:], g.kdim))
+		}
+	}
+	pl.pool.New = func() any {
+		st := &runState{pl: pl}
+		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
+		return st
+	}
+	return pl
+}
+
+// Params returns the plan's convolution with batch size n.
+func (pl *Plan) Params(n int) Params {
+	p := pl.g.Params
+	p.N = n
+	return p
+}
+
+// WorkspaceSize is the number of floats Run needs in ws for a batch of n.
+func (pl *Plan) WorkspaceSize(n int) int {
+	return pl.g.schedule(n, parallel.Workers()).ws
+}
+
+// Run computes y = epi(conv(x)) for n images; y is overwritten and epi's
+// Residual, if any, is shaped like y. ws must hold WorkspaceSize(n) floats
+// and must not be shared with a concurrent call.
+func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
+	g := &pl.g
+	// NewPlan validated one image; the batch must keep x and y within bounds.
+	if n < 1 || n > tensor.MaxElements/(g.C*g.hw) || n > tensor.MaxElements/(g.K*g.ohow) {
+		panic("conv: bad batch size")
+	}
+	checkLen("x", x, n*g.C*g.hw)
+	checkLen("y", y, n*g.K*g.ohow)
+	checkEpi(epi, n, g.K, g.ohow)
+	workers := parallel.Workers()
+	sc := g.schedule(n, workers)
+	checkLen("workspace", ws, sc.ws)
+
+	st := pl.pool.Get().(*runState)
+	st.x, st.y, st.ws, st.epi, st.sc, st.n = x, y, ws, epi, sc, n
+	if gemms := n * g.Groups * pl.nmb * sc.nct; epi != nil && len(st.epis) < gemms {
+		st.epis = make([]Epilogue, gemms)
+	}
+	switch sc.strat {
+	case direct:
+		st.b, st.ldb = x, g.hw
+		st.bImage = g.C * g.hw
+		parallel.For(n*g.Groups*pl.nmb*sc.nct, 1, st.gemmFn)
+	case whole:
+		st.b, st.ldb, st.bImage = ws, g.ohow, 0
+		for img := range n {
+			st.img = img
+			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.colFn)
+			parallel.For(g.Groups*pl.nmb*sc.nct, 1, st.gemmFn)
+		}
+	case tiled:
+		slots := min(workers, len(ws)/sc.slot)
+		tasks := n * g.Groups * sc.nct
+		st.grain = ceilDiv(tasks, slots)
+		parallel.For(tasks, st.grain, st.tileFn)
+	}
+	st.x, st.y, st.ws, st.epi, st.b = nil, nil, nil, nil, nil
+	clear(st.epis) // drop references to the caller's slices
+	pl.pool.Put(st)
+}
+
+// runState carries one Run call's arguments to the task functions; the
+// functions are bound once per state so parallel.For gets no new closure.
+type runState struct {
+	pl                    *Plan
+	x, y, ws              []float32
+	epi                   *Epilogue
+	sc                    schedule
+	n, img, grain         int
+	epis                  []Epilogue // one per GEMM of the call, reused across calls
+	b                     []float32  // GEMM B operand for direct and whole
+	ldb, bImage           int        // its row stride and per-image offset
+	gemmFn, tileFn, colFn func(lo, hi int)
+}
+
+// mul multiplies row block blk (of group grp) by the tc columns in b and
+// writes them at column col0 of image img, applying the epilogue. e is the
+// caller's own slot for the sub-epilogue (sgemm keeps the pointer while it
+// runs, so a local would be moved to the heap).
+func (st *runState) mul(img, grp, blk, col0, tc int, b []float32, ldb int, e *Epilogue) {
+	g, pl := &st.pl.g, st.pl
+	k0 := grp*g.kg + blk*pl.rb
+	rows := min(pl.rb, (grp+1)*g.kg-k0)
+	off := (img*g.K+k0)*g.ohow + col0
+	var ep *Epilogue
+	if st.epi != nil {
+		*e = Epilogue{ReLU: st.epi.ReLU}
+		if st.epi.Scale != nil {
+			e.Scale = st.epi.Scale[k0 : k0+rows]
+		}
+		if st.epi.Shift != nil {
+			e.Shift = st.epi.Shift[k0 : k0+rows]
+		}
+		if st.epi.Residual != nil {
+			e.Residual, e.ResidualLd = st.epi.Residual[off:], g.ohow
+		}
+		ep = e
+	}
+	st.pl.packs[grp*st.pl.nmb+blk].Mul(tc, b, ldb, st.y[off:], g.ohow, ep)
+}
+
+func (st *runState) epiSlot(i int) *Epilogue {
+	if st.epi == nil {
+		return nil
+	}
+	return &st.epis[i]
+}
+
+// gemmTasks runs tasks (image, group, row block, column tile) on st.b.
+func (st *runState) gemmTasks(lo, hi int) {
+	g, nmb, nct := &st.pl.g, st.pl.nmb, st.sc.nct
+	for t := lo; t < hi; t++ {
+		ct := t % nct
+		blk := t / nct % nmb
+		grp := t / nct / nmb % g.Groups
+		img := t / nct / nmb / g.Groups
+		if st.sc.strat == whole {
+			img = st.img
+		}
+		col0 := ct * st.sc.tc
+		tc := min(st.sc.tc, g.ohow-col0)
+		b := st.b[img*st.bImage+grp*g.cg*g.R*g.S*st.ldb+col0:]
+		st.mul(img, grp, blk, col0, tc, b, st.ldb, st.epiSlot(t))
+	}
+}
+
+// im2colTasks builds the whole im2col matrix of image st.img, by channel.
+func (st *runState) im2colTasks(lo, hi int) {
+	g := &st.pl.g
+	rs := g.R * g.S * g.ohow
+	for c := lo; c < hi; c++ {
+		plane := st.x[(st.img*g.C+c)*g.hw : (st.img*g.C+c+1)*g.hw]
+		g.im2colPlane(st.ws[c*rs:(c+1)*rs], plane)
+	}
+}
+
+// tileTasks runs tasks (image, group, column tile): build the tile in this
+// chunk's slot, then multiply every row block of the group by it.
+func (st *runState) tileTasks(lo, hi int) {
+	g, nct := &st.pl.g, st.sc.nct
+	slot := lo / st.grain
+	buf := st.ws[slot*st.sc.slot : (slot+1)*st.sc.slot]
+	for t := lo; t < hi; t++ {
+		ct := t % nct
+		grp := t / nct % g.Groups
+		img := t / nct / g.Groups
+		col0 := ct * st.sc.tc
+		tc := min(st.sc.tc, g.ohow-col0)
+		xg := st.x[(img*g.C+grp*g.cg)*g.hw : (img*g.C+(grp+1)*g.cg)*g.hw]
+		g.im2colTile(buf[:g.kdim*tc], xg, col0, tc)
+		for blk := range st.pl.nmb {
+			st.mul(img, grp, blk, col0, tc, buf, tc, st.epiSlot(t*st.pl.nmb+blk))
+		}
+	}
+}
+
+// Forward computes y = epi(conv(x, w)) for p.N images, packing w for this
+// call only (training, where weights change every step). ws must hold
+// WorkspaceSize(p) floats.
+func Forward(p Params, x, w, y []float32, epi *Epilogue, ws []float32) {
+	NewPlan(p, w).Run(x, y, p.N, epi, ws)
+}
