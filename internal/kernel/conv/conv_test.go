@@ -258,7 +258,7 @@ func TestValidate(t *testing.T) {
 		func(p *Params) { p.StrideH = 0 },
 		func(p *Params) { p.PadW = -1 },
 		func(p *Params) { p.R = 9 },
-		func(p *Params) { p.H, p.W, p.C = 1 << 20, 1 << 20, 1 << 20 },
+		func(p *Params) { p.H, p.W, p.C = 1<<20, 1<<20, 1<<20 },
 		func(p *Params) { p.N = 1 << 62 },
 		func(p *Params) { p.PadH = 1 << 62 },
 	} {

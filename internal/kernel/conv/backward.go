@@ -1,0 +1,116 @@
+package conv
+
+import (
+	"github.com/dla-go/dla/internal/kernel/parallel"
+	"github.com/dla-go/dla/internal/kernel/sgemm"
+)
+
+// BackwardWorkspaceSize is the number of floats BackwardData and
+// BackwardFilter need in ws: one image's im2col matrix, or none for a 1x1,
+// stride 1, unpadded convolution.
+func BackwardWorkspaceSize(p Params) int {
+	g := mustValid(p)
+	if g.direct {
+		return 0
+	}
+	return p.C * p.R * p.S * g.ohow
+}
+
+// BackwardData sets dx to the gradient of sum(y*dy) with respect to x for
+// y = conv(x, w) (no epilogue: the caller takes it apart first). Per image,
+// dcol = W_g^T * dy_g by GEMM, then col2im sums dcol back into dx.
+func BackwardData(p Params, dy, w, dx, ws []float32) {
+	g := mustValid(p)
+	checkLen("dy", dy, p.N*p.K*g.ohow)
+	checkLen("w", w, p.K*g.kdim)
+	checkLen("dx", dx, p.N*p.C*g.hw)
+	checkLen("workspace", ws, BackwardWorkspaceSize(p))
+	workers := parallel.Workers()
+	if g.direct {
+		tc, nct := g.gemmTiles(p.N*p.Groups, workers)
+		parallel.For(p.N*p.Groups*nct, 1, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				col0 := t % nct * tc
+				grp, img := t/nct%p.Groups, t/nct/p.Groups
+				n := min(tc, g.ohow-col0)
+				sgemm.Sgemm(true, false, g.cg, n, g.kg, 1, w[grp*g.kg*g.kdim:], g.kdim,
+					dy[(img*p.K+grp*g.kg)*g.ohow+col0:], g.ohow, 0,
+					dx[(img*p.C+grp*g.cg)*g.hw+col0:], g.hw)
+			}
+		})
+		return
+	}
+	tc, nct := g.gemmTiles(p.Groups, workers)
+	rs := p.R * p.S * g.ohow
+	for img := range p.N {
+		parallel.For(p.Groups*nct, 1, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				col0, grp := t%nct*tc, t/nct
+				n := min(tc, g.ohow-col0)
+				sgemm.Sgemm(true, false, g.kdim, n, g.kg, 1, w[grp*g.kg*g.kdim:], g.kdim,
+					dy[(img*p.K+grp*g.kg)*g.ohow+col0:], g.ohow, 0,
+					ws[grp*g.kdim*g.ohow+col0:], g.ohow)
+			}
+		})
+		parallel.For(p.C, ceilDiv(p.C, 2*workers), func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				g.col2imPlane(ws[c*rs:(c+1)*rs], dx[(img*p.C+c)*g.hw:(img*p.C+c+1)*g.hw])
+			}
+		})
+	}
+}
+
+// BackwardFilter sets dw to the gradient of sum(y*dy) with respect to w,
+// summed over the batch: dW_g += dy_g * col_g^T for every image.
+func BackwardFilter(p Params, x, dy, dw, ws []float32) {
+	g := mustValid(p)
+	checkLen("x", x, p.N*p.C*g.hw)
+	checkLen("dy", dy, p.N*p.K*g.ohow)
+	checkLen("dw", dw, p.K*g.kdim)
+	checkLen("workspace", ws, BackwardWorkspaceSize(p))
+	workers := parallel.Workers()
+	rs := p.R * p.S * g.ohow
+	for img := range p.N {
+		col := x[img*p.C*g.hw:]
+		if !g.direct {
+			parallel.For(p.C, ceilDiv(p.C, 2*workers), func(lo, hi int) {
+				for c := lo; c < hi; c++ {
+					g.im2colPlane(ws[c*rs:(c+1)*rs], x[(img*p.C+c)*g.hw:(img*p.C+c+1)*g.hw])
+				}
+			})
+			col = ws
+		}
+		beta := float32(1)
+		if img == 0 {
+			beta = 0
+		}
+		// sgemm splits each product over the workers itself.
+		parallel.For(p.Groups, 1, func(lo, hi int) {
+			for grp := lo; grp < hi; grp++ {
+				sgemm.Sgemm(false, true, g.kg, g.kdim, g.ohow, 1,
+					dy[(img*p.K+grp*g.kg)*g.ohow:], g.ohow,
+					col[grp*g.kdim*g.ohow:], g.ohow, beta,
+					dw[grp*g.kg*g.kdim:], g.kdim)
+			}
+		})
+	}
+}
+
+// BackwardBias sets db[k] to the sum of dy over the batch and positions of
+// output channel k (the gradient of a per-channel bias or BN shift).
+func BackwardBias(p Params, dy, db []float32) {
+	g := mustValid(p)
+	checkLen("dy", dy, p.N*p.K*g.ohow)
+	checkLen("db", db, p.K)
+	parallel.For(p.K, 0, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			var sum float64
+			for n := range p.N {
+				for _, v := range dy[(n*p.K+k)*g.ohow : (n*p.K+k+1)*g.ohow] {
+					sum += float64(v)
+				}
+			}
+			db[k] = float32(sum)
+		}
+	})
+}

@@ -1,0 +1,134 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+)
+
+func TestBackwardMatchesRef(t *testing.T) {
+	for i, p := range oddCases(100, 300_000) {
+		gsize, wsize, ysize := p.N*p.C*p.H*p.W, p.K*p.C/p.Groups*p.R*p.S, p.N*p.K*p.OutH()*p.OutW()
+		x := kerneltest.Rand(gsize, uint64(i))
+		w := kerneltest.Rand(wsize, uint64(i)+1)
+		dy := kerneltest.Rand(ysize, uint64(i)+2)
+		x0, w0, dy0 := slices.Clone(x), slices.Clone(w), slices.Clone(dy)
+		wantDx, wantDw, wantDb := make([]float32, gsize), make([]float32, wsize), make([]float32, p.K)
+		BackwardDataRef(p, dy, w, wantDx)
+		BackwardFilterRef(p, x, dy, wantDw)
+		BackwardBiasRef(p, dy, wantDb)
+		variants(t, func(name string) {
+			if forced != -1 {
+				return // the backward passes have a single strategy each
+			}
+			ws := make([]float32, BackwardWorkspaceSize(p))
+			dx, checkDx := kerneltest.Guarded(gsize, kerneltest.Rand(gsize, 5))
+			BackwardData(p, dy, w, dx, ws)
+			checkDx(t)
+			dw, checkDw := kerneltest.Guarded(wsize, kerneltest.Rand(wsize, 6))
+			BackwardFilter(p, x, dy, dw, ws)
+			checkDw(t)
+			db, checkDb := kerneltest.Guarded(p.K, nil)
+			BackwardBias(p, dy, db)
+			checkDb(t)
+			kerneltest.Unchanged(t, "x", x, x0)
+			kerneltest.Unchanged(t, "w", w, w0)
+			kerneltest.Unchanged(t, "dy", dy, dy0)
+			tag := fmt.Sprintf("%s %+v", name, p)
+			kerneltest.CheckNMSE(t, "dx "+tag, dx, wantDx, kerneltest.DefaultNMSE)
+			kerneltest.CheckNMSE(t, "dw "+tag, dw, wantDw, kerneltest.DefaultNMSE)
+			kerneltest.CheckNMSE(t, "db "+tag, db, wantDb, kerneltest.DefaultNMSE)
+		})
+	}
+}
+
+// conv64 is an independent float64 convolution (gather form) for finite differences.
+func conv64(p Params, x, w []float64) []float64 {
+	oh, ow, cg, kg := p.OutH(), p.OutW(), p.C/p.Groups, p.K/p.Groups
+	y := make([]float64, p.N*p.K*oh*ow)
+	for n := range p.N {
+		for k := range p.K {
+			for i := range oh {
+				for j := range ow {
+					var s float64
+					for c := range cg {
+						ci := k/kg*cg + c
+						for r := range p.R {
+							for q := range p.S {
+								h, v := i*p.StrideH+r-p.PadH, j*p.StrideW+q-p.PadW
+								if h >= 0 && h < p.H && v >= 0 && v < p.W {
+									s += x[((n*p.C+ci)*p.H+h)*p.W+v] * w[((k*cg+c)*p.R+r)*p.S+q]
+								}
+							}
+						}
+					}
+					y[((n*p.K+k)*oh+i)*ow+j] = s
+				}
+			}
+		}
+	}
+	return y
+}
+
+func to64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// fdCheck compares an analytic gradient with central differences of
+// loss(v) = sum(f(v)*g) taken in float64 with step 1e-3. The loss is linear
+// or smooth, so the difference is accurate to ~1e-9; the float32 analytic
+// side is held to 1e-4 relative (to the largest gradient) per element.
+func fdCheck(t *testing.T, name string, v []float64, loss func([]float64) float64, grad []float32) {
+	t.Helper()
+	const h, tol = 1e-3, 1e-4
+	scale := 1.0
+	for _, g := range grad {
+		scale = max(scale, math.Abs(float64(g)))
+	}
+	for i := range v {
+		old := v[i]
+		v[i] = old + h
+		up := loss(v)
+		v[i] = old - h
+		down := loss(v)
+		v[i] = old
+		num := (up - down) / (2 * h)
+		if math.Abs(num-float64(grad[i])) > tol*scale {
+			t.Fatalf("%s[%d]: analytic %g, numeric %g", name, i, grad[i], num)
+		}
+	}
+}
+
+func TestBackwardFiniteDifferences(t *testing.T) {
+	for _, p := range []Params{
+		{2, 4, 5, 6, 6, 3, 3, 1, 1, 1, 1, 2},
+		{1, 3, 7, 5, 2, 3, 1, 2, 1, 1, 0, 1},
+		{2, 4, 4, 4, 8, 1, 1, 1, 1, 0, 0, 4},
+		{1, 2, 6, 6, 3, 7, 7, 2, 2, 3, 3, 1},
+	} {
+		x := kerneltest.Rand(p.N*p.C*p.H*p.W, 1)
+		w := kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 2)
+		gy := kerneltest.Rand(p.N*p.K*p.OutH()*p.OutW(), 3)
+		x64, w64, g64 := to64(x), to64(w), to64(gy)
+		dot := func(y []float64) (s float64) {
+			for i := range y {
+				s += y[i] * g64[i]
+			}
+			return s
+		}
+		ws := make([]float32, BackwardWorkspaceSize(p))
+		dx := make([]float32, len(x))
+		BackwardData(p, gy, w, dx, ws)
+		fdCheck(t, fmt.Sprintf("dx %+v", p), x64, func(v []float64) float64 { return dot(conv64(p, v, w64)) }, dx)
+		dw := make([]float32, len(w))
+		BackwardFilter(p, x, gy, dw, ws)
+		fdCheck(t, fmt.Sprintf("dw %+v", p), w64, func(v []float64) float64 { return dot(conv64(p, x64, v)) }, dw)
+	}
+}
