@@ -1,0 +1,60 @@
+package weights
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// dtypeSize is the element size of the float dtypes we decode.
+var dtypeSize = map[string]int{"float32": 4, "float16": 2, "bfloat16": 2}
+
+// decodeFloats converts little-endian float32/float16/bfloat16 bytes to float32.
+// len(b) must be n*dtypeSize[dtype].
+func decodeFloats(dtype string, b []byte, n int) []float32 {
+	out := make([]float32, n)
+	switch dtype {
+	case "float32":
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	case "float16":
+		for i := range out {
+			out[i] = halfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+	case "bfloat16":
+		for i := range out {
+			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
+		}
+	}
+	return out
+}
+
+// decodeOne reads element i of a little-endian float buffer.
+func decodeOne(dtype string, b []byte, i int) float32 {
+	switch dtype {
+	case "float16":
+		return halfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
+	case "bfloat16":
+		return math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+}
+
+// halfToFloat converts IEEE 754 binary16 to float32 exactly (every half value,
+// subnormals, infinities and NaN payloads included, is representable).
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // inf / NaN
+		return math.Float32frombits(sign | 0xff<<23 | man<<13)
+	case exp != 0: // normal: rebias 15 -> 127
+		return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
+	case man == 0:
+		return math.Float32frombits(sign)
+	}
+	// subnormal: value = man * 2^-24, exactly representable as a normal float32
+	f := float32(man) * (1.0 / (1 << 24))
+	return math.Float32frombits(sign | math.Float32bits(f))
+}

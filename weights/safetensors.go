@@ -1,0 +1,303 @@
+package weights
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/dla-go/dla/tensor"
+)
+
+// maxSafetensorsHeader caps the JSON header (the reference implementation uses
+// the same 100 MB limit); a DLA169 header is about 100 KB.
+const maxSafetensorsHeader = 100 << 20
+
+// safetensorsDtypes maps the dtype codes we decode to our dtype names.
+var safetensorsDtypes = map[string]string{"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+
+type stEntry struct {
+	Dtype       string  `json:"dtype"`
+	Shape       []int64 `json:"shape"`
+	DataOffsets []int64 `json:"data_offsets"`
+}
+
+// ReadSafetensors reads a safetensors file of size bytes from r with the names
+// as stored (no normalisation). F32, F16 and BF16 tensors are converted to
+// float32; any other dtype is refused by name.
+func ReadSafetensors(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, map[string]string, error) {
+	raw, meta, err := readSafetensorsRaw(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := materialize(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: %w", err)
+	}
+	return ts, meta, nil
+}
+
+func readSafetensorsRaw(r io.ReaderAt, size int64) (map[string]*rawTensor, map[string]string, error) {
+	var pre [8]byte
+	if size < 8 {
+		return nil, nil, fmt.Errorf("safetensors: file of %d bytes is shorter than the 8-byte header length", size)
+	}
+	if _, err := r.ReadAt(pre[:], 0); err != nil {
+		return nil, nil, fmt.Errorf("safetensors: %w", err)
+	}
+	hlen := binary.LittleEndian.Uint64(pre[:])
+	if hlen > maxSafetensorsHeader {
+		return nil, nil, fmt.Errorf("safetensors: header length %d exceeds the %d-byte limit", hlen, maxSafetensorsHeader)
+	}
+	if int64(hlen) > size-8 {
+		return nil, nil, fmt.Errorf("safetensors: header length %d runs past the end of the %d-byte file", hlen, size)
+	}
+	hdr := make([]byte, hlen)
+	if _, err := r.ReadAt(hdr, 8); err != nil {
+		return nil, nil, fmt.Errorf("safetensors: reading header: %w", err)
+	}
+	entries, names, meta, err := parseSafetensorsHeader(hdr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: header: %w", err)
+	}
+	base := 8 + int64(hlen)
+	bufLen := size - base
+	type span struct {
+		name       string
+		begin, end int64
+	}
+	spans := make([]span, 0, len(names))
+	raw := make(map[string]*rawTensor, len(names))
+	for _, name := range names {
+		e := entries[name]
+		dtype, ok := safetensorsDtypes[e.Dtype]
+		if !ok {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q has dtype %s; only F32, F16 and BF16 are supported", name, e.Dtype)
+		}
+		if len(e.Shape) > maxRank {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: rank %d exceeds %d", name, len(e.Shape), maxRank)
+		}
+		shape := make([]int, len(e.Shape))
+		for i, d := range e.Shape {
+			if d < 0 || d > tensor.MaxElements {
+				return nil, nil, fmt.Errorf("safetensors: tensor %q: bad dimension %d", name, d)
+			}
+			shape[i] = int(d)
+		}
+		n, err := checkShape(shape)
+		if err != nil {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
+		}
+		if len(e.DataOffsets) != 2 {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets must hold 2 numbers", name)
+		}
+		begin, end := e.DataOffsets[0], e.DataOffsets[1]
+		nbytes := int64(n) * int64(dtypeSize[dtype])
+		switch {
+		case begin < 0 || end < begin:
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: bad data_offsets [%d, %d]", name, begin, end)
+		case end > bufLen:
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d, %d] run past the %d-byte data buffer", name, begin, end, bufLen)
+		case end-begin != nbytes:
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %s %v needs %d bytes, data_offsets span %d", name, e.Dtype, shape, nbytes, end-begin)
+		}
+		spans = append(spans, span{name, begin, end})
+		off := base + begin
+		raw[name] = &rawTensor{dtype: dtype, shape: shape, numel: n, load: func() ([]float32, error) {
+			b := make([]byte, nbytes)
+			if _, err := r.ReadAt(b, off); err != nil {
+				return nil, err
+			}
+			return decodeFloats(dtype, b, n), nil
+		}}
+	}
+	// The data buffer must be tiled exactly: sorted by offset, each tensor starts
+	// where the previous one ended and the last one ends at the end of the file.
+	sort.Slice(spans, func(i, j int) bool {
+		if spans[i].begin != spans[j].begin {
+			return spans[i].begin < spans[j].begin
+		}
+		return spans[i].end < spans[j].end
+	})
+	var at int64
+	for _, s := range spans {
+		if s.begin < at {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q overlaps the previous tensor (offset %d < %d)", s.name, s.begin, at)
+		}
+		if s.begin > at {
+			return nil, nil, fmt.Errorf("safetensors: %d unused bytes before tensor %q", s.begin-at, s.name)
+		}
+		at = s.end
+	}
+	if at != bufLen {
+		return nil, nil, fmt.Errorf("safetensors: data buffer is %d bytes but the tensors cover %d", bufLen, at)
+	}
+	return raw, meta, nil
+}
+
+// parseSafetensorsHeader decodes the JSON header, refusing duplicate names
+// (which would otherwise silently shadow each other).
+func parseSafetensorsHeader(hdr []byte) (map[string]stEntry, []string, map[string]string, error) {
+	hdr = bytes.TrimRight(hdr, " ")
+	dec := json.NewDecoder(bytes.NewReader(hdr))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, nil, errors.New("not a JSON object")
+	}
+	entries := map[string]stEntry{}
+	meta := map[string]string{}
+	var names []string
+	seenMeta := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil, nil, nil, errors.New("expected a key")
+		}
+		if key == "__metadata__" {
+			if seenMeta {
+				return nil, nil, nil, errors.New("__metadata__ appears twice")
+			}
+			seenMeta = true
+			if err := dec.Decode(&meta); err != nil {
+				return nil, nil, nil, fmt.Errorf("__metadata__ must map strings to strings: %w", err)
+			}
+			continue
+		}
+		if _, dup := entries[key]; dup {
+			return nil, nil, nil, fmt.Errorf("tensor %q appears twice", key)
+		}
+		var e stEntry
+		if err := dec.Decode(&e); err != nil {
+			return nil, nil, nil, fmt.Errorf("tensor %q: %w", key, err)
+		}
+		if e.Dtype == "" || e.Shape == nil || e.DataOffsets == nil {
+			return nil, nil, nil, fmt.Errorf("tensor %q lacks dtype, shape or data_offsets", key)
+		}
+		entries[key] = e
+		names = append(names, key)
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, nil, nil, errors.New("unterminated JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, nil, errors.New("trailing data after the JSON object")
+	}
+	if meta == nil { // "__metadata__": null
+		meta = map[string]string{}
+	}
+	sort.Strings(names)
+	return entries, names, meta, nil
+}
+
+// EncodeSafetensors writes tensors as F32 safetensors to w: names sorted, data
+// in name order, the header padded with spaces so that the data starts on an
+// 8-byte boundary. Metadata is stored as __metadata__ (omitted when empty).
+func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	names := sortedKeys(tensors)
+	header := make(map[string]any, len(names)+1)
+	if len(metadata) > 0 {
+		header["__metadata__"] = metadata
+	}
+	var off int64
+	for _, name := range names {
+		t := tensors[name]
+		if name == "" || name == "__metadata__" {
+			return fmt.Errorf("safetensors: invalid tensor name %q", name)
+		}
+		n, err := tensor.CheckShape(t.Shape)
+		if err != nil {
+			return fmt.Errorf("safetensors: tensor %q: %w", name, err)
+		}
+		if n != len(t.Data) {
+			return fmt.Errorf("safetensors: tensor %q: shape %v needs %d values, has %d", name, t.Shape, n, len(t.Data))
+		}
+		shape := t.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		header[name] = struct {
+			Dtype       string  `json:"dtype"`
+			Shape       []int   `json:"shape"`
+			DataOffsets []int64 `json:"data_offsets"`
+		}{"F32", shape, []int64{off, off + int64(n)*4}}
+		off += int64(n) * 4
+	}
+	js, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	pad := (8 - len(js)%8) % 8
+	js = append(js, bytes.Repeat([]byte(" "), pad)...)
+	var pre [8]byte
+	binary.LittleEndian.PutUint64(pre[:], uint64(len(js)))
+	if _, err := w.Write(pre[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(js); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 1<<16)
+	for _, name := range names {
+		for _, v := range tensors[name].Data {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			if len(buf) == cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// WriteSafetensors writes tensors and metadata to path atomically (see
+// EncodeSafetensors): a temporary file beside path is written, synced and
+// renamed over it, so a reader never sees a partial file.
+func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		return EncodeSafetensors(w, tensors, metadata)
+	})
+}
+
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
