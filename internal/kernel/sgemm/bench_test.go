@@ -5,7 +5,14 @@ import (
 	"testing"
 
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/parallel"
 )
+
+// poolPerCPU sizes the worker pool to this benchmark's GOMAXPROCS (-cpu).
+func poolPerCPU(b *testing.B) {
+	old := parallel.SetWorkers(0)
+	b.Cleanup(func() { parallel.SetWorkers(old) })
+}
 
 func reportGFLOPS(b *testing.B, m, n, k int) {
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -19,6 +26,7 @@ func BenchmarkSgemm(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/%d", name, s), func(b *testing.B) {
 				defer UseVariant(name)()
+				poolPerCPU(b)
 				x := kerneltest.Rand(s*s, 1)
 				y := kerneltest.Rand(s*s, 2)
 				z := make([]float32, s*s)
@@ -37,6 +45,7 @@ func BenchmarkPackedMul(b *testing.B) {
 	for _, s := range [][3]int{{64, 576, 3136}, {128, 1152, 784}, {256, 256, 3136}} {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
+			poolPerCPU(b)
 			pa := PackA(false, m, k, kerneltest.Rand(m*k, 1), k)
 			x := kerneltest.Rand(k*n, 2)
 			y := make([]float32, m*n)

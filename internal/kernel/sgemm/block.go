@@ -16,23 +16,19 @@ type job struct {
 	epi       *Epilogue
 	mb, nb    int // block size in rows and columns
 	colBlocks int
-	fn        func(lo, hi int) // j.blocks, bound once so For calls do not allocate
 }
 
-var jobPool = sync.Pool{New: func() any {
-	j := new(job)
-	j.fn = j.blocks
-	return j
-}}
+var jobPool = sync.Pool{New: func() any { return new(job) }}
 
 func getJob() *job { return jobPool.Get().(*job) }
 
 func putJob(j *job) {
-	*j = job{fn: j.fn} // drop references to the caller's slices
+	*j = job{} // drop references to the caller's slices
 	jobPool.Put(j)
 }
 
-func (j *job) blocks(lo, hi int) {
+// Run computes blocks [lo, hi); a *job is the parallel.Task of one product.
+func (j *job) Run(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		j.block(t)
 	}
@@ -61,7 +57,15 @@ func (j *job) block(t int) {
 	packed, tile := buf.s[:p.KC*nPad], buf.s[p.KC*nPad:]
 	for p0 := 0; p0 < j.k; p0 += p.KC {
 		kc := min(p.KC, j.k-p0)
-		packB(packed, p.NR, j.transB, j.b, j.ldb, p0, kc, j0, j1)
+		// B that is not transposed is read in place, NR columns at a time,
+		// saving a copy (measured 5-25% faster); only a ragged last panel
+		// is packed, with zeros past n.
+		direct := !j.transB
+		if !direct {
+			packB(packed, p.NR, j.transB, j.b, j.ldb, p0, kc, j0, j1)
+		} else if e := j0 + (j1-j0)/p.NR*p.NR; e < j1 {
+			packB(packed[(e-j0)*kc:], p.NR, false, j.b, j.ldb, p0, kc, e, j1)
+		}
 		accumulate := p0 > 0 || j.beta != 0
 		last := p0+kc == j.k
 		slice := j.pa[p0*mPad : p0*mPad+mPad*kc]
@@ -71,12 +75,16 @@ func (j *job) block(t int) {
 			for jj := j0; jj < j1; jj += p.NR {
 				bp := packed[(jj-j0)*kc : (jj-j0+p.NR)*kc]
 				cols := min(p.NR, j1-jj)
+				ldb := p.NR
+				if direct && cols == p.NR {
+					bp, ldb = j.b[p0*j.ldb+jj:], j.ldb
+				}
 				if rows == p.MR && cols == p.NR {
-					kern(kc, ap, bp, p.NR, c[i*ldc+jj:], ldc, accumulate)
+					kern(kc, ap, bp, ldb, c[i*ldc+jj:], ldc, accumulate)
 					continue
 				}
 				// Edge tile: compute it whole into scratch, copy out what exists.
-				kern(kc, ap, bp, p.NR, tile, p.NR, false)
+				kern(kc, ap, bp, ldb, tile, p.NR, false)
 				for r := range rows {
 					src := tile[r*p.NR : r*p.NR+cols]
 					dst := c[(i+r)*ldc+jj : (i+r)*ldc+jj+cols]

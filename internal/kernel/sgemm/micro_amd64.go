@@ -4,8 +4,8 @@
 
 package sgemm
 
-// kernel14x32AVX512 computes the 14x32 tile c = a*b, or c += a*b when accumulate,
-// from the packed panel a (14 x kc, k-major) and the kc x 32 panel b with row
+// kernel8x32AVX512 computes the 8x32 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (8 x kc, k-major) and the kc x 32 panel b with row
 // stride ldb; kc >= 1. It is, in Go:
 //
 //	for r := range MR {
@@ -21,10 +21,10 @@ package sgemm
 //		}
 //	}
 //
-// with MR = 14, NR = 32.
+// with MR = 8, NR = 32.
 //
 //go:noescape
-func kernel14x32AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+func kernel8x32AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
 // kernel6x16AVX2 computes the 6x16 tile c = a*b, or c += a*b when accumulate,
 // from the packed panel a (6 x kc, k-major) and the kc x 16 panel b with row

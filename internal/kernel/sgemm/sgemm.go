@@ -133,9 +133,9 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	*j = job{
 		v: v, m: m, n: n, k: k, pa: pa, transB: transB, b: b, ldb: ldb,
 		beta: beta, c: c, ldc: ldc, epi: epi,
-		mb: mb, nb: nb, colBlocks: ceilDiv(n, nb), fn: j.fn,
+		mb: mb, nb: nb, colBlocks: ceilDiv(n, nb),
 	}
-	parallel.For(ceilDiv(m, mb)*j.colBlocks, 1, j.fn)
+	parallel.Run(ceilDiv(m, mb)*j.colBlocks, 1, j)
 	putJob(j)
 }
 
