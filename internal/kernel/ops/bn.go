@@ -1,0 +1,162 @@
+package ops
+
+import "math"
+
+// BNMomentum is PyTorch's default running-statistics momentum.
+const BNMomentum = 0.1
+
+// FoldBN turns inference batch normalisation into a per-channel affine map:
+// scale = gamma / sqrt(var + eps), shift = beta - mean*scale (in float64).
+func FoldBN(gamma, beta, mean, variance []float32, eps float32, scale, shift []float32) {
+	c := len(gamma)
+	for _, s := range [][]float32{beta, mean, variance, scale, shift} {
+		checkLen("batch-norm parameter", s, c)
+	}
+	for i := range c {
+		s := float64(gamma[i]) / math.Sqrt(float64(variance[i])+float64(eps))
+		scale[i] = float32(s)
+		shift[i] = float32(float64(beta[i]) - float64(mean[i])*s)
+	}
+}
+
+// ScaleShift is inference batch normalisation after FoldBN:
+// y[n][c][i] = x[n][c][i]*scale[c] + shift[c]; y may be x.
+func ScaleShift(n, c, hw int, x, scale, shift, y []float32) {
+	checkSizes(n, c, hw)
+	checkLen("x", x, n*c*hw)
+	checkLen("y", y, n*c*hw)
+	checkLen("scale", scale, c)
+	checkLen("shift", shift, c)
+	forChannels(n*c, hw, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s, b := scale[p%c], shift[p%c]
+			yy := y[p*hw : (p+1)*hw]
+			for i, v := range x[p*hw : (p+1)*hw] {
+				yy[i] = v*s + b
+			}
+		}
+	})
+}
+
+// BatchNormTrain is training-mode batch normalisation. Per channel it takes
+// the batch mean and biased variance over N, H, W, writes mean and
+// invstd = 1/sqrt(var+eps) (saved for the backward pass), sets
+// y = (x-mean)*invstd*gamma + beta, and moves the running statistics by
+// momentum towards the batch mean and the unbiased variance (as PyTorch
+// does). Statistics are accumulated in float64. y may be x.
+func BatchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
+	forChannels(c, n*hw, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps)
+		}
+	})
+}
+
+// BatchNormTrainRef is the serial definition of BatchNormTrain.
+func BatchNormTrainRef(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
+	for ch := range c {
+		bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps)
+	}
+}
+
+func checkBN(n, c, hw int, x, y []float32, perChannel ...[]float32) {
+	checkSizes(n, c, hw)
+	if n*hw == 0 {
+		panic("ops: batch norm over an empty batch")
+	}
+	checkLen("x", x, n*c*hw)
+	checkLen("y", y, n*c*hw)
+	for _, s := range perChannel {
+		checkLen("batch-norm parameter", s, c)
+	}
+}
+
+func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+	cnt := float64(n * hw)
+	var sum float64
+	for img := range n {
+		for _, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
+			sum += float64(v)
+		}
+	}
+	m := sum / cnt
+	var sq float64
+	for img := range n {
+		for _, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
+			d := float64(v) - m
+			sq += d * d
+		}
+	}
+	variance := sq / cnt
+	is := 1 / math.Sqrt(variance+float64(eps))
+	mean[ch], invstd[ch] = float32(m), float32(is)
+	s := float32(is * float64(gamma[ch]))
+	b := float32(float64(beta[ch]) - m*is*float64(gamma[ch]))
+	for img := range n {
+		yy := y[(img*c+ch)*hw : (img*c+ch+1)*hw]
+		for i, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
+			yy[i] = v*s + b
+		}
+	}
+	unbiased := variance
+	if cnt > 1 {
+		unbiased = sq / (cnt - 1)
+	}
+	mom := float64(momentum)
+	runMean[ch] = float32((1-mom)*float64(runMean[ch]) + mom*m)
+	runVar[ch] = float32((1-mom)*float64(runVar[ch]) + mom*unbiased)
+}
+
+// BatchNormBackward computes, from the forward input x, the saved mean and
+// invstd, gamma and the output gradient dy: dbeta = sum(dy),
+// dgamma = sum(dy*xhat) and dx = gamma*invstd*(dy - dbeta/m - xhat*dgamma/m)
+// with xhat = (x-mean)*invstd and m = N*H*W. dgamma and dbeta are overwritten.
+func BatchNormBackward(n, c, hw int, x, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+	checkBN(n, c, hw, x, dx, gamma, mean, invstd, dgamma, dbeta)
+	checkLen("dy", dy, n*c*hw)
+	forChannels(c, n*hw, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			bnBackwardChannel(n, c, hw, ch, x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+		}
+	})
+}
+
+// BatchNormBackwardRef is the serial definition of BatchNormBackward.
+func BatchNormBackwardRef(n, c, hw int, x, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+	checkBN(n, c, hw, x, dx, gamma, mean, invstd, dgamma, dbeta)
+	checkLen("dy", dy, n*c*hw)
+	for ch := range c {
+		bnBackwardChannel(n, c, hw, ch, x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+	}
+}
+
+func bnBackwardChannel(n, c, hw, ch int, x, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+	m, is := float64(mean[ch]), float64(invstd[ch])
+	var sdy, sdyx float64
+	for img := range n {
+		off := (img*c + ch) * hw
+		xx := x[off : off+hw]
+		for i, d := range dy[off : off+hw] {
+			sdy += float64(d)
+			sdyx += float64(d) * (float64(xx[i]) - m)
+		}
+	}
+	dg := sdyx * is
+	dgamma[ch], dbeta[ch] = float32(dg), float32(sdy)
+	cnt := float64(n * hw)
+	// dx = k*dy + a*(x-mean) + b, folded per channel; x-mean is kept apart
+	// so a large mean does not cancel in float32.
+	k := float64(gamma[ch]) * is
+	a := -k * dg * is / cnt
+	b := -k * sdy / cnt
+	kf, af, bf, mf := float32(k), float32(a), float32(b), float32(m)
+	for img := range n {
+		off := (img*c + ch) * hw
+		xx, dd := x[off:off+hw], dx[off:off+hw]
+		for i, d := range dy[off : off+hw] {
+			dd[i] = kf*d + af*(xx[i]-mf) + bf
+		}
+	}
+}
