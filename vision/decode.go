@@ -1,0 +1,134 @@
+package vision
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+
+	// The decoders this package accepts; formats registered by other
+	// packages are refused (see allowedFormats).
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+)
+
+// Default limits for untrusted input.
+const (
+	DefaultMaxPixels = 64 << 20  // 64 Mpx, about 200 MB as RGB
+	DefaultMaxBytes  = 100 << 20 // encoded file size
+)
+
+// ErrTooLarge is wrapped by every error about an input over a size limit.
+var ErrTooLarge = errors.New("vision: image too large")
+
+var allowedFormats = map[string]bool{
+	"jpeg": true, "png": true, "gif": true, "bmp": true, "webp": true, "tiff": true,
+}
+
+// Decode reads one image (JPEG, PNG, GIF first frame, BMP, WebP, TIFF) and
+// returns it as RGB, upright when EXIF orientation applies (see Options.EXIF).
+// Sizes are checked from the header before any pixel memory is allocated.
+func Decode(r io.Reader, opt Options) (*RGB, error) {
+	maxBytes := opt.maxBytes()
+	b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("vision: read: %w", err)
+	}
+	if int64(len(b)) > maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
+	}
+	return DecodeBytes(b, opt)
+}
+
+// DecodeFile decodes the image at path.
+func DecodeFile(path string, opt Options) (*RGB, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("vision: %w", err)
+	}
+	defer f.Close()
+	m, err := Decode(f, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// DecodeBytes is Decode on an in-memory file.
+func DecodeBytes(b []byte, opt Options) (*RGB, error) {
+	if int64(len(b)) > opt.maxBytes() {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, opt.maxBytes())
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("vision: decode header: %w", err)
+	}
+	if !allowedFormats[format] {
+		return nil, fmt.Errorf("vision: unsupported image format %q", format)
+	}
+	if err := checkSize(cfg.Width, cfg.Height, opt.maxPixels()); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("vision: decode %s: %w", format, err)
+	}
+	// A decoder may return a different size than its header claimed.
+	if err := checkSize(img.Bounds().Dx(), img.Bounds().Dy(), opt.maxPixels()); err != nil {
+		return nil, err
+	}
+	var m *RGB
+	switch y := img.(type) {
+	case *image.YCbCr:
+		if format == "webp" {
+			m = NewRGB(y.Rect.Dx(), y.Rect.Dy())
+			webpToRGB(m, y)
+		}
+	case *image.NYCbCrA:
+		if format == "webp" {
+			m = NewRGB(y.Rect.Dx(), y.Rect.Dy())
+			webpToRGB(m, &y.YCbCr)
+		}
+	}
+	if m == nil {
+		if m, err = ToRGB(img, opt.cmykStyle()); err != nil {
+			return nil, err
+		}
+	}
+	if opt.applyEXIF() {
+		m = Orient(m, Orientation(b, format))
+	}
+	return m, nil
+}
+
+// Orientation returns the EXIF orientation (1..8, 1 when absent) of an
+// encoded image where OpenCV's imdecode honours it: the JPEG APP1 segment,
+// the PNG eXIf chunk, and the TIFF IFD0 itself.
+func Orientation(b []byte, format string) int {
+	switch format {
+	case "jpeg":
+		return JPEGOrientation(b)
+	case "png":
+		return PNGOrientation(b)
+	case "tiff":
+		return ExifOrientation(b)
+	}
+	return 1
+}
+
+func checkSize(w, h int, maxPixels int64) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("vision: image has zero size (%dx%d)", w, h)
+	}
+	if int64(w)*int64(h) > maxPixels {
+		return fmt.Errorf("%w: %dx%d is over %d pixels", ErrTooLarge, w, h, maxPixels)
+	}
+	return nil
+}
