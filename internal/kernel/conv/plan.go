@@ -10,16 +10,11 @@ import (
 
 // Tuning constants (see BenchmarkConv for the shapes they were set on).
 const (
-	// rowBlock bounds the output channels one packed weight block holds;
-	// blocks let small images still split over cores. Block heights are
-	// multiples of rowAlign (the AVX-512 micro-kernel's MR) when possible.
-	rowBlock = 96
-	rowAlign = 14
 	// tileFloats bounds one im2col tile (kdim x columns) so it stays in L2.
 	tileFloats = 96 << 10
 	// minTile is the narrowest column tile worth a GEMM call.
 	minTile = 32
-	// wholeFloats caps the whole-image im2col matrix of the row-blocked strategy.
+	// wholeFloats caps the whole-image im2col matrix of the whole strategy.
 	wholeFloats = 4 << 20
 )
 
@@ -29,12 +24,12 @@ const (
 	// direct: 1x1, stride 1, no padding; the NCHW image itself is the GEMM's B.
 	direct strategy = iota
 	// tiled: each task builds an im2col tile in its own workspace slot and
-	// multiplies every row block of its group by it. Best when there are many
-	// columns (large images or batches).
+	// multiplies its group's weights by it. Best when there are many columns
+	// (large images or batches).
 	tiled
-	// whole: one image's full im2col matrix is built in parallel, then tasks
-	// split it by row block and column tile. Best for small images, where
-	// tiles alone leave cores idle and re-read large weights.
+	// whole: one image's full im2col matrix is built in parallel, then one
+	// GEMM per group (sgemm splits each over the workers). Best for small
+	// images, where tiles leave cores idle and re-read large weights.
 	whole
 )
 
@@ -49,15 +44,15 @@ type schedule struct {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// blockRows is the height of the row blocks of a group of kg output channels.
-func blockRows(kg int) int {
-	return min(kg, ceilDiv(ceilDiv(kg, ceilDiv(kg, rowBlock)), rowAlign)*rowAlign)
-}
-
-// gemmTiles picks the column tiling for a B already in memory so that
-// tasks*nct reaches two per worker, without tiles narrower than minTile.
-func (g *geom) gemmTiles(tasks, workers int) (tc, nct int) {
-	nct = max(1, min(ceilDiv(2*workers, tasks), g.ohow/minTile))
+// gemmTiles picks the column tiling for a B already in memory. One GEMM is
+// left whole (sgemm parallelises it better than column tiles that would each
+// re-read the weights); a few small ones are cut until there are two tiles
+// per worker, none narrower than minTile.
+func (g *geom) gemmTiles(gemms, workers int) (tc, nct int) {
+	nct = 1
+	if gemms > 1 {
+		nct = max(1, min(ceilDiv(2*workers, gemms), g.ohow/minTile))
+	}
 	tc = ceilDiv(g.ohow, nct)
 	return tc, ceilDiv(g.ohow, tc)
 }
@@ -73,7 +68,7 @@ func (g *geom) schedule(n, workers int) schedule {
 	case forced == tiled:
 		return g.tiledSchedule(n, workers)
 	case g.direct:
-		tc, nct := g.gemmTiles(n*g.Groups*ceilDiv(g.kg, blockRows(g.kg)), workers)
+		tc, nct := g.gemmTiles(n*g.Groups, workers)
 		return schedule{strat: direct, tc: tc, nct: nct}
 	}
 	// Too few full-width tiles to occupy every worker: a small image. Build
@@ -90,7 +85,7 @@ func (g *geom) tileWidth() int {
 }
 
 func (g *geom) wholeSchedule(workers int) schedule {
-	tc, nct := g.gemmTiles(g.Groups*ceilDiv(g.kg, blockRows(g.kg)), workers)
+	tc, nct := g.gemmTiles(g.Groups, workers)
 	return schedule{strat: whole, tc: tc, nct: nct, ws: g.C * g.R * g.S * g.ohow}
 }
 
@@ -116,9 +111,7 @@ func WorkspaceSize(p Params) int {
 // and Run may then be called from many goroutines at once.
 type Plan struct {
 	g     geom
-	nmb   int              // row blocks per group
-	rb    int              // rows per block (the last may be shorter)
-	packs []*sgemm.PackedA // group-major
+	packs []*sgemm.PackedA // one per group
 	pool  sync.Pool        // *runState, so Run does not allocate
 }
 
@@ -128,14 +121,9 @@ func NewPlan(p Params, w []float32) *Plan {
 	p.N = 1
 	g := mustValid(p)
 	checkLen("w", w, p.K*g.kdim)
-	pl := &Plan{g: g, rb: blockRows(g.kg)}
-	pl.nmb = ceilDiv(g.kg, pl.rb)
+	pl := &Plan{g: g}
 	for grp := range p.Groups {
-		for b := range pl.nmb {
-			k0 := grp*g.kg + b*pl.rb
-			rows := min(pl.rb, (grp+1)*g.kg-k0)
-			pl.packs = append(pl.packs, sgemm.PackA(false, rows, g.kdim, w[k0*g.kdim:], g.kdim))
-		}
+		pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
 	}
 	pl.pool.New = func() any {
 		st := &runState{pl: pl}
@@ -174,21 +162,20 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 	checkLen("workspace", ws, sc.ws)
 
 	st := pl.pool.Get().(*runState)
-	st.x, st.y, st.ws, st.epi, st.sc, st.n = x, y, ws, epi, sc, n
-	if gemms := n * g.Groups * pl.nmb * sc.nct; epi != nil && len(st.epis) < gemms {
+	st.x, st.y, st.ws, st.epi, st.sc = x, y, ws, epi, sc
+	if gemms := n * g.Groups * sc.nct; epi != nil && len(st.epis) < gemms {
 		st.epis = make([]Epilogue, gemms)
 	}
 	switch sc.strat {
 	case direct:
-		st.b, st.ldb = x, g.hw
-		st.bImage = g.C * g.hw
-		parallel.For(n*g.Groups*pl.nmb*sc.nct, 1, st.gemmFn)
+		st.b, st.ldb, st.bImage = x, g.hw, g.C*g.hw
+		parallel.For(n*g.Groups*sc.nct, 1, st.gemmFn)
 	case whole:
 		st.b, st.ldb, st.bImage = ws, g.ohow, 0
 		for img := range n {
 			st.img = img
 			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.colFn)
-			parallel.For(g.Groups*pl.nmb*sc.nct, 1, st.gemmFn)
+			parallel.For(g.Groups*sc.nct, 1, st.gemmFn)
 		}
 	case tiled:
 		slots := min(workers, len(ws)/sc.slot)
@@ -208,61 +195,50 @@ type runState struct {
 	x, y, ws              []float32
 	epi                   *Epilogue
 	sc                    schedule
-	n, img, grain         int
+	img, grain            int
 	epis                  []Epilogue // one per GEMM of the call, reused across calls
 	b                     []float32  // GEMM B operand for direct and whole
 	ldb, bImage           int        // its row stride and per-image offset
 	gemmFn, tileFn, colFn func(lo, hi int)
 }
 
-// mul multiplies row block blk (of group grp) by the tc columns in b and
-// writes them at column col0 of image img, applying the epilogue. e is the
-// caller's own slot for the sub-epilogue (sgemm keeps the pointer while it
-// runs, so a local would be moved to the heap).
-func (st *runState) mul(img, grp, blk, col0, tc int, b []float32, ldb int, e *Epilogue) {
-	g, pl := &st.pl.g, st.pl
-	k0 := grp*g.kg + blk*pl.rb
-	rows := min(pl.rb, (grp+1)*g.kg-k0)
+// mul multiplies group grp's weights by the tc columns in b and writes them
+// at column col0 of image img, applying the epilogue. Slot i of st.epis holds
+// the sub-epilogue (sgemm keeps the pointer while it runs, so a local would
+// be moved to the heap).
+func (st *runState) mul(i, img, grp, col0, tc int, b []float32, ldb int) {
+	g := &st.pl.g
+	k0 := grp * g.kg
 	off := (img*g.K+k0)*g.ohow + col0
 	var ep *Epilogue
 	if st.epi != nil {
-		*e = Epilogue{ReLU: st.epi.ReLU}
+		ep = &st.epis[i]
+		*ep = Epilogue{ReLU: st.epi.ReLU}
 		if st.epi.Scale != nil {
-			e.Scale = st.epi.Scale[k0 : k0+rows]
+			ep.Scale = st.epi.Scale[k0 : k0+g.kg]
 		}
 		if st.epi.Shift != nil {
-			e.Shift = st.epi.Shift[k0 : k0+rows]
+			ep.Shift = st.epi.Shift[k0 : k0+g.kg]
 		}
 		if st.epi.Residual != nil {
-			e.Residual, e.ResidualLd = st.epi.Residual[off:], g.ohow
+			ep.Residual, ep.ResidualLd = st.epi.Residual[off:], g.ohow
 		}
-		ep = e
 	}
-	st.pl.packs[grp*st.pl.nmb+blk].Mul(tc, b, ldb, st.y[off:], g.ohow, ep)
+	st.pl.packs[grp].Mul(tc, b, ldb, st.y[off:], g.ohow, ep)
 }
 
-func (st *runState) epiSlot(i int) *Epilogue {
-	if st.epi == nil {
-		return nil
-	}
-	return &st.epis[i]
-}
-
-// gemmTasks runs tasks (image, group, row block, column tile) on st.b.
+// gemmTasks runs tasks (image, group, column tile) on st.b.
 func (st *runState) gemmTasks(lo, hi int) {
-	g, nmb, nct := &st.pl.g, st.pl.nmb, st.sc.nct
+	g, nct := &st.pl.g, st.sc.nct
 	for t := lo; t < hi; t++ {
-		ct := t % nct
-		blk := t / nct % nmb
-		grp := t / nct / nmb % g.Groups
-		img := t / nct / nmb / g.Groups
+		ct, grp, img := t%nct, t/nct%g.Groups, t/nct/g.Groups
 		if st.sc.strat == whole {
 			img = st.img
 		}
 		col0 := ct * st.sc.tc
 		tc := min(st.sc.tc, g.ohow-col0)
-		b := st.b[img*st.bImage+grp*g.cg*g.R*g.S*st.ldb+col0:]
-		st.mul(img, grp, blk, col0, tc, b, st.ldb, st.epiSlot(t))
+		b := st.b[img*st.bImage+grp*g.kdim*st.ldb+col0:]
+		st.mul(t, img, grp, col0, tc, b, st.ldb)
 	}
 }
 
@@ -277,22 +253,18 @@ func (st *runState) im2colTasks(lo, hi int) {
 }
 
 // tileTasks runs tasks (image, group, column tile): build the tile in this
-// chunk's slot, then multiply every row block of the group by it.
+// chunk's workspace slot, then multiply the group's weights by it.
 func (st *runState) tileTasks(lo, hi int) {
 	g, nct := &st.pl.g, st.sc.nct
 	slot := lo / st.grain
 	buf := st.ws[slot*st.sc.slot : (slot+1)*st.sc.slot]
 	for t := lo; t < hi; t++ {
-		ct := t % nct
-		grp := t / nct % g.Groups
-		img := t / nct / g.Groups
+		ct, grp, img := t%nct, t/nct%g.Groups, t/nct/g.Groups
 		col0 := ct * st.sc.tc
 		tc := min(st.sc.tc, g.ohow-col0)
 		xg := st.x[(img*g.C+grp*g.cg)*g.hw : (img*g.C+(grp+1)*g.cg)*g.hw]
 		g.im2colTile(buf[:g.kdim*tc], xg, col0, tc)
-		for blk := range st.pl.nmb {
-			st.mul(img, grp, blk, col0, tc, buf, tc, st.epiSlot(t*st.pl.nmb+blk))
-		}
+		st.mul(t, img, grp, col0, tc, buf, tc)
 	}
 }
 
