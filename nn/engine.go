@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/dla-go/dla/internal/kernel/conv"
 	"github.com/dla-go/dla/tensor"
@@ -52,6 +53,8 @@ const (
 // step is one kernel call per image; value ids index Engine.place.
 type step struct {
 	kind     stepKind
+	name     string // the first node's parameter prefix, for profiles
+	macs     int64  // multiply-accumulates per image (convolutions)
 	in, out  int
 	other    int // residual (conv) or second operand (add); -1 if none
 	relu     bool
@@ -122,7 +125,10 @@ func Compile(g *Graph, w Weights) (*Engine, error) {
 			continue
 		}
 		in := canon(nd.Inputs[0])
-		st := step{in: in, other: -1, inShape: g.Shape(nd.Inputs[0]), outShape: nd.Out}
+		st := step{name: nd.Name, in: in, other: -1, inShape: g.Shape(nd.Inputs[0]), outShape: nd.Out}
+		if st.name == "" {
+			st.name = fmt.Sprintf("%s#%d", nd.Op, i)
+		}
 		cur := i + 1
 		switch nd.Op {
 		case OpConv:
@@ -173,6 +179,7 @@ func Compile(g *Graph, w Weights) (*Engine, error) {
 				cur = j + 1
 			}
 			p := convParams(g, nd, 1)
+			st.macs = int64(nd.Out[0]*nd.Out[1]*nd.Out[2]) * int64(kdim)
 			st.plan = conv.NewPlan(p, folded)
 			e.wsLen = max(e.wsLen, st.plan.WorkspaceSize(1))
 		case OpBatchNorm:
@@ -380,6 +387,62 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 		copy(out.Data[img*cls:(img+1)*cls], e.view(p, ws, e.output, img, cls))
 	}
 	return nil
+}
+
+// StepTime is the time one compiled step took for a whole batch.
+type StepTime struct {
+	Name     string // parameter prefix of the step's first operator
+	Kind     string // conv3x3/s2/g32, maxpool, ...
+	MACs     int64  // for the whole batch
+	Duration time.Duration
+}
+
+// Profile runs x once step by step and times each step.
+func (e *Engine) Profile(x *tensor.Tensor) ([]StepTime, error) {
+	if err := e.g.CheckInput(x); err != nil {
+		return nil, err
+	}
+	n := x.Shape[0]
+	p := e.planFor(n)
+	ws := p.pool.Get().(*workspace)
+	defer p.pool.Put(ws)
+	e.loadInput(p, ws, x.Data)
+	out := make([]StepTime, len(e.steps))
+	for si := range e.steps {
+		st := &e.steps[si]
+		t0 := time.Now()
+		for img := range n {
+			e.run(st, &ws.epis[si], p, ws, img)
+		}
+		out[si] = StepTime{Name: st.name, Kind: st.describe(), MACs: st.macs * int64(n), Duration: time.Since(t0)}
+	}
+	return out, nil
+}
+
+func (st *step) describe() string {
+	switch st.kind {
+	case stepConv:
+		pr := st.plan.Params(1)
+		d := fmt.Sprintf("conv%dx%d", pr.R, pr.S)
+		if pr.StrideH > 1 {
+			d += fmt.Sprintf("/s%d", pr.StrideH)
+		}
+		if pr.Groups > 1 {
+			d += fmt.Sprintf("/g%d", pr.Groups)
+		}
+		return fmt.Sprintf("%s %d->%d @%dx%d", d, pr.C, pr.K, pr.H, pr.W)
+	case stepMaxPool:
+		return "maxpool"
+	case stepGAP:
+		return "avgpool"
+	case stepAdd:
+		return "add"
+	case stepReLU:
+		return "relu"
+	case stepAffine:
+		return "batchnorm"
+	}
+	return "copy"
 }
 
 func (e *Engine) loadInput(p *memPlan, ws *workspace, x []float32) {

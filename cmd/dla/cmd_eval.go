@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dla-go/dla/data"
+)
+
+type evalResult struct {
+	Model    string  `json:"model"`
+	Images   int     `json:"images"`
+	Failed   int     `json:"failed"`
+	Top1     float64 `json:"top1"`
+	Top5     float64 `json:"top5"`
+	ImagesPS float64 `json:"images_per_s"`
+	Seconds  float64 `json:"seconds"`
+}
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", stderr)
+	model := fs.String("m", "", "model name (default: the architecture recorded in the weight file)")
+	wpath := fs.String("w", "", "weight file")
+	dataPath := fs.String("data", "", "PaddleClas list file (\"path label\" per line) or an image folder with one sub-folder per class")
+	root := fs.String("root", "", "folder the list file's paths are relative to (default: the list file's folder)")
+	batch := fs.Int("batch", 32, "images per forward pass")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	po := addPrepFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *wpath == "" || *dataPath == "" {
+		return usagef("-w and --data are required")
+	}
+	if *batch < 1 || *batch > 1024 {
+		return usagef("--batch must be in 1..1024")
+	}
+	opt, err := po.options()
+	if err != nil {
+		return err
+	}
+	items, err := evalItems(*dataPath, *root)
+	if err != nil {
+		return err
+	}
+	m, err := openModel(*model, *wpath, "")
+	if err != nil {
+		return err
+	}
+	cls := m.Classes()
+	for _, it := range items {
+		if it.Label >= cls {
+			return fmt.Errorf("%s: label %d of %s is out of range for a model with %d classes", *dataPath, it.Label, it.Path, cls)
+		}
+	}
+	bar := newProgress(stderr, "eval", len(items))
+	var top1, top5, seen, failed int
+	start := time.Now()
+	loader := data.Loader{Items: items, BatchSize: *batch, Options: opt}
+	st, err := loader.Run(ctx, func(b *data.Batch) error {
+		for _, bad := range b.Errors {
+			fmt.Fprintf(stderr, "\ndla eval: %s: %v\n", bad.Path, bad.Err)
+		}
+		failed += len(b.Errors)
+		if len(b.Indices) > 0 {
+			logits, err := m.Forward(ctx, b.X)
+			if err != nil {
+				return err
+			}
+			for i, label := range b.Labels {
+				rank := rankOf(logits.Data[i*cls:(i+1)*cls], label)
+				if rank < 1 {
+					top1++
+				}
+				if rank < 5 {
+					top5++
+				}
+				seen++
+			}
+		}
+		bar.update(seen+failed, fmt.Sprintf("top1 %.2f%%", pct(top1, seen)))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	el := time.Since(start).Seconds()
+	r := evalResult{Model: m.Variant().Name, Images: seen, Failed: st.Failed, Top1: pct(top1, seen), Top5: pct(top5, seen),
+		ImagesPS: float64(seen) / el, Seconds: el}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	fmt.Fprintf(stdout, "%s: top-1 %.2f%%  top-5 %.2f%%  on %d images (%d unreadable)  %.1f images/s\n",
+		r.Model, r.Top1, r.Top5, r.Images, r.Failed, r.ImagesPS)
+	return nil
+}
+
+// rankOf is how many classes score strictly higher than the true label
+// (ties count in the label's favour, so a rank below k means a top-k hit).
+func rankOf(logits []float32, label int) int {
+	rank := 0
+	for _, v := range logits {
+		if v > logits[label] {
+			rank++
+		}
+	}
+	return rank
+}
+
+func pct(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+// evalItems reads a list file or an image folder.
+func evalItems(path, root string) ([]data.Item, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	var items []data.Item
+	if st.IsDir() {
+		items, _, err = data.ImageFolder(path, nil)
+	} else {
+		if root == "" {
+			root = filepath.Dir(path)
+		}
+		items, err = data.LoadList(path, root)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%s: no images", path)
+	}
+	return items, nil
+}

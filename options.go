@@ -1,0 +1,168 @@
+package dla
+
+import (
+	"fmt"
+
+	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/nn"
+)
+
+// Option configures Load.
+type Option func(*config) error
+
+type config struct {
+	weightsPath  string
+	synthetic    bool
+	seed         uint64
+	classes      int
+	allowMissing []string
+	labels       []string
+	weights      nn.Weights
+}
+
+// WithWeights loads parameters from a weight file (safetensors, PyTorch .pth
+// in zip or legacy format, PaddleClas .pdparams), detected from its content.
+func WithWeights(path string) Option {
+	return func(c *config) error { c.weightsPath = path; return nil }
+}
+
+// WithSyntheticWeights fills the model with deterministic pseudo-random
+// weights (for benchmarks and tests; the predictions mean nothing).
+func WithSyntheticWeights(seed uint64) Option {
+	return func(c *config) error { c.synthetic, c.seed = true, seed; return nil }
+}
+
+// WithClasses sets the number of classes (default: from the weight file, else 1000).
+func WithClasses(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("number of classes must be positive, got %d", n)
+		}
+		c.classes = n
+		return nil
+	}
+}
+
+// WithAllowMissing lets the listed tensors (glob patterns such as "fc.*") be
+// absent from the weight file; they keep synthetic initial values. Used to
+// fine-tune with a new number of classes.
+func WithAllowMissing(patterns ...string) Option {
+	return func(c *config) error { c.allowMissing = append(c.allowMissing, patterns...); return nil }
+}
+
+// WithLabels names the classes (index = class id).
+func WithLabels(labels []string) Option {
+	return func(c *config) error { c.labels = labels; return nil }
+}
+
+// WithWeightsMap uses parameters already in memory (bound strictly).
+func WithWeightsMap(w nn.Weights) Option {
+	return func(c *config) error { c.weights = w; return nil }
+}
+
+// Load builds the named model ("dla34", "DLA46x_c", ...) with its weights.
+func Load(name string, opts ...Option) (*Model, error) {
+	v, err := arch.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	c, f, err := prepare(opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := build(v, c, f)
+	if err != nil && f != nil {
+		for _, other := range arch.Variants {
+			if other.Name == v.Name {
+				continue
+			}
+			if _, e := build(other, c, f); e == nil {
+				return nil, fmt.Errorf("%s holds %s weights, not %s (use -m %s)\n%w", c.weightsPath, other.Name, v.Name, other.Name, err)
+			}
+		}
+	}
+	return m, err
+}
+
+// Open loads a weight file (WithWeights is required) for the architecture it
+// records in its metadata or, failing that, the one variant its tensors fit.
+func Open(opts ...Option) (*Model, error) {
+	c, f, err := prepare(opts)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, fmt.Errorf("dla.Open needs WithWeights")
+	}
+	if name := f.meta["architecture"]; name != "" {
+		v, err := arch.Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.weightsPath, err)
+		}
+		return build(v, c, f)
+	}
+	for _, v := range arch.Variants {
+		if m, err := build(v, c, f); err == nil {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: the tensors fit none of the ten DLA models; name the model with -m to see what does not match", c.weightsPath)
+}
+
+func prepare(opts []Option) (config, *weightFile, error) {
+	var c config
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return c, nil, err
+		}
+	}
+	sources := 0
+	for _, set := range []bool{c.weightsPath != "", c.synthetic, c.weights != nil} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return c, nil, fmt.Errorf("give exactly one source of weights (a file, synthetic, or a map)")
+	}
+	if c.weightsPath == "" {
+		return c, nil, nil
+	}
+	f, err := readWeights(c.weightsPath)
+	return c, f, err
+}
+
+func build(v arch.Variant, c config, f *weightFile) (*Model, error) {
+	m := &Model{variant: v, engines: map[[2]int]*nn.Engine{}, labels: c.labels}
+	w := c.weights
+	if f != nil {
+		w, m.meta = f.tensors, f.meta
+	}
+	m.classes = c.classes
+	if m.classes == 0 {
+		m.classes = 1000
+		if fc, ok := w["fc.bias"]; ok && len(fc.Shape) == 1 && fc.Shape[0] > 0 {
+			m.classes = fc.Shape[0]
+		}
+	}
+	g, err := v.Build(m.classes, 224, 224)
+	if err != nil {
+		return nil, err
+	}
+	if c.synthetic {
+		m.weights = arch.SyntheticWeights(g, c.seed)
+	} else {
+		bound, err := bindWeights(g, w, c.allowMissing, c.seed)
+		if err != nil {
+			if f != nil {
+				return nil, fmt.Errorf("%s does not fit %s with %d classes: %w", c.weightsPath, v.Name, m.classes, err)
+			}
+			return nil, err
+		}
+		m.weights = bound
+	}
+	if m.labels != nil && len(m.labels) != m.classes {
+		return nil, fmt.Errorf("%d labels given for a model with %d classes", len(m.labels), m.classes)
+	}
+	return m, nil
+}
