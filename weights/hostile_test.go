@@ -370,3 +370,14 @@ func FuzzPaddle(f *testing.F) {
 		fuzzRead(t, b)
 	})
 }
+
+// FuzzTorchPickle fuzzes data.pkl itself: wrapped into a valid archive, its
+// mutations get past the zip CRC that stops most of FuzzTorch's.
+func FuzzTorchPickle(f *testing.F) {
+	four := floats(1, 2, 3, 4)
+	f.Add(torchPickle("FloatStorage", 4, []viewSpec{{"module.w", 0, []int{2, 2}, []int{1, 2}}}))
+	f.Add(torchPickle("HalfStorage", 8, []viewSpec{{"a", 0, []int{2, 2}, []int{2, 1}}, {"b", 2, []int{3}, []int{2}}}))
+	f.Fuzz(func(t *testing.T, pkl []byte) {
+		fuzzRead(t, torchZip(t, pkl, four))
+	})
+}

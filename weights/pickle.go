@@ -166,6 +166,13 @@ func (s *pickleScanner) global(module, name string) error {
 	return nil
 }
 
+// argSize is the size of the fixed little-endian argument (a value or a
+// length) of the opcodes that have one.
+var argSize = [256]int{
+	'J': 4, 'K': 1, 'M': 2, 'G': 8, 0x8a: 1, 0x8b: 4, 'B': 4, 0x8d: 8, 0x8e: 8,
+	'h': 1, 'j': 4, 'q': 1, 'r': 4,
+}
+
 func (s *pickleScanner) step(op byte) (done bool, err error) {
 	lenArg := func(n int, keep bool) error {
 		v, err := s.arg(n)
@@ -200,13 +207,13 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			s.push(v[0])
 		}
 	case 'J', 'K', 'M', 'G': // BININT, BININT1, BININT2, BINFLOAT
-		_, err = s.arg(map[byte]int{'J': 4, 'K': 1, 'M': 2, 'G': 8}[op])
+		_, err = s.arg(argSize[op])
 		s.push(slot{})
 	case 'N', ')', ']', '}', 0x88, 0x89: // NONE, EMPTY_TUPLE/LIST/DICT, NEWTRUE, NEWFALSE
 		s.push(slot{})
 	case 0x8a, 0x8b: // LONG1, LONG4
 		var n uint64
-		if n, err = s.arg(map[byte]int{0x8a: 1, 0x8b: 4}[op]); err != nil {
+		if n, err = s.arg(argSize[op]); err != nil {
 			return false, err
 		}
 		if n == 0 || n > maxLongBytes {
@@ -237,7 +244,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 		s.push(slot{str, n <= maxGlobalLine})
 		err = err2
 	case 'B', 0x8d, 0x8e: // BINBYTES, BINUNICODE8, BINBYTES8
-		err = lenArg(map[byte]int{'B': 4, 0x8d: 8, 0x8e: 8}[op], false)
+		err = lenArg(argSize[op], false)
 	case 0x95: // FRAME: its content is parsed as ordinary opcodes
 		var n uint64
 		if n, err = s.arg(8); err == nil && n > uint64(s.limit-s.pos) {
@@ -308,7 +315,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 		}
 	case 'h', 'j': // BINGET, LONG_BINGET
 		var i uint64
-		if i, err = s.arg(map[byte]int{'h': 1, 'j': 4}[op]); err != nil {
+		if i, err = s.arg(argSize[op]); err != nil {
 			return false, err
 		}
 		v, ok := s.memo[uint32(i)]
@@ -318,7 +325,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 		s.push(v)
 	case 'q', 'r': // BINPUT, LONG_BINPUT
 		var i uint64
-		if i, err = s.arg(map[byte]int{'q': 1, 'r': 4}[op]); err != nil {
+		if i, err = s.arg(argSize[op]); err != nil {
 			return false, err
 		}
 		err = s.memoize(uint32(i))
