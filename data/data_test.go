@@ -272,7 +272,7 @@ func TestLoader(t *testing.T) {
 		}
 	}
 	// Training transforms are reproducible whatever the worker count.
-	tr := TrainTransform(vision.RandCrop{Size: 32, Scale: [2]float64{0.08, 1}, Ratio: [2]float64{0.75, 4.0 / 3}}, 7, vision.ImageNetMean, vision.ImageNetStd)
+	tr := TrainTransform(vision.RandCrop{Size: 32, Scale: [2]float64{0.08, 1}, Ratio: [2]float64{0.75, 4.0 / 3}}, 7, vision.Options{})
 	b1, _ := run(1, tr)
 	b4, _ := run(4, tr)
 	for i := range b1 {

@@ -17,12 +17,12 @@ import (
 type Transform func(dst []float32, img *vision.RGB, index int) error
 
 // TrainTransform is the PaddleClas training transform (random resized crop,
-// horizontal flip, normalisation) with item i drawing from
-// rand.NewPCG(seed, i). Change seed every epoch for fresh crops.
-func TrainTransform(crop vision.RandCrop, seed uint64, mean, std [3]float32) Transform {
+// horizontal flip, normalisation with opt's mean, std and scale) with item i
+// drawing from rand.NewPCG(seed, i). Change seed every epoch for fresh crops.
+func TrainTransform(crop vision.RandCrop, seed uint64, opt vision.Options) Transform {
 	return func(dst []float32, img *vision.RGB, index int) error {
 		r := rand.New(rand.NewPCG(seed, uint64(index)))
-		return vision.TrainPreprocessInto(dst, img, crop, r, mean, std)
+		return vision.TrainPreprocessInto(dst, img, crop, r, opt)
 	}
 }
 

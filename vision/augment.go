@@ -60,9 +60,13 @@ func FlipHorizontal(m *RGB) {
 }
 
 // TrainPreprocessInto is the PaddleClas training transform: random resized
-// crop, horizontal flip with probability 1/2, normalisation (paddle
-// arithmetic), CHW into dst (3*Size*Size floats). All randomness comes from r.
-func TrainPreprocessInto(dst []float32, m *RGB, crop RandCrop, r *rand.Rand, mean, std [3]float32) error {
+// crop, horizontal flip with probability 1/2, normalisation with paddle
+// arithmetic and opt's mean, std and scale, CHW into dst (3*Size*Size
+// floats). All randomness comes from r.
+func TrainPreprocessInto(dst []float32, m *RGB, crop RandCrop, r *rand.Rand, opt Options) error {
+	if err := opt.Validate(); err != nil {
+		return err
+	}
 	out, err := crop.Apply(m, r)
 	if err != nil {
 		return err
@@ -70,5 +74,6 @@ func TrainPreprocessInto(dst []float32, m *RGB, crop RandCrop, r *rand.Rand, mea
 	if r.IntN(2) == 1 {
 		FlipHorizontal(out)
 	}
-	return Normalize(dst, out, ModePaddle, mean, std)
+	opt.Mode = ModePaddle
+	return Normalize(dst, out, opt)
 }

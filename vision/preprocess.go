@@ -45,6 +45,10 @@ type Options struct {
 	Crop        int  // square centre crop; 0 means 224
 	// Mean and Std per RGB channel; all-zero means ImageNet's.
 	Mean, Std [3]float32
+	// Scale multiplies the pixel before mean/std in paddle mode; 0 means
+	// float32(1/255) (ppcls yaml "1.0/255.0"). PaddleClas deploy configs
+	// write 0.00392157.
+	Scale     float32
 	EXIF      EXIFMode
 	MaxPixels int64 // decode limit in pixels; 0 means DefaultMaxPixels
 	MaxBytes  int64 // decode limit on the encoded size; 0 means DefaultMaxBytes
@@ -80,6 +84,13 @@ func (o Options) meanStd() (mean, std [3]float32) {
 		std = ImageNetStd
 	}
 	return mean, std
+}
+
+func (o Options) scale() float32 {
+	if o.Scale == 0 {
+		return float32(1.0 / 255.0)
+	}
+	return o.Scale
 }
 
 func (o Options) maxPixels() int64 {
@@ -125,6 +136,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("vision: bad EXIF mode %d", o.EXIF)
 	}
 	_, std := o.meanStd()
+	if math.IsNaN(float64(o.Scale)) || math.IsInf(float64(o.Scale), 0) {
+		return fmt.Errorf("vision: bad scale %v", o.Scale)
+	}
 	for _, s := range std {
 		if s == 0 || math.IsNaN(float64(s)) {
 			return fmt.Errorf("vision: std must be non-zero, have %v", std)
@@ -207,10 +221,11 @@ func ResizeCrop(m *RGB, opt Options) (*RGB, error) {
 	return Crop(r, CenterCropOffset(w, crop, mode), CenterCropOffset(h, crop, mode), crop, crop)
 }
 
-// Normalize writes m as CHW float32 into dst (len 3*W*H): paddle mode
-// computes float32(x*float32(1/255)) then (x-mean)/std, as NormalizeImage does
-// in float32 numpy; timm mode divides by 255 first, as ToTensor does.
-func Normalize(dst []float32, m *RGB, mode Mode, mean, std [3]float32) error {
+// Normalize writes m as CHW float32 into dst (len 3*W*H) with the mode's
+// arithmetic: paddle computes float32(x*Scale) then (x-mean)/std, as
+// NormalizeImage does in float32 numpy; timm divides by 255 first, as
+// ToTensor does, then Normalize.
+func Normalize(dst []float32, m *RGB, opt Options) error {
 	if err := m.check(); err != nil {
 		return err
 	}
@@ -218,7 +233,8 @@ func Normalize(dst []float32, m *RGB, mode Mode, mean, std [3]float32) error {
 	if len(dst) != 3*n {
 		return fmt.Errorf("vision: normalize needs %d floats, have %d", 3*n, len(dst))
 	}
-	scale := float32(1.0 / 255.0)
+	timm, scale := opt.mode() == ModeTimm, opt.scale()
+	mean, std := opt.meanStd()
 	for c := range 3 {
 		d := dst[c*n : (c+1)*n]
 		mu, sd := mean[c], std[c]
@@ -226,7 +242,7 @@ func Normalize(dst []float32, m *RGB, mode Mode, mean, std [3]float32) error {
 			x := float32(m.Pix[3*i+c])
 			// Explicit float32 conversions keep each step rounded separately
 			// (Go may otherwise fuse a multiply and add on some platforms).
-			if mode == ModeTimm {
+			if timm {
 				x = float32(x / 255)
 			} else {
 				x = float32(x * scale)
@@ -254,8 +270,7 @@ func PreprocessInto(dst []float32, img image.Image, opt Options) error {
 	if err != nil {
 		return err
 	}
-	mean, std := opt.meanStd()
-	return Normalize(dst, c, opt.mode(), mean, std)
+	return Normalize(dst, c, opt)
 }
 
 // Preprocess returns the [1, 3, crop, crop] input tensor for img.

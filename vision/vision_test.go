@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -277,11 +278,25 @@ func TestPreprocess(t *testing.T) {
 	if _, err := Preprocess(m, Options{ResizeShort: 200, Crop: 224}); err == nil || !strings.Contains(err.Error(), "smaller than the") {
 		t.Errorf("crop larger than the resized image: err = %v", err)
 	}
-	bad := []Options{{Mode: "cv2"}, {Crop: -1}, {EXIF: 7}, {Std: [3]float32{1, 0, 1}}}
+	bad := []Options{{Mode: "cv2"}, {Crop: -1}, {EXIF: 7}, {Std: [3]float32{1, 0, 1}}, {Scale: float32(math.Inf(1))}}
 	for _, o := range bad {
 		if _, err := Preprocess(m, o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
+	}
+	// The deploy configs' 0.00392157 is not float32(1/255): the scale must be used.
+	z, err := Preprocess(m, Options{Scale: 0.00392157})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for i := range z.Data {
+		if z.Data[i] != x.Data[i] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Error("Scale ignored")
 	}
 	if err := PreprocessInto(make([]float32, 10), m, Options{}); err == nil {
 		t.Error("short destination accepted")
@@ -329,7 +344,7 @@ func TestAugment(t *testing.T) {
 	run := func(seed uint64) []float32 {
 		r := rand.New(rand.NewPCG(seed, 1))
 		dst := make([]float32, 3*224*224)
-		if err := TrainPreprocessInto(dst, m, crop, r, ImageNetMean, ImageNetStd); err != nil {
+		if err := TrainPreprocessInto(dst, m, crop, r, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		return dst
@@ -364,5 +379,31 @@ func TestAugment(t *testing.T) {
 	FlipHorizontal(f)
 	if !bytes.Equal(f.Pix, synth(7, 3, 1).Pix) {
 		t.Error("double flip is not the identity")
+	}
+}
+
+func BenchmarkPreprocess(b *testing.B) {
+	m := synth(500, 375, 1)
+	dst := make([]float32, 3*224*224)
+	for _, mode := range []Mode{ModePaddle, ModeTimm} {
+		b.Run(string(mode), func(b *testing.B) {
+			for b.Loop() {
+				if err := PreprocessInto(dst, m, Options{Mode: mode}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeJPEG(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(fixtureDir, "images", "big420.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := DecodeBytes(data, Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
