@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dla-go/dla"
+	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/tensor"
+	"github.com/dla-go/dla/vision"
+	"github.com/dla-go/dla/weights"
+)
+
+// dlaRun runs the command in-process and returns its exit code and output.
+func dlaRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// syntheticWeightFile writes a dla46_c with synthetic weights and n classes.
+func syntheticWeightFile(t *testing.T, classes int) string {
+	t.Helper()
+	v, _ := arch.Lookup("dla46_c")
+	g, err := v.Build(classes, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dla46_c.safetensors")
+	meta := map[string]string{"architecture": "dla46_c"}
+	if err := weights.WriteSafetensors(path, arch.SyntheticWeights(g, 11), meta); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func visionImages(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, filepath.Join("..", "..", "testdata", "vision", "images", n))
+	}
+	return out
+}
+
+func TestModelsJSON(t *testing.T) {
+	code, out, _ := dlaRun(t, "models", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d lines, want 10", len(lines))
+	}
+	var first struct {
+		Model  string `json:"model"`
+		Params int64  `json:"params"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.Model != "dla34" || first.Params != 15742104 {
+		t.Errorf("first line %s (%v)", lines[0], err)
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	code, out, errs := dlaRun(t, "bench", "-m", "DLA46x_c", "-b", "1,2", "--size", "64", "--json", "--min-time", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2", len(lines))
+	}
+	for _, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"model", "batch", "size", "median_ms", "min_ms", "gflops"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("missing %q in %s", k, l)
+			}
+		}
+		if r["model"] != "dla46x_c" || r["median_ms"].(float64) <= 0 {
+			t.Errorf("bad record %s", l)
+		}
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"nonsense"},
+		{"bench", "-b", "0"},
+		{"bench", "--size", "100"},
+		{"infer", "-m", "dla34"},
+		{"predict", "--topk", "0", "-w", "x", "img.png"},
+		{"models", "--bogus"},
+	} {
+		code, _, errs := dlaRun(t, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, errs)
+		}
+	}
+}
+
+func TestInferMatchesPyTorchAfterImport(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "weights")
+	out := filepath.Join(t.TempDir(), "y.npy")
+	for _, w := range []string{"dla46x_c_zip_f32.pth", "dla46x_c_paddle.pdparams", "dla46x_c_official_bf16.pth"} {
+		code, _, errs := dlaRun(t, "infer", "-m", "dla46x_c", "-w", filepath.Join(dir, w),
+			"--input", filepath.Join(dir, "dla46x_c_input.npy"), "--output", out)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", w, code, errs)
+		}
+		got, err := tensor.ReadNPYFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tensor.ReadNPYFile(filepath.Join(dir, "dla46x_c_logits.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d, m float64
+		for i := range want.Data {
+			d = max(d, abs(float64(got.Data[i]-want.Data[i])))
+			m = max(m, abs(float64(want.Data[i])))
+		}
+		// bf16 storage rounds the weights, so that file is compared more loosely.
+		limit := 1e-4
+		if strings.Contains(w, "bf16") {
+			limit = 5e-2
+		}
+		if d > limit*m {
+			t.Errorf("%s: max|diff| %.3g > %.0e * max|logit| %.3g", w, d, limit, m)
+		}
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestInferBadNPY(t *testing.T) {
+	w := syntheticWeightFile(t, 10)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.npy")
+	if err := tensor.WriteNPYFile(good, tensor.New(1, 3, 64, 64)); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(good)
+	truncated := filepath.Join(dir, "truncated.npy")
+	os.WriteFile(truncated, raw[:len(raw)-100], 0o644)
+	f64 := filepath.Join(dir, "f64.npy")
+	os.WriteFile(f64, bytes.Replace(raw, []byte("<f4"), []byte("<f8"), 1), 0o644)
+	badSize := filepath.Join(dir, "size.npy")
+	tensor.WriteNPYFile(badSize, tensor.New(1, 3, 50, 64))
+	for file, want := range map[string]string{truncated: "truncated", f64: "float32", badSize: "multiples of 32"} {
+		code, _, errs := dlaRun(t, "infer", "-m", "dla46_c", "-w", w, "--input", file, "--output", filepath.Join(dir, "y.npy"))
+		if code != exitError || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%s: exit %d, stderr %q; want one line mentioning %q", filepath.Base(file), code, errs, want)
+		}
+	}
+}
+
+func TestPredictJSON(t *testing.T) {
+	w := syntheticWeightFile(t, 1000)
+	imgs := visionImages("rgb8.png", "q90_420.jpg", "palette.png")
+	args := append([]string{"predict", "-w", w, "--topk", "3", "--json"}, imgs...)
+	code, out, errs := dlaRun(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	m, err := dla.Open(dla.WithWeights(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(imgs) {
+		t.Fatalf("%d lines for %d images", len(lines), len(imgs))
+	}
+	for i, l := range lines {
+		var r struct {
+			Image       string
+			Predictions []dla.Prediction
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		img, err := vision.DecodeFile(imgs[i], vision.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := m.Classify(context.Background(), img, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Image != imgs[i] || len(r.Predictions) != 3 || fmt.Sprint(r.Predictions) != fmt.Sprint(want) {
+			t.Errorf("%s: got %+v, Classify says %+v", imgs[i], r.Predictions, want)
+		}
+		if r.Predictions[0].Label != data1k(r.Predictions[0].Class) {
+			t.Errorf("label %q for class %d", r.Predictions[0].Label, r.Predictions[0].Class)
+		}
+	}
+}
+
+func data1k(c int) string {
+	m, _ := dla.Load("dla46_c", dla.WithSyntheticWeights(0))
+	return m.Label(c)
+}
+
+func TestPredictReportsBadImagesAndGoesOn(t *testing.T) {
+	w := syntheticWeightFile(t, 10)
+	bad := filepath.Join(t.TempDir(), "broken.png")
+	os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\nnot really"), 0o644)
+	labels := filepath.Join(t.TempDir(), "labels.txt")
+	var sb strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&sb, "%d thing number %d\n", i, i)
+	}
+	os.WriteFile(labels, []byte(sb.String()), 0o644)
+	code, out, errs := dlaRun(t, "predict", "-w", w, "--labels", labels, visionImages("rgb8.png")[0], bad)
+	if code != exitError || !strings.Contains(errs, "broken.png") || !strings.Contains(out, "thing number") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// A labels file whose count does not match the model is refused.
+	os.WriteFile(labels, []byte("0 a\n1 b\n"), 0o644)
+	code, _, errs = dlaRun(t, "predict", "-w", w, "--labels", labels, visionImages("rgb8.png")[0])
+	if code != exitError || !strings.Contains(errs, "2 labels") {
+		t.Errorf("label count mismatch: exit %d, %q", code, errs)
+	}
+}
+
+// Eval counts top-1/top-5 hits: labels made from the model's own ranking give
+// known accuracies (rank 0 -> top-1, rank 3 -> top-5 only, rank 7 -> neither).
+func TestEvalCountsHits(t *testing.T) {
+	w := syntheticWeightFile(t, 10)
+	m, err := dla.Open(dla.WithWeights(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := visionImages("rgb8.png", "q90_420.jpg", "palette.png", "gray8.png", "rgb.bmp", "first.gif")
+	dir := t.TempDir()
+	var list strings.Builder
+	for i, p := range imgs {
+		img, err := vision.DecodeFile(p, vision.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		preds, err := m.Classify(context.Background(), img, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rank := []int{0, 0, 0, 3, 3, 7}[i]
+		abs, _ := filepath.Abs(p)
+		fmt.Fprintf(&list, "%s %d\n", abs, preds[rank].Class)
+	}
+	fmt.Fprintf(&list, "%s 1\n", filepath.Join(dir, "missing.jpg"))
+	lf := filepath.Join(dir, "val_list.txt")
+	os.WriteFile(lf, []byte(list.String()), 0o644)
+	code, out, errs := dlaRun(t, "eval", "-w", w, "--data", lf, "--batch", "4", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r evalResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Images != 6 || r.Failed != 1 || r.Top1 != 50 || abs(r.Top5-100*5.0/6) > 1e-9 {
+		t.Errorf("eval result %+v, want 6 images, 1 failed, top-1 50%%, top-5 83.3%%", r)
+	}
+	if !strings.Contains(errs, "missing.jpg") {
+		t.Errorf("the unreadable image is not reported: %q", errs)
+	}
+}
+
+
+func TestPreprocessAndConvert(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.npy")
+	code, _, errs := dlaRun(t, "preprocess", visionImages("rgb8.png")[0], "--output", out, "--mode", "timm")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	x, err := tensor.ReadNPYFile(out)
+	if err != nil || !tensor.SameShape(x.Shape, []int{1, 3, 224, 224}) {
+		t.Fatalf("preprocess wrote %v (%v)", x, err)
+	}
+	conv := filepath.Join(dir, "c.safetensors")
+	code, _, errs = dlaRun(t, "convert", filepath.Join("..", "..", "testdata", "weights", "dla46x_c_paddle.pdparams"), conv)
+	if code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errs)
+	}
+	f, err := weights.Load(conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Metadata["architecture"] != "dla46x_c" || f.Metadata["source_format"] != "paddle" || f.Metadata["num_classes"] != "10" || f.Metadata["checksum"] != weights.Checksum(f.Tensors) {
+		t.Errorf("metadata %v", f.Metadata)
+	}
+	// Converting onto an existing file replaces it whole; a failed conversion leaves it alone.
+	before, _ := os.ReadFile(conv)
+	code, _, _ = dlaRun(t, "convert", filepath.Join("..", "..", "testdata", "weights", "evil.pdparams"), conv)
+	after, _ := os.ReadFile(conv)
+	if code != exitError || !bytes.Equal(before, after) {
+		t.Errorf("failed conversion: exit %d, output file changed %v", code, !bytes.Equal(before, after))
+	}
+}
