@@ -56,6 +56,10 @@ func TestLoadListRoot(t *testing.T) {
 	if err != nil || items[0].Path != filepath.Join(dir, "x/1.jpg") {
 		t.Errorf("%v %v", items, err)
 	}
+	items, classes, err := Open(p)
+	if err != nil || classes != nil || len(items) != 1 {
+		t.Errorf("Open(list): %v %v %v", items, classes, err)
+	}
 	items, err = LoadList(p, "/data")
 	if err != nil || items[0].Path != "/data/x/1.jpg" {
 		t.Errorf("%v %v", items, err)
@@ -98,6 +102,9 @@ func TestImageFolder(t *testing.T) {
 	want := "Bird/x.bmp:0 cat/z.webp:1 dog/a.PNG:2 dog/b.jpg:2 dog/sub/c.jpg:2 dog/sub b/d.jpg:2"
 	if strings.Join(got, " ") != want {
 		t.Errorf("items\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	if it, cl, err := Open(root); err != nil || len(it) != len(items) || len(cl) != 4 {
+		t.Errorf("Open(folder): %d items, %v, %v", len(it), cl, err)
 	}
 	items, _, err = ImageFolder(root, []string{".webp"})
 	if err != nil || len(items) != 1 {
@@ -178,15 +185,10 @@ func TestReadIDX(t *testing.T) {
 
 // TestFashionMNIST reads Debian's dataset-fashion-mnist files when installed.
 func TestFashionMNIST(t *testing.T) {
-	p := filepath.Join(FashionMNISTDir, "t10k-labels-idx1-ubyte.gz")
-	if _, err := os.Stat(p); err != nil {
+	if _, err := os.Stat(FashionMNISTDir); err != nil {
 		t.Skip("dataset-fashion-mnist not installed")
 	}
-	labels, err := ReadIDXFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	images, err := ReadIDXFile(filepath.Join(FashionMNISTDir, "t10k-images-idx3-ubyte.gz"))
+	images, labels, err := FashionMNIST("", false)
 	if err != nil {
 		t.Fatal(err)
 	}

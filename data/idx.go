@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // FashionMNISTDir is where Debian's dataset-fashion-mnist package installs
@@ -99,4 +100,31 @@ func (m *IDX) Item(i int) []uint8 {
 		n *= d
 	}
 	return m.Data[i*n : (i+1)*n]
+}
+
+// FashionMNIST reads the training (60000) or test (10000) split from dir
+// (FashionMNISTDir when empty): images [n, 28, 28] and labels [n] in 0..9.
+func FashionMNIST(dir string, train bool) (images, labels *IDX, err error) {
+	if dir == "" {
+		dir = FashionMNISTDir
+	}
+	prefix := "t10k"
+	if train {
+		prefix = "train"
+	}
+	if images, err = ReadIDXFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz")); err != nil {
+		return nil, nil, err
+	}
+	if labels, err = ReadIDXFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz")); err != nil {
+		return nil, nil, err
+	}
+	if len(images.Dims) != 3 || len(labels.Dims) != 1 || images.Dims[0] != labels.Dims[0] {
+		return nil, nil, fmt.Errorf("data: %s: images %v and labels %v do not pair", dir, images.Dims, labels.Dims)
+	}
+	for _, l := range labels.Data {
+		if l > 9 {
+			return nil, nil, fmt.Errorf("data: %s: label %d outside 0..9", dir, l)
+		}
+	}
+	return images, labels, nil
 }
