@@ -21,9 +21,6 @@ func reportGFLOPS(b *testing.B, m, n, k int) {
 func BenchmarkSgemm(b *testing.B) {
 	for _, name := range Variants() {
 		for _, s := range []int{256, 512, 1024, 2048} {
-			if name == "generic" && s > 512 {
-				continue // minutes per run, and says nothing new
-			}
 			b.Run(fmt.Sprintf("%s/%d", name, s), func(b *testing.B) {
 				defer UseVariant(name)()
 				poolPerCPU(b)

@@ -39,7 +39,6 @@ func (j *job) Run(lo, hi int) {
 // each MR panel of A staying in L1 while B streams from L2.
 func (j *job) block(t int) {
 	p := j.v.p
-	kern := j.v.kern
 	i0, j0 := t/j.colBlocks*j.mb, t%j.colBlocks*j.nb
 	i1, j1 := min(j.m, i0+j.mb), min(j.n, j0+j.nb)
 	c, ldc := j.c, j.ldc
@@ -55,16 +54,16 @@ func (j *job) block(t int) {
 	nPad := roundUp(j1-j0, p.NR)
 	buf := getBuf(p.KC*nPad + p.MR*p.NR)
 	packed, tile := buf.s[:p.KC*nPad], buf.s[p.KC*nPad:]
+	// B that is not transposed is read in place (measured 5-25% faster than
+	// packing it); only a ragged last panel is copied, zero-padded.
+	direct := !j.transB
 	for p0 := 0; p0 < j.k; p0 += p.KC {
 		kc := min(p.KC, j.k-p0)
-		// B that is not transposed is read in place, NR columns at a time,
-		// saving a copy (measured 5-25% faster); only a ragged last panel
-		// is packed, with zeros past n.
-		direct := !j.transB
-		if !direct {
-			packB(packed, p.NR, j.transB, j.b, j.ldb, p0, kc, j0, j1)
-		} else if e := j0 + (j1-j0)/p.NR*p.NR; e < j1 {
-			packB(packed[(e-j0)*kc:], p.NR, false, j.b, j.ldb, p0, kc, e, j1)
+		for jj := j0; jj < j1; jj += p.NR {
+			cols := min(p.NR, j1-jj)
+			if _, w := j.v.kernelFor(cols); !direct || cols < w {
+				packB(packed[(jj-j0)*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
+			}
 		}
 		accumulate := p0 > 0 || j.beta != 0
 		last := p0+kc == j.k
@@ -73,20 +72,20 @@ func (j *job) block(t int) {
 			ap := slice[i*kc : (i+p.MR)*kc]
 			rows := min(p.MR, i1-i)
 			for jj := j0; jj < j1; jj += p.NR {
-				bp := packed[(jj-j0)*kc : (jj-j0+p.NR)*kc]
 				cols := min(p.NR, j1-jj)
-				ldb := p.NR
-				if direct && cols == p.NR {
+				kern, w := j.v.kernelFor(cols)
+				bp, ldb := packed[(jj-j0)*kc:], w
+				if direct && cols == w {
 					bp, ldb = j.b[p0*j.ldb+jj:], j.ldb
 				}
-				if rows == p.MR && cols == p.NR {
+				if rows == p.MR && cols == w {
 					kern(kc, ap, bp, ldb, c[i*ldc+jj:], ldc, accumulate)
 					continue
 				}
 				// Edge tile: compute it whole into scratch, copy out what exists.
-				kern(kc, ap, bp, ldb, tile, p.NR, false)
+				kern(kc, ap, bp, ldb, tile, w, false)
 				for r := range rows {
-					src := tile[r*p.NR : r*p.NR+cols]
+					src := tile[r*w : r*w+cols]
 					dst := c[(i+r)*ldc+jj : (i+r)*ldc+jj+cols]
 					if accumulate {
 						for x, v := range src {

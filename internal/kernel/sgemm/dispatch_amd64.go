@@ -29,26 +29,35 @@ var avx2Params = params{
 func asmVariants() []*variant {
 	var vs []*variant
 	if cpu.X86.HasAVX512F {
-		vs = append(vs, &variant{name: "avx512", p: avx512Params, kern: kernAVX512, epi: epiAVX512})
+		vs = append(vs, &variant{
+			name: "avx512", p: avx512Params, epi: epiAVX512,
+			kern: asmKernel(8, 32, kernel8x32AVX512),
+			tails: []tail{
+				{8, asmKernel(8, 8, kernel8x8AVX512)},
+				{16, asmKernel(8, 16, kernel8x16AVX512)},
+				{24, asmKernel(8, 24, kernel8x24AVX512)},
+			},
+		})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		vs = append(vs, &variant{name: "avx2", p: avx2Params, kern: kernAVX2, epi: epiAVX2})
+		vs = append(vs, &variant{
+			name: "avx2", p: avx2Params, epi: epiAVX2,
+			kern:  asmKernel(6, 16, kernel6x16AVX2),
+			tails: []tail{{8, asmKernel(6, 8, kernel6x8AVX2)}},
+		})
 	}
 	return vs
 }
 
-func kernAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	_ = a[8*kc-1]
-	_ = b[(kc-1)*ldb+31]
-	_ = c[7*ldc+31]
-	kernel8x32AVX512(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
-}
-
-func kernAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	_ = a[6*kc-1]
-	_ = b[(kc-1)*ldb+15]
-	_ = c[5*ldc+15]
-	kernel6x16AVX2(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
+// asmKernel adapts an MR x NR assembly kernel to the kernel type, checking
+// bounds once per call.
+func asmKernel(mr, nr int, f func(kc int, a, b *float32, ldb int, c *float32, ldc int, accumulate bool)) kernel {
+	return func(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+		_ = a[mr*kc-1]
+		_ = b[(kc-1)*ldb+nr-1]
+		_ = c[(mr-1)*ldc+nr-1]
+		f(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
+	}
 }
 
 func epiAVX512(row []float32, scale, shift float32, res []float32, relu bool) {

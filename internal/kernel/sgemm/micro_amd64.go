@@ -26,6 +26,72 @@ package sgemm
 //go:noescape
 func kernel8x32AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
+// kernel8x24AVX512 computes the 8x24 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (8 x kc, k-major) and the kc x 24 panel b with row
+// stride ldb; kc >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			var s float32
+//			for p := range kc {
+//				s += a[p*MR+r] * b[p*ldb+j] // fused multiply-add
+//			}
+//			if accumulate {
+//				s += c[r*ldc+j]
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+// with MR = 8, NR = 24.
+//
+//go:noescape
+func kernel8x24AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+// kernel8x16AVX512 computes the 8x16 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (8 x kc, k-major) and the kc x 16 panel b with row
+// stride ldb; kc >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			var s float32
+//			for p := range kc {
+//				s += a[p*MR+r] * b[p*ldb+j] // fused multiply-add
+//			}
+//			if accumulate {
+//				s += c[r*ldc+j]
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+// with MR = 8, NR = 16.
+//
+//go:noescape
+func kernel8x16AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+// kernel8x8AVX512 computes the 8x8 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (8 x kc, k-major) and the kc x 8 panel b with row
+// stride ldb; kc >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			var s float32
+//			for p := range kc {
+//				s += a[p*MR+r] * b[p*ldb+j] // fused multiply-add
+//			}
+//			if accumulate {
+//				s += c[r*ldc+j]
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+// with MR = 8, NR = 8.
+//
+//go:noescape
+func kernel8x8AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
 // kernel6x16AVX2 computes the 6x16 tile c = a*b, or c += a*b when accumulate,
 // from the packed panel a (6 x kc, k-major) and the kc x 16 panel b with row
 // stride ldb; kc >= 1. It is, in Go:
@@ -47,6 +113,28 @@ func kernel8x32AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc i
 //
 //go:noescape
 func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+// kernel6x8AVX2 computes the 6x8 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (6 x kc, k-major) and the kc x 8 panel b with row
+// stride ldb; kc >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			var s float32
+//			for p := range kc {
+//				s += a[p*MR+r] * b[p*ldb+j] // fused multiply-add
+//			}
+//			if accumulate {
+//				s += c[r*ldc+j]
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+// with MR = 6, NR = 8.
+//
+//go:noescape
+func kernel6x8AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
 // epilogueAVX512 applies the epilogue to row[:n], n a multiple of 32; res may be nil. In Go:
 //

@@ -144,5 +144,5 @@ const (
 	minTaskCols  = 64
 )
 
-func roundUp(x, to int) int  { return (x + to - 1) / to * to }
-func ceilDiv(x, y int) int   { return (x + y - 1) / y }
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+func ceilDiv(x, y int) int  { return (x + y - 1) / y }

@@ -73,8 +73,8 @@ func (g gemmCase) check(t testing.TB, seed uint64) {
 	kerneltest.CheckNMSE(t, g.String(), got, want, kerneltest.DefaultNMSE)
 }
 
-// edgeSizes are odd sizes and sizes around every tier's MR and NR.
-var edgeSizes = []int{1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 31, 32, 33, 63, 65}
+// edgeSizes are odd sizes and sizes around every tier's MR, NR and tail widths.
+var edgeSizes = []int{1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 24, 31, 32, 33, 40, 63, 65}
 
 func TestSgemmShapes(t *testing.T) {
 	forEachVariant(t, func(t *testing.T) {
@@ -141,9 +141,15 @@ func TestSgemmEmpty(t *testing.T) {
 func TestSgemmBadArgs(t *testing.T) {
 	bad := map[string]func(){
 		"negative": func() { Sgemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) },
-		"lda":      func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) },
-		"short a":  func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) },
-		"short c":  func() { Sgemm(true, true, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) },
+		"lda": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		"short a": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		"short c": func() {
+			Sgemm(true, true, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		},
 		"epilogue": func() {
 			PackA(false, 2, 1, []float32{1, 2}, 1).Mul(1, []float32{1}, 1, make([]float32, 2), 1, &Epilogue{Scale: []float32{1}})
 		},

@@ -15,10 +15,29 @@ type rowEpilogue func(row []float32, scale, shift float32, res []float32, relu b
 
 // variant is one implementation tier: its blocking, micro-kernel and epilogue.
 type variant struct {
-	name string
-	p    params
+	name  string
+	p     params
+	kern  kernel
+	tails []tail // narrower kernels for the last columns, narrowest first
+	epi   rowEpilogue
+}
+
+// tail is an MR x nr micro-kernel with nr < NR.
+type tail struct {
+	nr   int
 	kern kernel
-	epi  rowEpilogue
+}
+
+// kernelFor returns the kernel for a panel of cols <= NR columns and its width.
+func (v *variant) kernelFor(cols int) (kernel, int) {
+	if cols < v.p.NR {
+		for _, t := range v.tails {
+			if t.nr >= cols {
+				return t.kern, t.nr
+			}
+		}
+	}
+	return v.kern, v.p.NR
 }
 
 var generic = &variant{name: "generic", p: genericParams, kern: kernelGeneric, epi: epilogueRow}

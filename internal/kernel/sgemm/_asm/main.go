@@ -11,6 +11,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -20,32 +21,75 @@ import (
 // prefetchRows is how far ahead (in rows of B) the kernels prefetch.
 const prefetchRows = 8
 
-// tier is one instruction set and its register tile.
-type tier struct {
-	isa   string // suffix of the function name
-	mr    int    // rows of the tile
-	nv    int    // vectors per row
-	width int    // floats per vector
-	vec   func() reg.VecVirtual
-	zero  func(r reg.VecVirtual)
+// tile is one micro-kernel: MR rows, each held in vectors of the given
+// widths (16 floats: zmm, 8 floats: ymm).
+type tile struct {
+	isa    string // suffix of the function name
+	mr     int
+	widths []int
+}
+
+func (t tile) nr() int {
+	n := 0
+	for _, w := range t.widths {
+		n += w
+	}
+	return n
+}
+
+// offset is where vector v starts in a row, in floats.
+func (t tile) offset(v int) int {
+	n := 0
+	for _, w := range t.widths[:v] {
+		n += w
+	}
+	return n
+}
+
+// regs hands out physical vector registers. Any register used as a ymm
+// comes from 0-15, where VEX encodes it: numbers 16-31 need AVX512VL for ymm.
+// Registers only ever used as zmm take 16-31 first.
+type regs struct{ lo, hi int }
+
+func (rs *regs) get(width int, asYMM bool) reg.VecPhysical {
+	n := rs.hi
+	if asYMM || width == 8 || rs.hi == 32 {
+		n = rs.lo
+		rs.lo++
+	} else {
+		rs.hi++
+	}
+	if n >= 16 && (asYMM || width == 8) || rs.lo > 16 {
+		panic("kernel needs more vector registers than amd64 has")
+	}
+	size := reg.S512
+	if width == 8 {
+		size = reg.S256
+	}
+	return reg.Vector.Lookup(reg.Index(n), size).(reg.VecPhysical)
 }
 
 func main() {
 	ConstraintExpr("!purego")
 	// 16 of the 32 zmm registers accumulate: on Zen 4 this beat 14x32, 12x32,
 	// 8x48, 6x64 and 16x16 (see params in ../dispatch_amd64.go).
-	kernel(tier{isa: "AVX512", mr: 8, nv: 2, width: 16, vec: ZMM,
-		zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }}) // VXORPS on zmm would need AVX512DQ
+	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16, 16}})
+	// Narrower kernels for the last columns when n is not a multiple of 32:
+	// Zen 4 runs a ymm FMA in half the time of a zmm one.
+	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16, 8}})
+	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16}})
+	kernel(tile{isa: "AVX512", mr: 8, widths: []int{8}})
 	// 16 ymm registers: 12 accumulators, 2 for the row of B, 1 broadcast.
-	kernel(tier{isa: "AVX2", mr: 6, nv: 2, width: 8, vec: YMM,
-		zero: func(r reg.VecVirtual) { VXORPS(r, r, r) }})
+	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8, 8}})
+	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8}})
 	epilogue("AVX512", 16, ZMM, func(r reg.VecVirtual) { VPXORD(r, r, r) })
 	epilogue("AVX2", 8, YMM, func(r reg.VecVirtual) { VXORPS(r, r, r) })
 	Generate()
 }
 
-func kernel(t tier) {
-	nr := t.nv * t.width
+func kernel(t tile) {
+	nr := t.nr()
+	nv := len(t.widths)
 	name := fmt.Sprintf("kernel%dx%d%s", t.mr, nr, t.isa)
 	TEXT(name, NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32, ldc int, accumulate bool)")
 	Pragma("noescape")
@@ -70,12 +114,18 @@ func kernel(t tier) {
 		fmt.Sprintf("with MR = %d, NR = %d.", t.mr, nr),
 	)
 
-	acc := make([][]reg.VecVirtual, t.mr)
+	rs := &regs{hi: 16}
+	mixed := slices.Contains(t.widths, 8)
+	acc := make([][]reg.VecPhysical, t.mr)
 	for r := range acc {
-		acc[r] = make([]reg.VecVirtual, t.nv)
-		for v := range acc[r] {
-			acc[r][v] = t.vec()
-			t.zero(acc[r][v])
+		acc[r] = make([]reg.VecPhysical, nv)
+		for v, w := range t.widths {
+			acc[r][v] = rs.get(w, false)
+			if w == 16 {
+				VPXORD(acc[r][v], acc[r][v], acc[r][v]) // VXORPS on zmm would need AVX512DQ
+			} else {
+				VXORPS(acc[r][v], acc[r][v], acc[r][v])
+			}
 		}
 	}
 	kc := Load(Param("kc"), GP64())
@@ -91,22 +141,29 @@ func kernel(t tier) {
 	IMUL3Q(U32(prefetchRows), ldb, pf)
 	ADDQ(b, pf)
 
+	row := make([]reg.VecPhysical, nv)
+	for v, w := range t.widths {
+		row[v] = rs.get(w, false)
+	}
+	// One broadcast register per row of A; its low half feeds ymm FMAs.
+	x := rs.get(t.widths[0], mixed)
 	Label("loop")
 	for off := 0; off < 4*nr; off += 64 {
 		PREFETCHT0(Mem{Base: pf, Disp: off})
 	}
 	PREFETCHT0(Mem{Base: pf, Disp: 4*nr - 4})
 	ADDQ(ldb, pf)
-	row := make([]reg.VecVirtual, t.nv)
 	for v := range row {
-		row[v] = t.vec()
-		VMOVUPS(Mem{Base: b, Disp: 4 * v * t.width}, row[v])
+		VMOVUPS(Mem{Base: b, Disp: 4 * t.offset(v)}, row[v])
 	}
 	for r := range t.mr {
-		x := t.vec()
 		VBROADCASTSS(Mem{Base: a, Disp: 4 * r}, x)
-		for v := range row {
-			VFMADD231PS(row[v], x, acc[r][v])
+		for v, w := range t.widths {
+			if w == 8 {
+				VFMADD231PS(row[v], x.AsY(), acc[r][v])
+			} else {
+				VFMADD231PS(row[v], x, acc[r][v])
+			}
 		}
 	}
 	ADDQ(U32(4*t.mr), a)
@@ -123,8 +180,8 @@ func kernel(t tier) {
 	p := GP64()
 	MOVQ(c, p)
 	for r := range t.mr {
-		for v := range t.nv {
-			VADDPS(Mem{Base: p, Disp: 4 * v * t.width}, acc[r][v], acc[r][v])
+		for v := range nv {
+			VADDPS(Mem{Base: p, Disp: 4 * t.offset(v)}, acc[r][v], acc[r][v])
 		}
 		if r < t.mr-1 {
 			ADDQ(ldc, p)
@@ -133,8 +190,8 @@ func kernel(t tier) {
 
 	Label("store")
 	for r := range t.mr {
-		for v := range t.nv {
-			VMOVUPS(acc[r][v], Mem{Base: c, Disp: 4 * v * t.width})
+		for v := range nv {
+			VMOVUPS(acc[r][v], Mem{Base: c, Disp: 4 * t.offset(v)})
 		}
 		if r < t.mr-1 {
 			ADDQ(ldc, c)
