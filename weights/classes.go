@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"unicode/utf8"
 
 	"github.com/nlpodyssey/gopickle/types"
 )
@@ -199,7 +198,7 @@ type ndarray struct {
 	shape   []int
 	dtype   *npDtype
 	fortran bool
-	data    string // raw bytes
+	data    []byte
 	set     bool
 }
 
@@ -242,12 +241,12 @@ func (a *ndarray) PySetState(state any) error {
 	if !ok {
 		return errors.New("ndarray: is_fortran is not a bool")
 	}
-	var data string
+	var data []byte
 	switch d := s[3].(type) {
 	case []byte:
-		data = string(d)
-	case string: // Python 2 str
 		data = d
+	case string: // Python 2 str
+		data = []byte(d)
 	default:
 		return fmt.Errorf("ndarray data is %s, not bytes", typeName(s[3]))
 	}
@@ -324,14 +323,22 @@ func codecsEncode(args []any) (any, error) {
 	if !ok1 || !ok2 || (enc != "latin1" && enc != "latin-1") {
 		return nil, fmt.Errorf("only encode(str, 'latin1') is supported")
 	}
-	out := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r > 0xff || r == utf8.RuneError {
-			return nil, errors.New("string is not latin-1")
+	// Latin-1 code points 0x80-0xff are the UTF-8 pairs C2 80 .. C3 BF.
+	out := make([]byte, len(s))
+	j := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			if (c != 0xc2 && c != 0xc3) || i+1 == len(s) || s[i+1]&0xc0 != 0x80 {
+				return nil, errors.New("string is not latin-1")
+			}
+			i++
+			c = (c&0x1f)<<6 | s[i]&0x3f
 		}
-		out = append(out, byte(r))
+		out[j] = c
+		j++
 	}
-	return out, nil
+	return out[:j], nil
 }
 
 func toInt(v any) (int, error) {

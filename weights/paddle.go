@@ -162,7 +162,7 @@ func readPaddle(r io.ReaderAt, size int64) (map[string]*rawTensor, error) {
 			return nil, fmt.Errorf("paddle: entry %q is a Fortran-order array", name)
 		}
 		out[name] = &rawTensor{dtype: dtype, shape: a.shape, numel: n, load: func() ([]float32, error) {
-			return decodeFloats(dtype, []byte(a.data), n), nil
+			return decodeFloats(dtype, a.data, n), nil
 		}}
 	}
 	return out, nil

@@ -420,3 +420,17 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// The reference input/logit pairs the model package checks after import.
+func TestReferenceNPY(t *testing.T) {
+	for _, model := range []string{"dla46x_c", "dla46_c"} {
+		x, err := tensor.ReadNPYFile(filepath.Join(fixtures, model+"_input.npy"))
+		if err != nil || !tensor.SameShape(x.Shape, []int{1, 3, 64, 64}) {
+			t.Fatalf("%s input: %v %v", model, x, err)
+		}
+		y, err := tensor.ReadNPYFile(filepath.Join(fixtures, model+"_logits.npy"))
+		if err != nil || !tensor.SameShape(y.Shape, []int{1, 10}) {
+			t.Fatalf("%s logits: %v %v", model, y, err)
+		}
+	}
+}
