@@ -2,6 +2,17 @@
 // were evaluated on: decoding with size limits and EXIF orientation, OpenCV- and
 // Pillow-exact bilinear resizing on uint8, centre cropping, normalisation, and
 // the PaddleClas training augmentations.
+//
+// Fidelity, measured against Debian's OpenCV 4.6 and Pillow 9.4 by the
+// fixtures in testdata/vision: both resizers and the full uint8 and float32
+// eval pipelines are bit-exact; PNG (8/16-bit, grey, palette, alpha), BMP,
+// TIFF, GIF and WebP (lossless and lossy) decode bit-exactly; JPEG differs by
+// at most 3 grey levels in about 5% of samples, because Go's IDCT is not
+// libjpeg-turbo's (chroma upsampling and colour conversion follow libjpeg).
+// Known gaps: Pillow reads 16-bit grey PNGs as 32-bit integers and clips them
+// on convert("RGB"); this package keeps the high byte in both modes. A GIF
+// whose first frame is smaller than its canvas decodes to the frame alone.
+// YCCK JPEGs use Go's colour conversion.
 package vision
 
 import (
