@@ -86,7 +86,7 @@ func WriteFile(path string, g *nn.Graph, w nn.Weights, opt Options) error {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
 	_, err = f.Write(b)
