@@ -40,23 +40,20 @@ func clamp8(v int32) uint8 {
 	return uint8(v)
 }
 
-// ycbcrToRGB converts a decoded JPEG. Subsampling ratios libjpeg has no
-// fancy filter for (4:1:1, 4:1:0) fall back to Go's conversion.
+// ycbcrToRGB converts a decoded JPEG.
 func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 	w, h := out.W, out.H
 	var cb, cr []uint8
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444:
+	switch {
+	case m.SubsampleRatio == image.YCbCrSubsampleRatio444:
 		cb, cr = plane444(m.Cb, m.CStride, m.COffset(m.Rect.Min.X, m.Rect.Min.Y), w, h), plane444(m.Cr, m.CStride, m.COffset(m.Rect.Min.X, m.Rect.Min.Y), w, h)
-	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440:
-		if m.Rect.Min != (image.Point{}) {
-			generic(out, m)
-			return
-		}
-		cb, cr = upsample(m.Cb, m.CStride, w, h, m.SubsampleRatio), upsample(m.Cr, m.CStride, w, h, m.SubsampleRatio)
-	default:
+	case m.Rect.Min != (image.Point{}):
+		// Sub-images of subsampled planes start mid-sample; decoders never
+		// return them, so Go's conversion is good enough here.
 		generic(out, m)
 		return
+	default:
+		cb, cr = upsample(m.Cb, m.CStride, w, h, m.SubsampleRatio), upsample(m.Cr, m.CStride, w, h, m.SubsampleRatio)
 	}
 	d := out.Pix
 	for y := 0; y < h; y++ {
@@ -83,8 +80,9 @@ func plane444(src []uint8, stride, off, w, h int) []uint8 {
 // upsample expands one chroma plane to w x h with libjpeg's fancy filters
 // (jdsample.c: h2v1, h1v2 and h2v2 triangle filters with their biased
 // rounding). Context rows and columns beyond the plane repeat its edge, as
-// libjpeg's context buffers do. libjpeg uses plain replication for h2 when the
-// plane is at most 2 samples wide.
+// libjpeg's context buffers do. libjpeg replicates samples for 4:1:1 and
+// 4:1:0, which have no fancy filter, and for h2 when the plane is at most 2
+// samples wide.
 func upsample(src []uint8, stride, w, h int, ratio image.YCbCrSubsampleRatio) []uint8 {
 	hs, vs := 2, 1
 	switch ratio {
@@ -92,20 +90,27 @@ func upsample(src []uint8, stride, w, h int, ratio image.YCbCrSubsampleRatio) []
 		vs = 2
 	case image.YCbCrSubsampleRatio440:
 		hs, vs = 1, 2
+	case image.YCbCrSubsampleRatio411:
+		hs = 4
+	case image.YCbCrSubsampleRatio410:
+		hs, vs = 4, 2
 	}
 	cw, ch := (w+hs-1)/hs, (h+vs-1)/vs
 	row := func(r int) []uint8 {
 		r = max(0, min(r, ch-1))
 		return src[r*stride : r*stride+cw]
 	}
-	fullW := cw * hs
-	buf := make([]int32, fullW)
+	buf := make([]int32, cw*hs)
 	out := make([]uint8, w*h)
 	colsum := make([]int32, cw)
 	for y := 0; y < h; y++ {
 		r := y / vs
 		near := row(r)
-		if vs == 2 {
+		if hs == 4 {
+			for x := range buf {
+				buf[x] = int32(near[x/4])
+			}
+		} else if vs == 2 {
 			// Vertical step: the nearer chroma row weighs 3, the other 1.
 			far, bias := row(r-1), int32(1)
 			if y%2 == 1 {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Generates the vision package's fixtures with Debian's python3-opencv (4.6),
-python3-pil (9.4) and python3-torch: run /usr/bin/python3 gen.py in this folder.
+python3-pil (9.4), python3-torch and libjpeg-turbo-progs (cjpeg): run
+/usr/bin/python3 gen.py in this folder.
 
 Source images for the resize and pipeline cases are synthesised by synth(),
 which vision/fixture_test.go reimplements bit for bit, so only the expected
@@ -14,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import subprocess
 
 import cv2
 import numpy as np
@@ -178,6 +180,13 @@ def decode_cases():
     k = synth(61, 47, 8)[:, :, 2:]  # a real black channel: the CMYK formulas differ there
     Image.fromarray(np.concatenate([rgb, k], 2), "CMYK").save(b, "JPEG", quality=95)
     files["cmyk.jpg"] = b.getvalue()
+    # cjpeg (Debian's libjpeg-turbo-progs) writes the ratios Pillow cannot.
+    ppm = os.path.join(HERE, "tmp.ppm")
+    Image.fromarray(rgb).save(ppm)
+    for name, sample in (("q90_440.jpg", "1x2"), ("q90_411.jpg", "4x1"), ("q90_410.jpg", "4x2")):
+        files[name] = subprocess.run(["cjpeg", "-quality", "90", "-sample", sample, ppm],
+                                     check=True, capture_output=True).stdout
+    os.remove(ppm)
     small = synth(37, 23, 9)
     for o in range(1, 9):
         im = Image.fromarray(small)
