@@ -34,9 +34,10 @@ func (j *job) Run(lo, hi int) {
 	}
 }
 
-// block computes one MC x NC block of C: for each KC slice it packs the
-// block's part of B, then runs the micro-kernel over every MR x NR tile,
-// each MR panel of A staying in L1 while B streams from L2.
+// block computes one MC x NC block of C: for each KC slice it runs the
+// micro-kernel over every MR x NR tile, each MR panel of A staying in L1
+// while the block's rows of B stream past it (from memory for the first
+// panel, then from L2).
 func (j *job) block(t int) {
 	p := j.v.p
 	i0, j0 := t/j.colBlocks*j.mb, t%j.colBlocks*j.nb

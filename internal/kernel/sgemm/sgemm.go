@@ -115,8 +115,12 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	mb := roundUp(min(p.MC, m), p.MR)
 	nb := roundUp(min(p.NC, n), p.NR)
 	// Enough blocks that a worker slowed by other load does not hold up the
-	// rest, but none so small that packing and scheduling dominate.
-	want := min(4*parallel.Workers(), max(1, 2*m*n*k/minTaskFlops))
+	// rest, but none so small that packing and scheduling dominate; one
+	// worker needs no split.
+	want := 1
+	if w := parallel.Workers(); w > 1 {
+		want = min(4*w, max(1, int(2*float64(m)*float64(n)*float64(k)/minTaskFlops)))
+	}
 	for ceilDiv(m, mb)*ceilDiv(n, nb) < want {
 		switch {
 		case nb >= 2*minTaskCols && nb >= mb:
