@@ -284,7 +284,8 @@ func TestHostileSafetensors(t *testing.T) {
 		file []byte
 		want string
 	}{
-		{"header too long", append([]byte{0, 0, 0, 0x10, 0, 0, 0, 0}, '{', '}'), "unrecognised"},
+		{"header too long", append([]byte{0, 0, 0, 0x10, 0, 0, 0, 0}, '{', '}'), "exceeds the"},
+		{"header past end", append([]byte{0, 0, 1, 0, 0, 0, 0, 0}, '{', '}'), "runs past the end"},
 		{"huge shape", st(`{"a":{"dtype":"F32","shape":[1073741824,1073741824],"data_offsets":[0,16]}}`, 16), "more than"},
 		{"negative dim", st(`{"a":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}}`, 16), "bad dimension"},
 		{"float dim", st(`{"a":{"dtype":"F32","shape":[4.5],"data_offsets":[0,16]}}`, 16), "tensor \"a\""},
@@ -380,4 +381,21 @@ func FuzzTorchPickle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pkl []byte) {
 		fuzzRead(t, torchZip(t, pkl, four))
 	})
+}
+
+func TestPickleOpcodeCap(t *testing.T) {
+	// Within the cap: a list of many Nones loads (and is refused as a non-dict).
+	ok := "\x80\x02](" + strings.Repeat("N", maxPickleOps-10) + "e."
+	var err error
+	alloc := allocDuring(func() { _, err = readBytes([]byte(ok)) })
+	if err == nil || !strings.Contains(err.Error(), "not a state dict") {
+		t.Fatalf("error %v", err)
+	}
+	if alloc > 64<<20 { // cumulative: slices grow by 1.25x, so ~5x the live size
+		t.Errorf("%d bytes allocated for %d opcodes", alloc, maxPickleOps)
+	}
+	over := "\x80\x02](" + strings.Repeat("N", maxPickleOps) + "e."
+	if _, err := readBytes([]byte(over)); err == nil || !strings.Contains(err.Error(), "opcodes") {
+		t.Fatalf("error %v", err)
+	}
 }

@@ -25,18 +25,21 @@ import (
 // unpickle turns into an error.
 
 const (
-	maxPickleOps  = 1 << 20 // a DLA169 state dict needs about 40k
-	maxMarkDepth  = 256     // nesting of MARK ... TUPLE/LIST/DICT
-	maxLongBytes  = 16      // the legacy torch magic number is a 10-byte LONG1
-	maxGlobalLine = 256     // "module\nname\n" of a GLOBAL opcode
+	// A DLA169 state dict pickles in about 40k opcodes (a training checkpoint
+	// with optimizer state in about twice that). gopickle allocates up to ~200
+	// bytes per opcode, so this cap also bounds the VM's memory (~50 MB).
+	maxPickleOps  = 1 << 18
+	maxMarkDepth  = 256 // nesting of MARK ... TUPLE/LIST/DICT
+	maxLongBytes  = 16  // the legacy torch magic number is a 10-byte LONG1
+	maxGlobalLine = 256 // "module\nname\n" of a GLOBAL opcode
 )
 
-// slot is the scan's view of one stack item: only strings are tracked, because
-// STACK_GLOBAL takes its module and name from the stack.
-type slot struct {
-	str   string
-	isStr bool
-}
+// slot is the scan's view of one stack item: the index of its value in
+// pickleScanner.strs when it is a short string, else noStr. Only strings are
+// tracked, because STACK_GLOBAL takes its module and name from the stack.
+type slot int32
+
+const noStr slot = -1
 
 type pickleScanner struct {
 	r       *bufio.Reader
@@ -44,6 +47,7 @@ type pickleScanner struct {
 	limit   int64
 	allowed func(module, name string) bool
 	stack   []slot
+	strs    []string
 	marks   []int
 	memo    map[uint32]slot
 }
@@ -132,6 +136,11 @@ func (s *pickleScanner) line() (string, error) {
 
 func (s *pickleScanner) push(v slot) { s.stack = append(s.stack, v) }
 
+func (s *pickleScanner) pushStr(str string) {
+	s.strs = append(s.strs, str)
+	s.push(slot(len(s.strs) - 1))
+}
+
 // pop removes n items, which must all lie above the topmost mark.
 func (s *pickleScanner) pop(n int) ([]slot, error) {
 	floor := 0
@@ -162,7 +171,7 @@ func (s *pickleScanner) global(module, name string) error {
 	if !s.allowed(module, name) {
 		return fmt.Errorf("global %s.%s is not allowed in a weight file", module, name)
 	}
-	s.push(slot{})
+	s.push(noStr)
 	return nil
 }
 
@@ -180,8 +189,10 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			return err
 		}
 		str, err := s.payload(v, keep)
-		if err == nil {
-			s.push(slot{str, keep})
+		if err == nil && keep {
+			s.pushStr(str)
+		} else if err == nil {
+			s.push(noStr)
 		}
 		return err
 	}
@@ -208,9 +219,9 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 		}
 	case 'J', 'K', 'M', 'G': // BININT, BININT1, BININT2, BINFLOAT
 		_, err = s.arg(argSize[op])
-		s.push(slot{})
+		s.push(noStr)
 	case 'N', ')', ']', '}', 0x88, 0x89: // NONE, EMPTY_TUPLE/LIST/DICT, NEWTRUE, NEWFALSE
-		s.push(slot{})
+		s.push(noStr)
 	case 0x8a, 0x8b: // LONG1, LONG4
 		var n uint64
 		if n, err = s.arg(argSize[op]); err != nil {
@@ -220,7 +231,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			return false, fmt.Errorf("integer of %d bytes (1 to %d supported)", n, maxLongBytes)
 		}
 		_, err = s.payload(n, false)
-		s.push(slot{})
+		s.push(noStr)
 	case 'U', 'C': // SHORT_BINSTRING, SHORT_BINBYTES
 		err = lenArg(1, false)
 	case 0x8c: // SHORT_BINUNICODE
@@ -234,14 +245,18 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			return false, errors.New("negative BINSTRING length")
 		}
 		_, err = s.payload(n, false)
-		s.push(slot{})
+		s.push(noStr)
 	case 'X': // BINUNICODE: keep short strings (names for STACK_GLOBAL)
 		var n uint64
 		if n, err = s.arg(4); err != nil {
 			return false, err
 		}
 		str, err2 := s.payload(n, n <= maxGlobalLine)
-		s.push(slot{str, n <= maxGlobalLine})
+		if n <= maxGlobalLine {
+			s.pushStr(str)
+		} else {
+			s.push(noStr)
+		}
 		err = err2
 	case 'B', 0x8d, 0x8e: // BINBYTES, BINUNICODE8, BINBYTES8
 		err = lenArg(argSize[op], false)
@@ -270,29 +285,29 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		if !v[0].isStr || !v[1].isStr {
+		if v[0] == noStr || v[1] == noStr {
 			return false, errors.New("STACK_GLOBAL needs two literal strings")
 		}
-		return false, s.global(v[0].str, v[1].str)
+		return false, s.global(s.strs[v[0]], s.strs[v[1]])
 	case 'Q': // BINPERSID
 		if _, err = s.pop(1); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 'R', 'b', 'a': // REDUCE, BUILD, APPEND: pop 2, push 1
 		if _, err = s.pop(2); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 0x85, 0x86, 0x87: // TUPLE1..3
 		if _, err = s.pop(int(op - 0x84)); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 's': // SETITEM: dict, key, value -> dict
 		if _, err = s.pop(3); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 't', 'l': // TUPLE, LIST
 		if _, err = s.popMark(); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 'd': // DICT
 		var n int
@@ -300,7 +315,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			if n%2 != 0 {
 				return false, errors.New("DICT with an odd number of items")
 			}
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 'e', 'u': // APPENDS, SETITEMS: mark items -> (the container stays)
 		var n int
@@ -311,7 +326,7 @@ func (s *pickleScanner) step(op byte) (done bool, err error) {
 			return false, errors.New("SETITEMS with an odd number of items")
 		}
 		if _, err = s.pop(1); err == nil {
-			s.push(slot{})
+			s.push(noStr)
 		}
 	case 'h', 'j': // BINGET, LONG_BINGET
 		var i uint64

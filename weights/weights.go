@@ -28,10 +28,13 @@ import (
 
 // Format names reported in File.Format (and in converted files' metadata).
 const (
-	FormatSafetensors   = "safetensors"
-	FormatTorchZip      = "pytorch-zip"
-	FormatTorchLegacy   = "pytorch-legacy"
-	FormatPaddle        = "paddle"
+	FormatSafetensors = "safetensors"
+	FormatTorchZip    = "pytorch-zip"
+	FormatTorchLegacy = "pytorch-legacy"
+	FormatPaddle      = "paddle"
+)
+
+const (
 	maxRank             = 8 // no DLA tensor has more than 4 dimensions
 	paddleStructureName = "StructuredToParameterName@@"
 )
@@ -110,10 +113,10 @@ func Detect(r io.ReaderAt, size int64) (string, error) {
 	}
 	h := head[:n]
 	switch {
-	case n >= 9 && looksLikeSafetensors(h, size):
-		return FormatSafetensors, nil
 	case bytes.HasPrefix(h, []byte("PK\x03\x04")) || bytes.HasPrefix(h, []byte("PK\x05\x06")):
 		return FormatTorchZip, nil
+	case n >= 9 && looksLikeSafetensors(h):
+		return FormatSafetensors, nil
 	case bytes.HasPrefix(h, legacyMagic):
 		return FormatTorchLegacy, nil
 	case n >= 2 && h[0] == 0x80 && h[1] >= 2 && h[1] <= 5:
@@ -126,15 +129,12 @@ func Detect(r io.ReaderAt, size int64) (string, error) {
 	return "", errors.New("weights: unrecognised file format (not safetensors, a PyTorch checkpoint or a PaddlePaddle pickle)")
 }
 
-// looksLikeSafetensors: an 8-byte little-endian header length that fits in the
-// file, followed by a JSON object. A pickle cannot match: its third byte is an
-// opcode, never the zero byte a plausible length would need there.
-func looksLikeSafetensors(h []byte, size int64) bool {
-	var n uint64
-	for i := 7; i >= 0; i-- {
-		n = n<<8 | uint64(h[i])
-	}
-	return n >= 2 && n <= maxSafetensorsHeader && int64(n) <= size-8 && h[8] == '{'
+// looksLikeSafetensors: an 8-byte little-endian header length below 2^40
+// followed by a JSON object. A pickle cannot match (its bytes 5 to 7 are
+// opcodes and 0x00 is none); the length itself is checked by the reader, so
+// that an oversized header gets a precise error.
+func looksLikeSafetensors(h []byte) bool {
+	return h[5] == 0 && h[6] == 0 && h[7] == 0 && h[8] == '{'
 }
 
 // rawTensor is a tensor whose data has not been decoded yet, so that tensors
