@@ -24,11 +24,42 @@ var avx2Params = params{
 	NC: 512, // B block 512 KiB of L2
 }
 
-// asmVariants lists the assembly tiers this CPU (and OS) supports, fastest
-// first. x/sys/cpu honours GODEBUG=cpu.avx512f=off and cpu.avx2=off.
+// tierISA lists the instruction sets each tier's assembly may use, named as
+// in avo's "Requires:" lines; TestRequiresMatchesDispatch holds micro_amd64.s
+// to it. (MMX+ is AMD's name for the SSE prefetches every amd64 CPU has.)
+var tierISA = map[string][]string{
+	"AVX512": {"AVX", "AVX512F", "FMA3", "MMX+"},
+	"AVX2":   {"AVX", "AVX2", "FMA3", "MMX+"},
+}
+
+// hasISA reports whether this CPU and OS support every listed instruction set.
+// x/sys/cpu honours GODEBUG=cpu.avx512f=off, cpu.avx2=off and cpu.fma=off.
+func hasISA(isas []string) bool {
+	for _, isa := range isas {
+		ok := false
+		switch isa {
+		case "AVX":
+			ok = cpu.X86.HasAVX
+		case "AVX2":
+			ok = cpu.X86.HasAVX2
+		case "AVX512F":
+			ok = cpu.X86.HasAVX512F
+		case "FMA3":
+			ok = cpu.X86.HasFMA
+		case "MMX+":
+			ok = true
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// asmVariants lists the assembly tiers this CPU (and OS) supports, fastest first.
 func asmVariants() []*variant {
 	var vs []*variant
-	if cpu.X86.HasAVX512F {
+	if hasISA(tierISA["AVX512"]) {
 		vs = append(vs, &variant{
 			name: "avx512", p: avx512Params, epi: epiAVX512,
 			kern: asmKernel(8, 32, kernel8x32AVX512),
@@ -39,7 +70,7 @@ func asmVariants() []*variant {
 			},
 		})
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if hasISA(tierISA["AVX2"]) {
 		vs = append(vs, &variant{
 			name: "avx2", p: avx2Params, epi: epiAVX2,
 			kern:  asmKernel(6, 16, kernel6x16AVX2),
