@@ -101,7 +101,7 @@ func makeEpi(f epiFlags, k, ysize int, seed uint64) *Epilogue {
 }
 
 func allStrategies(t *testing.T, fn func(t *testing.T)) {
-	for _, s := range []strategy{-1, direct, tiled, whole} {
+	for _, s := range []strategy{-1, direct, tiled, whole, blocked} {
 		t.Run(fmt.Sprintf("strategy%d", s), func(t *testing.T) {
 			defer func(old strategy) { forced = old }(forced)
 			forced = s
@@ -117,7 +117,7 @@ func variants(t *testing.T, fn func(name string)) {
 	defer func(old strategy) { forced = old }(forced)
 	for _, workers := range []int{1, 2, 3} {
 		old := parallel.SetWorkers(workers)
-		for _, s := range []strategy{-1, direct, tiled, whole} {
+		for _, s := range []strategy{-1, direct, tiled, whole, blocked} {
 			forced = s
 			fn(fmt.Sprintf("workers=%d strategy=%d", workers, s))
 		}
@@ -168,12 +168,15 @@ func TestDLAShapesFullSize(t *testing.T) {
 	}
 }
 
-// planShapes cover the three strategies and row blocking (K > rowBlock).
+// planShapes cover every strategy, groups and more channels than one kernel tile.
 var planShapes = []Params{
 	{2, 16, 9, 11, 70, 1, 1, 1, 1, 0, 0, 1},
 	{3, 12, 13, 7, 8, 3, 3, 2, 1, 1, 1, 4},
 	{1, 33, 17, 17, 130, 3, 3, 1, 1, 1, 1, 1},
 	{2, 64, 9, 9, 64, 3, 3, 1, 1, 1, 1, 32},
+	{2, 16, 9, 11, 32, 3, 3, 2, 2, 1, 1, 4},
+	{1, 64, 7, 70, 128, 3, 3, 1, 1, 1, 1, 32},
+	{1, 8, 6, 40, 16, 1, 1, 1, 1, 0, 0, 1},
 }
 
 func TestPlanEpilogues(t *testing.T) {

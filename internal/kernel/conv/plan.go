@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"math"
 	"sync"
 
 	"github.com/dla-go/dla/internal/kernel/parallel"
@@ -31,6 +32,10 @@ const (
 	// GEMM per group (sgemm splits each over the workers). Best for small
 	// images, where tiles leave cores idle and re-read large weights.
 	whole
+	// blocked: the input is rearranged into stride phases once and a tile
+	// kernel computes the output directly (tile.go); needs the assembly
+	// kernels and a channel count per group that is a multiple of 4.
+	blocked
 )
 
 // schedule is how one Run call splits its work.
@@ -63,10 +68,14 @@ var forced strategy = -1
 
 func (g *geom) schedule(n, workers int) schedule {
 	switch {
+	case forced == blocked && tileMR(g.kg) > 0:
+		return g.blockedSchedule()
 	case forced == whole:
 		return g.wholeSchedule(workers)
 	case forced == tiled:
 		return g.tiledSchedule(n, workers)
+	case forced < 0 && g.useBlocked():
+		return g.blockedSchedule()
 	case g.direct:
 		tc, nct := g.gemmTiles(n*g.Groups, workers)
 		return schedule{strat: direct, tc: tc, nct: nct}
@@ -77,6 +86,21 @@ func (g *geom) schedule(n, workers int) schedule {
 		return g.wholeSchedule(workers)
 	}
 	return g.tiledSchedule(n, workers)
+}
+
+// useBlocked picks the direct tile kernels for grouped convolutions, whose
+// per-group GEMMs are too small to amortise im2col and B packing, and for
+// wide outputs, where they skip the im2col traffic. Narrow outputs waste
+// most of a tile's columns (BenchmarkConv measured the thresholds).
+func (g *geom) useBlocked() bool {
+	if !haveTile || tileMR(g.kg) == 0 || g.direct {
+		return false
+	}
+	return g.Groups > 1 && g.ow >= 14 || g.ow >= 56
+}
+
+func (g *geom) blockedSchedule() schedule {
+	return schedule{strat: blocked, ws: g.phases().len}
 }
 
 // tileWidth is the widest column tile whose im2col block fits tileFloats.
@@ -113,6 +137,13 @@ type Plan struct {
 	g     geom
 	packs []*sgemm.PackedA // one per group
 	pool  sync.Pool        // *runState, so Run does not allocate
+
+	// For the blocked strategy (when tileMR(kg) > 0):
+	mr          int
+	tw          []float32 // weights packed by packTile
+	offs        []int     // tap offsets (tileOffsets)
+	ph          phaseGeom
+	ones, zeros []float32 // scale and shift when the epilogue has none
 }
 
 // NewPlan packs w (K x C/Groups x R x S) for p; p.N is ignored (Run takes the
@@ -125,9 +156,19 @@ func NewPlan(p Params, w []float32) *Plan {
 	for grp := range p.Groups {
 		pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
 	}
+	if pl.mr = tileMR(g.kg); pl.mr > 0 {
+		pl.tw = g.packTile(w, pl.mr)
+		pl.ph = g.phases()
+		pl.offs = g.tileOffsets(&pl.ph)
+		pl.ones, pl.zeros = make([]float32, p.K), make([]float32, p.K)
+		for i := range pl.ones {
+			pl.ones[i] = 1
+		}
+	}
 	pl.pool.New = func() any {
 		st := &runState{pl: pl}
 		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
+		st.phaseFn, st.blockFn = st.phaseTasks, st.blockTasks
 		return st
 	}
 	return pl
@@ -177,6 +218,13 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.colFn)
 			parallel.For(g.Groups*sc.nct, 1, st.gemmFn)
 		}
+	case blocked:
+		units := g.Groups * g.kg / pl.mr * g.oh
+		for img := range n {
+			st.img = img
+			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
+			parallel.For(units, ceilDiv(units, 8*workers), st.blockFn)
+		}
 	case tiled:
 		slots := min(workers, len(ws)/sc.slot)
 		tasks := n * g.Groups * sc.nct
@@ -200,6 +248,7 @@ type runState struct {
 	b                     []float32  // GEMM B operand for direct and whole
 	ldb, bImage           int        // its row stride and per-image offset
 	gemmFn, tileFn, colFn func(lo, hi int)
+	phaseFn, blockFn      func(lo, hi int)
 }
 
 // mul multiplies group grp's weights by the tc columns in b and writes them
@@ -273,4 +322,52 @@ func (st *runState) tileTasks(lo, hi int) {
 // WorkspaceSize(p) floats.
 func Forward(p Params, x, w, y []float32, epi *Epilogue, ws []float32) {
 	NewPlan(p, w).Run(x, y, p.N, epi, ws)
+}
+
+// phaseTasks builds the stride phases of image st.img, by channel.
+func (st *runState) phaseTasks(lo, hi int) {
+	pl := st.pl
+	g, ph := &pl.g, &pl.ph
+	for c := lo; c < hi; c++ {
+		src := st.x[(st.img*g.C+c)*g.hw : (st.img*g.C+c+1)*g.hw]
+		g.buildPhases(st.ws[c*ph.chanLen:(c+1)*ph.chanLen], src, ph)
+	}
+}
+
+// blockTasks runs units (group, MR-channel block, output row) of image
+// st.img, a tile kernel call per NR output columns.
+func (st *runState) blockTasks(lo, hi int) {
+	pl := st.pl
+	g, ph, mr := &pl.g, &pl.ph, pl.mr
+	nr := tileNR(mr)
+	scale, shift, floor := pl.ones, pl.zeros, float32(math.Inf(-1))
+	var res []float32
+	if e := st.epi; e != nil {
+		if e.Scale != nil {
+			scale = e.Scale
+		}
+		if e.Shift != nil {
+			shift = e.Shift
+		}
+		res = e.Residual
+		if e.ReLU {
+			floor = 0
+		}
+	}
+	for u := lo; u < hi; u++ {
+		oh, blk := u%g.oh, u/g.oh
+		k0 := blk * mr
+		grp := k0 / g.kg
+		base := grp*g.cg*ph.chanLen + oh*ph.wph
+		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
+		for ow0 := 0; ow0 < g.ow; ow0 += nr {
+			n := min(nr, g.ow-ow0)
+			yoff := (st.img*g.K+k0)*g.ohow + oh*g.ow + ow0
+			var r []float32
+			if res != nil {
+				r = res[yoff:]
+			}
+			tile(mr, g.kdim, w, pl.offs, st.ws[base+ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, scale[k0:], shift[k0:], r, floor)
+		}
+	}
 }

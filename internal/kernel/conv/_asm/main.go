@@ -1,0 +1,155 @@
+// Command _asm generates the blocked direct-convolution tile kernels for
+// amd64 (AVX-512) with avo.
+//
+// A kernel computes an MR x NR tile of output (MR output channels, NR
+// consecutive output columns of one row). The input was rearranged so that
+// every tap (input channel c, kernel row r, column s) of every stride reads NR
+// consecutive floats at x + offs[tap]; the weights of the MR channels are
+// packed tap-major. One tap loads NR/16 vectors of input, broadcasts the MR
+// weights in turn and multiplies-adds: MR*NR/16 FMAs per NR/16 + MR loads.
+// The epilogue (scale, shift, residual, max with floor) is applied before
+// the masked store of the n valid columns.
+//
+// Run from this directory: go run . -out ../tile_amd64.s -stubs ../tile_amd64.go -pkg conv
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	// Both use 16 accumulators: four channels by 64 columns for groups of 4
+	// channels, eight by 32 otherwise.
+	kernel(4, 4)
+	kernel(8, 2)
+	Generate()
+}
+
+func kernel(mr, nv int) {
+	nr := 16 * nv
+	name := fmt.Sprintf("tile%dx%dAVX512", mr, nr)
+	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale, shift, res *float32, floor float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes an %dx%d output tile; taps >= 1. It is, in Go:", name, mr, nr),
+		"",
+		"\tfor r := range MR {",
+		"\t\tfor j := range NR {",
+		"\t\t\tif masks>>j&1 == 0 {",
+		"\t\t\t\tcontinue",
+		"\t\t\t}",
+		"\t\t\tvar s float32",
+		"\t\t\tfor t := range taps {",
+		"\t\t\t\ts += w[t*MR+r] * x[offs[t]+j] // fused multiply-add",
+		"\t\t\t}",
+		"\t\t\ts = s*scale[r] + shift[r] // fused multiply-add",
+		"\t\t\tif res != nil {",
+		"\t\t\t\ts += res[r*ldy+j]",
+		"\t\t\t}",
+		"\t\t\ty[r*ldy+j] = max(s, floor)",
+		"\t\t}",
+		"\t}",
+		"",
+		fmt.Sprintf("with MR = %d, NR = %d (masks: one bit per column).", mr, nr),
+	)
+	acc := make([][]reg.VecVirtual, mr)
+	for r := range acc {
+		acc[r] = make([]reg.VecVirtual, nv)
+		for v := range acc[r] {
+			acc[r][v] = ZMM()
+			VPXORD(acc[r][v], acc[r][v], acc[r][v])
+		}
+	}
+	taps := Load(Param("taps"), GP64())
+	w := Load(Param("w"), GP64())
+	offs := Load(Param("offs"), GP64())
+	x := Load(Param("x"), GP64())
+
+	Label("loop")
+	o := GP64()
+	MOVQ(Mem{Base: offs}, o)
+	row := make([]reg.VecVirtual, nv)
+	for v := range row {
+		row[v] = ZMM()
+		VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64 * v}, row[v])
+	}
+	for r := range mr {
+		b := ZMM()
+		VBROADCASTSS(Mem{Base: w, Disp: 4 * r}, b)
+		for v := range row {
+			VFMADD231PS(row[v], b, acc[r][v])
+		}
+	}
+	ADDQ(U32(4*mr), w)
+	ADDQ(U32(8), offs)
+	DECQ(taps)
+	JNZ(LabelRef("loop"))
+
+	masks := Load(Param("masks"), GP64())
+	k := make([]reg.OpmaskVirtual, nv)
+	for v := range k {
+		k[v] = K()
+		m := GP64()
+		MOVQ(masks, m)
+		if v > 0 {
+			SHRQ(U8(16*v), m)
+		}
+		KMOVW(m.As32(), k[v])
+	}
+	y := Load(Param("y"), GP64())
+	ldy := Load(Param("ldy"), GP64())
+	SHLQ(U8(2), ldy)
+	scale := Load(Param("scale"), GP64())
+	shift := Load(Param("shift"), GP64())
+	res := Load(Param("res"), GP64())
+	floor := ZMM()
+	VBROADCASTSS(NewParamAddr("floor", 80), floor)
+	TESTQ(res, res)
+	JZ(LabelRef("nores"))
+	store(mr, nv, acc, k, y, ldy, scale, shift, res, floor)
+	JMP(LabelRef("done"))
+	Label("nores")
+	store(mr, nv, acc, k, y, ldy, scale, shift, nil, floor)
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// store applies the epilogue to each accumulator and writes its valid lanes;
+// res, when not nil, walks the residual rows alongside y.
+func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy, scale, shift, res reg.Register, floor reg.VecVirtual) {
+	yp := GP64()
+	MOVQ(y, yp)
+	var rp reg.GPVirtual
+	if res != nil {
+		rp = GP64()
+		MOVQ(res, rp)
+	}
+	for r := range mr {
+		s, h := ZMM(), ZMM()
+		VBROADCASTSS(Mem{Base: scale, Disp: 4 * r}, s)
+		VBROADCASTSS(Mem{Base: shift, Disp: 4 * r}, h)
+		for v := range nv {
+			a := acc[r][v]
+			VFMADD213PS(h, s, a)
+			if res != nil {
+				t := ZMM()
+				VMOVUPS_Z(Mem{Base: rp, Disp: 64 * v}, k[v], t)
+				VADDPS(t, a, a)
+			}
+			VMAXPS(floor, a, a)
+			VMOVUPS(a, k[v], Mem{Base: yp, Disp: 64 * v})
+		}
+		if r < mr-1 {
+			ADDQ(ldy, yp)
+			if res != nil {
+				ADDQ(ldy, rp)
+			}
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package conv
+
+import (
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+)
+
+// BenchmarkConv runs Plan.Run (folded-BN epilogue with ReLU) on the DLA
+// shapes at batch 1 and reports GFLOP/s as 2*MACs per second:
+//
+//	go test -run '^$' -bench Conv -benchtime 20x ./internal/kernel/conv/
+func BenchmarkConv(b *testing.B) {
+	for _, s := range dlaShapes {
+		b.Run(s.name, func(b *testing.B) {
+			p := s.p
+			pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
+			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 2)
+			y := make([]float32, p.N*p.K*p.OutH()*p.OutW())
+			epi := &Epilogue{Scale: kerneltest.Rand(p.K, 3), Shift: kerneltest.Rand(p.K, 4), ReLU: true}
+			ws := make([]float32, pl.WorkspaceSize(p.N))
+			b.ResetTimer()
+			for b.Loop() {
+				pl.Run(x, y, p.N, epi, ws)
+			}
+			b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkBackward runs both backward passes of a few DLA training shapes at batch 1.
+func BenchmarkBackward(b *testing.B) {
+	for _, s := range dlaShapes[4:9] {
+		b.Run(s.name, func(b *testing.B) {
+			p := s.p
+			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 1)
+			w := kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 2)
+			dy := kerneltest.Rand(p.N*p.K*p.OutH()*p.OutW(), 3)
+			dx, dw := make([]float32, len(x)), make([]float32, len(w))
+			ws := make([]float32, BackwardWorkspaceSize(p))
+			b.ResetTimer()
+			for b.Loop() {
+				BackwardData(p, dy, w, dx, ws)
+				BackwardFilter(p, x, dy, dw, ws)
+			}
+			b.ReportMetric(4*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,132 @@
+package conv
+
+// The blocked direct strategy computes a convolution without im2col. The
+// padded input of one image is rearranged once into stride phases: plane
+// (c, pr, pc) holds padded rows pr, pr+StrideH, ... and columns pc,
+// pc+StrideW, ... of channel c, so for every tap (c, r, s) the inputs of
+// consecutive output columns are consecutive floats at a fixed offset from
+// the output position. A tile kernel then sums, for MR output channels and
+// NR output columns, weight times input over all taps, and applies the
+// epilogue before storing.
+
+// tileNR is the column width of the MR-row tile kernel (16 accumulators).
+func tileNR(mr int) int { return 256 / mr }
+
+// tileGeneric is the definition of the tile kernels (see tile_amd64.s): for
+// MR = mr rows and NR = tileNR(mr) columns whose bit is set in masks,
+//
+//	y[r*ldy+j] = max(sum_t w[t*mr+r]*x[offs[t]+j] * scale[r] + shift[r] (+ res[r*ldy+j]), floor)
+//
+// (the assembly turns a NaN into floor; this returns it).
+func tileGeneric(mr, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+	for r := range mr {
+		for j := range tileNR(mr) {
+			if masks>>j&1 == 0 {
+				continue
+			}
+			var s float32
+			for t := range taps {
+				s += w[t*mr+r] * x[offs[t]+j]
+			}
+			s = s*scale[r] + shift[r]
+			if res != nil {
+				s += res[r*ldy+j]
+			}
+			y[r*ldy+j] = max(s, floor)
+		}
+	}
+}
+
+// phaseGeom is the layout of the rearranged input of one image.
+type phaseGeom struct {
+	hph, wph int // rows and columns of one phase plane
+	plane    int // hph*wph
+	chanLen  int // StrideH*StrideW planes per channel
+	len      int // floats for all channels, plus NR of slack for the last tile's over-read
+}
+
+func (g *geom) phases() phaseGeom {
+	var ph phaseGeom
+	ph.hph = ceilDiv(g.H+2*g.PadH, g.StrideH)
+	ph.wph = ceilDiv(g.W+2*g.PadW, g.StrideW)
+	ph.plane = ph.hph * ph.wph
+	ph.chanLen = g.StrideH * g.StrideW * ph.plane
+	ph.len = g.C*ph.chanLen + tileNR(4)
+	return ph
+}
+
+// tileMR is the kernel height for groups of kg output channels (0: none fits).
+func tileMR(kg int) int {
+	switch {
+	case kg%8 == 0:
+		return 8
+	case kg%4 == 0:
+		return 4
+	}
+	return 0
+}
+
+// buildPhases writes the stride phases of input plane src into dst (one
+// channel's chanLen floats), zero where they fall in the padding.
+func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
+	for pr := range g.StrideH {
+		for pc := range g.StrideW {
+			plane := dst[(pr*g.StrideW+pc)*ph.plane : (pr*g.StrideW+pc+1)*ph.plane]
+			for i := range ph.hph {
+				row := plane[i*ph.wph : (i+1)*ph.wph]
+				ih := i*g.StrideH + pr - g.PadH
+				if ih < 0 || ih >= g.H {
+					clear(row)
+					continue
+				}
+				in := src[ih*g.W : (ih+1)*g.W]
+				if g.StrideW == 1 {
+					lo := min(g.PadW, len(row))
+					clear(row[:lo])
+					n := copy(row[lo:], in)
+					clear(row[lo+n:])
+					continue
+				}
+				// Columns j with iw = j*StrideW+pc-PadW inside the row, found
+				// without a test per element.
+				lo := min(ceilDiv(max(g.PadW-pc, 0), g.StrideW), len(row))
+				hi := max(min(ceilDiv(g.W+g.PadW-pc, g.StrideW), len(row)), lo)
+				clear(row[:lo])
+				iw := lo*g.StrideW + pc - g.PadW
+				for j := lo; j < hi; j++ {
+					row[j] = in[iw]
+					iw += g.StrideW
+				}
+				clear(row[hi:])
+			}
+		}
+	}
+}
+
+// tileOffsets lists, for each tap (c, r, s) of a group in weight order, where
+// its input for output (0, 0) sits relative to the group's first plane.
+func (g *geom) tileOffsets(ph *phaseGeom) []int {
+	offs := make([]int, 0, g.kdim)
+	for c := range g.cg {
+		for r := range g.R {
+			for s := range g.S {
+				planeIdx := (r%g.StrideH)*g.StrideW + s%g.StrideW
+				offs = append(offs, c*ph.chanLen+planeIdx*ph.plane+(r/g.StrideH)*ph.wph+s/g.StrideW)
+			}
+		}
+	}
+	return offs
+}
+
+// packTile reorders the weights of each MR-channel block tap-major.
+func (g *geom) packTile(w []float32, mr int) []float32 {
+	out := make([]float32, 0, g.K*g.kdim)
+	for k0 := 0; k0 < g.K; k0 += mr {
+		for t := range g.kdim {
+			for r := range mr {
+				out = append(out, w[(k0+r)*g.kdim+t])
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,28 @@
+//go:build !purego
+
+package conv
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run -C _asm . -out ../tile_amd64.s -stubs ../tile_amd64.go -pkg conv
+
+// haveTile reports whether the blocked direct kernels can run (x/sys/cpu
+// honours GODEBUG=cpu.avx512f=off).
+var haveTile = cpu.X86.HasAVX512F
+
+// tile runs the MR x 16*nv kernel (see tileGeneric) on the slices' first elements.
+func tile(mr, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+	var r *float32
+	if res != nil {
+		r = unsafe.SliceData(res)
+	}
+	if mr == 4 {
+		tile4x64AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+	} else {
+		tile8x32AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+	}
+}
