@@ -96,6 +96,10 @@ func DecodeBytes(b []byte, opt Options) (*RGB, error) {
 			m = NewRGB(y.Rect.Dx(), y.Rect.Dy())
 			webpToRGB(m, &y.YCbCr)
 		}
+	case *image.Paletted:
+		if format == "gif" {
+			m = gifToRGB(b, y) // nil when the file needs Go's conversion
+		}
 	}
 	if m == nil {
 		if m, err = ToRGB(img, opt.cmykStyle()); err != nil {

@@ -10,9 +10,10 @@
 // at most 3 grey levels in about 5% of samples, because Go's IDCT is not
 // libjpeg-turbo's (chroma upsampling and colour conversion follow libjpeg).
 // Known gaps: Pillow reads 16-bit grey PNGs as 32-bit integers and clips them
-// on convert("RGB"); this package keeps the high byte in both modes. A GIF
-// whose first frame is smaller than its canvas decodes to the frame alone.
-// YCCK JPEGs use Go's colour conversion.
+// on convert("RGB"); this package keeps the high byte in both modes. GIFs,
+// which OpenCV 4.6 cannot read, follow Pillow (first frame on the full
+// canvas, transparent entries keep their stored colour). YCCK JPEGs use Go's
+// colour conversion.
 package vision
 
 import (

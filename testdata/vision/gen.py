@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import struct
 import subprocess
 
 import cv2
@@ -143,6 +144,22 @@ def pil_decode(data):
     return np.array(Image.open(io.BytesIO(data)).convert('RGB'))
 
 
+def patch_gif(data, sw, sh, left, top):
+    """Enlarges a one-frame GIF's logical screen and moves its frame."""
+    d = bytearray(data)
+    flags = d[10]
+    p = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    while d[p] == 0x21:
+        p += 2
+        while d[p]:
+            p += d[p] + 1
+        p += 1
+    assert d[p] == 0x2C
+    struct.pack_into("<HH", d, 6, sw, sh)
+    struct.pack_into("<HH", d, p + 1, left, top)
+    return bytes(d)
+
+
 def decode_cases():
     os.makedirs(os.path.join(HERE, "images"), exist_ok=True)
     files = {}
@@ -204,6 +221,12 @@ def decode_cases():
     b = io.BytesIO()
     Image.fromarray(rgb).quantize(colors=64).save(b, "GIF")
     files["first.gif"] = b.getvalue()
+    # First frames smaller than the screen, with and without a transparent
+    # index: Pillow paints them on the full canvas.
+    for name, kw in (("offset.gif", {}), ("offset_trans.gif", {"transparency": 2})):
+        b = io.BytesIO()
+        Image.fromarray(rgb[:20, :30]).quantize(colors=16).save(b, "GIF", **kw)
+        files[name] = patch_gif(b.getvalue(), 47, 33, 9, 6)
     b = io.BytesIO()
     Image.fromarray(rgb).save(b, "BMP")
     files["rgb.bmp"] = b.getvalue()
