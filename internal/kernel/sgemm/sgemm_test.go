@@ -302,3 +302,28 @@ func FuzzSgemm(f *testing.F) {
 		}
 	})
 }
+
+func TestNestedInParallelFor(t *testing.T) {
+	old := parallel.SetWorkers(2)
+	defer parallel.SetWorkers(old)
+	const m, n, k = 96, 200, 150
+	a := kerneltest.Rand(m*k, 1)
+	b := kerneltest.Rand(k*n, 2)
+	want := make([]float32, m*n)
+	SgemmRef(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	pa := PackA(false, m, k, a, k)
+	outs := make([][]float32, 8)
+	parallel.For(len(outs), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			outs[i] = make([]float32, m*n)
+			if i%2 == 0 {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, outs[i], n)
+			} else {
+				pa.Mul(n, b, n, outs[i], n, nil)
+			}
+		}
+	})
+	for i, got := range outs {
+		kerneltest.CheckNMSE(t, fmt.Sprintf("nested call %d", i), got, want, kerneltest.DefaultNMSE)
+	}
+}
