@@ -6,6 +6,7 @@ const errEpilogue = "sgemm: epilogue slice too short"
 // c = c*Scale[row] + Shift[row] + Residual[row*ResidualLd+col], then max(0,c)
 // if ReLU. Nil slices are skipped. It fuses BatchNorm, bias, a residual add
 // and ReLU into a convolution while its output tile is still in cache.
+// Residual must not overlap C: C is written before the epilogue reads it.
 type Epilogue struct {
 	Scale, Shift []float32
 	Residual     []float32

@@ -5,14 +5,15 @@ package sgemm
 // The micro-kernel computes an MR x NR tile of C from an MR x KC panel of A
 // (broadcast one element at a time) and a KC x NR panel of B (loaded as
 // vectors along n, the contiguous direction of row-major C). A task owns an
-// MC x NC block of C; for each KC slice it packs its KC x NC block of B, then
-// walks the MR panels of A, each of which stays in L1 while the NR panels of
-// B stream past it from L2.
+// MC x NC block of C; for each KC slice it walks the MR panels of A, each of
+// which stays in L1 while the NR-wide panels of the task's KC x NC block of B
+// stream past it from L2. B is read in place unless it is transposed (then
+// the block is packed). The assembly tiers' params are in dispatch_amd64.go.
 type params struct {
 	MR, NR int // register tile
 	KC     int // depth of one pass: an MR x KC panel of A fits in L1 next to the B stream
-	MC     int // rows of C per task: bounds how often one B block is packed again
-	NC     int // columns of C per task: a KC x NC block of packed B fits in L2
+	MC     int // rows of C per task: each task reads its B block once per MC rows
+	NC     int // columns of C per task: a KC x NC block of B fits in L2
 }
 
 // genericParams suit the pure-Go kernel: 16 scalar accumulators fit the 16

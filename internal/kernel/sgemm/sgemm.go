@@ -23,6 +23,7 @@ const (
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major; op(X) = X or X^T.
 // A is m x k (or k x m if transA), B is k x n (or n x k if transB), C is m x n;
 // ld* are row strides. With beta == 0, C is not read (NaNs in it are ignored).
+// C must not overlap A or B.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
