@@ -120,12 +120,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // preprocessMeta describes the eval pipeline the exported model expects, so
 // that a runtime without this program can feed it the same tensor.
 func preprocessMeta(mode vision.Mode, size int) (map[string]string, error) {
-	var resize string
+	var interp string
 	switch mode {
 	case vision.ModePaddle:
-		resize = "short side, OpenCV INTER_LINEAR, round half to even"
+		interp = "OpenCV INTER_LINEAR, round-half-even sizes"
 	case vision.ModeTimm:
-		resize = "short side, PIL bilinear (antialiased)"
+		interp = "PIL bilinear, antialiased"
 	default:
 		return nil, usagef("--mode must be paddle or timm, not %q", mode)
 	}
@@ -137,14 +137,14 @@ func preprocessMeta(mode vision.Mode, size int) (map[string]string, error) {
 		return strings.Join(s, ",")
 	}
 	return map[string]string{
-		"mode":         string(mode),
-		"resize_short": strconv.Itoa(size * 256 / 224), // crop_pct 0.875, as at 224
-		"resize":       resize,
-		"crop":         strconv.Itoa(size),
-		"color":        "RGB",
-		"scale":        "1/255",
-		"mean":         floats(vision.ImageNetMean),
-		"std":          floats(vision.ImageNetStd),
-		"layout":       "NCHW",
+		"mode":          string(mode),
+		"resize":        strconv.Itoa(size * 256 / 224), // short side; crop_pct 0.875 as at 224
+		"interpolation": interp,
+		"crop":          strconv.Itoa(size), // centred square
+		"color":         "RGB",
+		"scale":         "1/255",
+		"mean":          floats(vision.ImageNetMean),
+		"std":           floats(vision.ImageNetStd),
+		"layout":        "NCHW",
 	}, nil
 }
