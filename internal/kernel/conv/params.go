@@ -2,7 +2,12 @@
 // backward, for any kernel size, stride, padding and group count (dilation 1).
 //
 // The *Ref functions are direct loops that define the results; Forward, Plan,
-// BackwardData and BackwardFilter lower the work to sgemm and must match them.
+// BackwardData and BackwardFilter must match them. The forward pass picks one
+// of four strategies per call (plan.go): a GEMM straight on the image for
+// 1x1 stride-1 convolutions, im2col tiles or a whole-image im2col followed by
+// sgemm, or the blocked direct tile kernels (tile.go, AVX-512 assembly) that
+// read a stride-phase copy of the input and fuse the epilogue. The backward
+// passes use im2col/col2im and sgemm.
 package conv
 
 import (

@@ -88,15 +88,12 @@ func (g *geom) schedule(n, workers int) schedule {
 	return g.tiledSchedule(n, workers)
 }
 
-// useBlocked picks the direct tile kernels for grouped convolutions, whose
-// per-group GEMMs are too small to amortise im2col and B packing, and for
-// wide outputs, where they skip the im2col traffic. Narrow outputs waste
-// most of a tile's columns (BenchmarkConv measured the thresholds).
+// useBlocked picks the direct tile kernels whenever they apply except for
+// 1x1 stride-1 convolutions (a plain GEMM on the image): they skip im2col and
+// B packing, which matters most for grouped convolutions, whose per-group
+// GEMMs are tiny (BenchmarkConv compared the strategies on the DLA shapes).
 func (g *geom) useBlocked() bool {
-	if !haveTile || tileMR(g.kg) == 0 || g.direct {
-		return false
-	}
-	return g.Groups > 1 && g.ow >= 14 || g.ow >= 56
+	return haveTile && tileMR(g.kg) > 0 && !g.direct
 }
 
 func (g *geom) blockedSchedule() schedule {
@@ -219,7 +216,10 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			parallel.For(g.Groups*sc.nct, 1, st.gemmFn)
 		}
 	case blocked:
-		units := g.Groups * g.kg / pl.mr * g.oh
+		units := g.K / pl.mr * g.oh
+		if g.flatTiles(pl.mr) {
+			units = g.K / pl.mr * ceilDiv(g.flatLen(&pl.ph), tileNR(pl.mr))
+		}
 		for img := range n {
 			st.img = img
 			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
@@ -334,8 +334,9 @@ func (st *runState) phaseTasks(lo, hi int) {
 	}
 }
 
-// blockTasks runs units (group, MR-channel block, output row) of image
-// st.img, a tile kernel call per NR output columns.
+// blockTasks runs units (MR-channel block, output row) of image st.img, a
+// tile kernel call per NR output columns, or with flat tiles units (block,
+// tile of the flattened phase grid).
 func (st *runState) blockTasks(lo, hi int) {
 	pl := st.pl
 	g, ph, mr := &pl.g, &pl.ph, pl.mr
@@ -354,11 +355,14 @@ func (st *runState) blockTasks(lo, hi int) {
 			floor = 0
 		}
 	}
+	if g.flatTiles(mr) {
+		st.flatTasks(lo, hi, scale, shift, res, floor)
+		return
+	}
 	for u := lo; u < hi; u++ {
 		oh, blk := u%g.oh, u/g.oh
 		k0 := blk * mr
-		grp := k0 / g.kg
-		base := grp*g.cg*ph.chanLen + oh*ph.wph
+		base := k0/g.kg*g.cg*ph.chanLen + oh*ph.wph
 		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
 		for ow0 := 0; ow0 < g.ow; ow0 += nr {
 			n := min(nr, g.ow-ow0)
@@ -368,6 +372,54 @@ func (st *runState) blockTasks(lo, hi int) {
 				r = res[yoff:]
 			}
 			tile(mr, g.kdim, w, pl.offs, st.ws[base+ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, scale[k0:], shift[k0:], r, floor)
+		}
+	}
+}
+
+// flatLen is the length of the flattened phase grid up to the last output.
+func (g *geom) flatLen(ph *phaseGeom) int { return (g.oh-1)*ph.wph + g.ow }
+
+// flatTasks computes each flat tile raw into a stack scratch, then applies
+// the epilogue while scattering the valid columns to their output rows.
+func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor float32) {
+	pl := st.pl
+	g, ph, mr := &pl.g, &pl.ph, pl.mr
+	nr := tileNR(mr)
+	ntiles := ceilDiv(g.flatLen(ph), nr)
+	var scratch [256]float32 // mr*nr
+	for u := lo; u < hi; u++ {
+		q0, blk := u%ntiles*nr, u/ntiles
+		k0 := blk * mr
+		base := k0/g.kg*g.cg*ph.chanLen + q0
+		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
+		tile(mr, g.kdim, w, pl.offs, st.ws[base:], ^uint64(0)>>(64-nr), scratch[:], nr, pl.ones, pl.zeros, nil, float32(math.Inf(-1)))
+		// Scatter run by run: each run is one output row's valid columns.
+		end := min(q0+nr, g.flatLen(ph))
+		for q := q0; q < end; {
+			oh, ow := q/ph.wph, q%ph.wph
+			run := min(ph.wph-ow, end-q)
+			if ow >= g.ow {
+				q += run
+				continue
+			}
+			run = min(run, g.ow-ow)
+			for r := range mr {
+				i := (st.img*g.K+k0+r)*g.ohow + oh*g.ow + ow
+				src := scratch[r*nr+q-q0 : r*nr+q-q0+run]
+				dst := st.y[i : i+run]
+				s, b := scale[k0+r], shift[k0+r]
+				if res != nil {
+					rr := res[i : i+run]
+					for j, v := range src {
+						dst[j] = max(v*s+b+rr[j], floor)
+					}
+				} else {
+					for j, v := range src {
+						dst[j] = max(v*s+b, floor)
+					}
+				}
+			}
+			q += run
 		}
 	}
 }

@@ -42,8 +42,13 @@ type phaseGeom struct {
 	hph, wph int // rows and columns of one phase plane
 	plane    int // hph*wph
 	chanLen  int // StrideH*StrideW planes per channel
-	len      int // floats for all channels, plus NR of slack for the last tile's over-read
+	len      int // floats for all channels, plus slack for the last tile's over-read
 }
+
+// flatTiles reports whether tiles run along the flattened phase grid
+// (q = oh*wph + ow, the few columns ow >= OW computed and dropped) instead of
+// along single output rows: narrow outputs would leave most of a row tile idle.
+func (g *geom) flatTiles(mr int) bool { return 2*g.ow < tileNR(mr) }
 
 func (g *geom) phases() phaseGeom {
 	var ph phaseGeom
@@ -51,7 +56,9 @@ func (g *geom) phases() phaseGeom {
 	ph.wph = ceilDiv(g.W+2*g.PadW, g.StrideW)
 	ph.plane = ph.hph * ph.wph
 	ph.chanLen = g.StrideH * g.StrideW * ph.plane
-	ph.len = g.C*ph.chanLen + tileNR(4)
+	// A tile reads at most NR-1 floats past its last valid input, and a flat
+	// tile's dropped columns at most one phase row more.
+	ph.len = g.C*ph.chanLen + tileNR(4) + ph.wph
 	return ph
 }
 

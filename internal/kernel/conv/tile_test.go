@@ -1,0 +1,44 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+)
+
+// TestTileKernel holds the dispatched tile kernel (assembly when available)
+// to tileGeneric on random taps, offsets, masks and epilogues.
+func TestTileKernel(t *testing.T) {
+	for _, mr := range []int{4, 8} {
+		nr := tileNR(mr)
+		for i, taps := range []int{1, 2, 9, 36, 147} {
+			x := kerneltest.Rand(taps*7+nr+64, uint64(i))
+			w := kerneltest.Rand(taps*mr, uint64(i)+1)
+			offs := make([]int, taps)
+			for t := range offs {
+				offs[t] = (t * 7) % (len(x) - nr)
+			}
+			ldy := nr + 5
+			scale, shift := kerneltest.Rand(mr, 3), kerneltest.Rand(mr, 4)
+			for _, n := range []int{1, nr / 2, nr - 1, nr} {
+				for _, withRes := range []bool{false, true} {
+					for _, floor := range []float32{0, float32(math.Inf(-1))} {
+						var res []float32
+						if withRes {
+							res = kerneltest.Rand(mr*ldy, 5)
+						}
+						masks := ^uint64(0) >> (64 - n)
+						want := kerneltest.Rand(mr*ldy, 6)
+						got, check := kerneltest.Guarded(mr*ldy, want)
+						tileGeneric(mr, taps, w, offs, x, masks, want, ldy, scale, shift, res, floor)
+						tile(mr, taps, w, offs, x, masks, got, ldy, scale, shift, res, floor)
+						check(t)
+						kerneltest.CheckNMSE(t, fmt.Sprintf("mr=%d taps=%d n=%d res=%v floor=%v", mr, taps, n, withRes, floor), got, want, kerneltest.DefaultNMSE)
+					}
+				}
+			}
+		}
+	}
+}
