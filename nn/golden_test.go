@@ -42,7 +42,15 @@ func goldenWeights(t testing.TB, g *nn.Graph, model string) nn.Weights {
 	return w
 }
 
+// Both algorithm sets must match: the default (Winograd for wide 3x3
+// convolutions) and GEMM/direct only.
 func TestGoldenLogitsMatchPyTorch(t *testing.T) {
+	for _, opt := range []nn.Options{{}, {NoWinograd: true}} {
+		t.Run(fmt.Sprintf("winograd=%v", !opt.NoWinograd), func(t *testing.T) { testGolden(t, opt) })
+	}
+}
+
+func testGolden(t *testing.T, opt nn.Options) {
 	for _, c := range goldenCases {
 		t.Run(fmt.Sprintf("%s_%d_b%d", c.model, c.size, c.batch), func(t *testing.T) {
 			if testing.Short() && c.size > 64 {
@@ -53,7 +61,7 @@ func TestGoldenLogitsMatchPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := nn.Compile(g, goldenWeights(t, g, c.model))
+			e, err := nn.CompileWith(g, goldenWeights(t, g, c.model), opt)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,235 @@
+// Package winograd computes 3x3, stride 1, pad 1 convolutions with the
+// Winograd minimal-filtering algorithm F(4x4, 3x3) (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2015): every 6x6 input tile
+// gives a 4x4 output tile with 36 multiplications per input/output channel
+// pair instead of 144. The 36 products become 36 matrix products of
+// transformed weights (K x C, packed once) by transformed input tiles (C x
+// tiles), run by sgemm. conv.ForwardRef is the definition it is tested against.
+package winograd
+
+import (
+	"sync"
+
+	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/parallel"
+	"github.com/dla-go/dla/internal/kernel/sgemm"
+)
+
+const (
+	tileOut = 4 // output tile edge
+	tileIn  = 6 // input tile edge: tileOut + 3 - 1
+	nPos    = tileIn * tileIn
+)
+
+// Supported reports whether p is a convolution this package computes:
+// 3x3 kernel, stride 1, padding 1, one group.
+func Supported(p conv.Params) bool {
+	return p.R == 3 && p.S == 3 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 1 && p.PadW == 1 && p.Groups == 1
+}
+
+// Plan is a convolution with its weights transformed and packed once. Run is
+// safe for concurrent use and does not allocate in steady state.
+type Plan struct {
+	c, k, h, w     int
+	tilesH, tilesW int
+	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
+	pool           sync.Pool            // *runState
+}
+
+// NewPlan transforms the K x C x 3 x 3 weights w of convolution p (its batch
+// size is ignored). It panics unless Supported(p).
+func NewPlan(p conv.Params, w []float32) *Plan {
+	if !Supported(p) {
+		panic("winograd: unsupported convolution")
+	}
+	if err := p.Validate(); err != nil {
+		panic(err.Error())
+	}
+	pl := &Plan{c: p.C, k: p.K, h: p.H, w: p.W,
+		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
+	u := make([]float32, nPos*p.K*p.C)
+	for k := range p.K {
+		for c := range p.C {
+			var t [nPos]float64
+			transformFilter(w[(k*p.C+c)*9:(k*p.C+c)*9+9], &t)
+			for pos, v := range t {
+				u[(pos*p.K+k)*p.C+c] = float32(v)
+			}
+		}
+	}
+	for pos := range nPos {
+		pl.u[pos] = sgemm.PackA(false, p.K, p.C, u[pos*p.K*p.C:], p.C)
+	}
+	pl.pool.New = func() any {
+		st := &runState{pl: pl}
+		st.inputFn, st.gemmFn, st.outputFn = st.inputTasks, st.gemmTasks, st.outputTasks
+		return st
+	}
+	return pl
+}
+
+// tiles is the number of 4x4 output tiles of n images.
+func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
+
+// WorkspaceSize is the number of floats Run needs for n images: the
+// transformed input (36 x C x tiles) and the products (36 x K x tiles).
+func (pl *Plan) WorkspaceSize(n int) int { return nPos * (pl.c + pl.k) * pl.tiles(n) }
+
+// Run convolves n images x (N x C x H x W) into y (N x K x H x W) and applies
+// epi (per-channel Scale/Shift, a residual shaped like y, ReLU; may be nil).
+func (pl *Plan) Run(x, y []float32, n int, epi *conv.Epilogue, ws []float32) {
+	t := pl.tiles(n)
+	if len(x) < n*pl.c*pl.h*pl.w || len(y) < n*pl.k*pl.h*pl.w || len(ws) < pl.WorkspaceSize(n) {
+		panic("winograd: buffer too short")
+	}
+	if epi != nil && epi.Residual != nil && len(epi.Residual) < n*pl.k*pl.h*pl.w {
+		panic("winograd: residual too short")
+	}
+	st := pl.pool.Get().(*runState)
+	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
+	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
+	parallel.For(n*pl.c, 0, st.inputFn)
+	parallel.For(nPos, 1, st.gemmFn)
+	parallel.For(n*pl.k, 0, st.outputFn)
+	st.x, st.y, st.v, st.m, st.epi = nil, nil, nil, nil, nil
+	pl.pool.Put(st)
+}
+
+// runState carries one Run's buffers to its task functions, which are bound
+// once per state so parallel.For gets no new closure per call.
+type runState struct {
+	pl                        *Plan
+	x, y, v, m                []float32
+	n, t                      int
+	epi                       *conv.Epilogue
+	inputFn, gemmFn, outputFn func(lo, hi int)
+}
+
+// maxRow bounds the padded row a transform keeps on the stack; wider images
+// (rare here: DLA's 3x3 stride-1 layers are at most 224 wide) take the same
+// path in pieces of at most maxTiles tiles.
+const (
+	maxTiles = 64
+	maxRow   = maxTiles*tileOut + 2
+)
+
+// inputTasks transforms the input tiles of (image, channel) pairs lo..hi into
+// v, laid out [position][channel][tile]. Per row of tiles it gathers the six
+// padded input rows, applies B^T down the columns (all x at once), splits each
+// resulting row into the six tile columns (q[e][t] = row[4t+e]) and applies
+// B^T across them, writing the six positions of that row straight into v.
+func (st *runState) inputTasks(lo, hi int) {
+	pl := st.pl
+	tpi := pl.tilesH * pl.tilesW
+	var rows, cols [tileIn * maxRow]float32
+	var q [tileIn * maxTiles]float32
+	for ic := lo; ic < hi; ic++ {
+		img, c := ic/pl.c, ic%pl.c
+		plane := st.x[ic*pl.h*pl.w : (ic+1)*pl.h*pl.w]
+		for ty := range pl.tilesH {
+			for tx0 := 0; tx0 < pl.tilesW; tx0 += maxTiles {
+				nt := min(maxTiles, pl.tilesW-tx0)
+				width := nt*tileOut + 2 // padded columns x0 .. x0+4*nt+1
+				x0 := tx0*tileOut - 1
+				for i := range tileIn {
+					r := rows[i*maxRow : i*maxRow+width]
+					clear(r)
+					yy := ty*tileOut - 1 + i
+					if yy < 0 || yy >= pl.h {
+						continue
+					}
+					a, b := max(x0, 0), min(x0+width, pl.w)
+					copy(r[a-x0:], plane[yy*pl.w+a:yy*pl.w+b])
+				}
+				inputRows(rows[:], maxRow, cols[:], maxRow, width)
+				tile0 := img*tpi + ty*pl.tilesW + tx0
+				for i := range tileIn {
+					col := cols[i*maxRow : i*maxRow+width]
+					for t := range nt {
+						e := col[t*tileOut : t*tileOut+tileIn : t*tileOut+tileIn]
+						for k, v := range e {
+							q[k*maxTiles+t] = v
+						}
+					}
+					base := (i*tileIn*pl.c+c)*st.t + tile0
+					inputRows(q[:], maxTiles, st.v[base:], pl.c*st.t, nt)
+				}
+			}
+		}
+	}
+}
+
+// gemmTasks multiplies, per tile position, the packed weights by the
+// transformed input: m[pos] (K x tiles) = u[pos] (K x C) * v[pos] (C x tiles).
+func (st *runState) gemmTasks(lo, hi int) {
+	pl := st.pl
+	for pos := lo; pos < hi; pos++ {
+		pl.u[pos].Mul(st.t, st.v[pos*pl.c*st.t:], st.t, st.m[pos*pl.k*st.t:], st.t, nil)
+	}
+}
+
+// outputTasks turns the products of (image, output channel) pairs lo..hi
+// back into 4x4 output tiles, applies the epilogue and writes y. Per row of
+// tiles it applies A^T down each tile column (six product rows, all tiles at
+// once), then across each of the four resulting rows, and interleaves the
+// four outputs of every tile into the image row.
+func (st *runState) outputTasks(lo, hi int) {
+	pl := st.pl
+	tpi := pl.tilesH * pl.tilesW
+	hw := pl.h * pl.w
+	var s [tileOut * tileIn * maxTiles]float32 // [r][j][t]
+	var o [tileOut * maxTiles]float32          // [j][t] for one output row
+	for ik := lo; ik < hi; ik++ {
+		img, k := ik/pl.k, ik%pl.k
+		out := st.y[ik*hw : (ik+1)*hw]
+		var res []float32
+		scale, shift, relu := float32(1), float32(0), false
+		if e := st.epi; e != nil {
+			if e.Scale != nil {
+				scale = e.Scale[k]
+			}
+			if e.Shift != nil {
+				shift = e.Shift[k]
+			}
+			if e.Residual != nil {
+				res = e.Residual[ik*hw : (ik+1)*hw]
+			}
+			relu = e.ReLU
+		}
+		for ty := range pl.tilesH {
+			for tx0 := 0; tx0 < pl.tilesW; tx0 += maxTiles {
+				nt := min(maxTiles, pl.tilesW-tx0)
+				tile0 := img*tpi + ty*pl.tilesW + tx0
+				for j := range tileIn {
+					base := (j*pl.k+k)*st.t + tile0
+					outputRows(st.m[base:], tileIn*pl.k*st.t, s[j*maxTiles:], tileIn*maxTiles, nt)
+				}
+				for r := range tileOut {
+					yy := ty*tileOut + r
+					if yy >= pl.h {
+						break
+					}
+					outputRows(s[r*tileIn*maxTiles:], maxTiles, o[:], maxTiles, nt)
+					row := out[yy*pl.w : (yy+1)*pl.w]
+					var resRow []float32
+					if res != nil {
+						resRow = res[yy*pl.w : (yy+1)*pl.w]
+					}
+					for t := range nt {
+						xx0 := (tx0 + t) * tileOut
+						for j := range min(tileOut, pl.w-xx0) {
+							v := o[j*maxTiles+t]*scale + shift
+							if resRow != nil {
+								v += resRow[xx0+j]
+							}
+							if relu && v < 0 {
+								v = 0
+							}
+							row[xx0+j] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}

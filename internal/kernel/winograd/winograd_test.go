@@ -1,0 +1,139 @@
+package winograd
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/sgemm"
+)
+
+// Winograd reassociates sums and scales them by up to 8*8, so it is held to
+// a looser (still tight) NMSE than the GEMM paths' 1e-7.
+const winogradNMSE = 1e-6
+
+func checkCase(t *testing.T, n, c, k, h, w int, epi *conv.Epilogue) {
+	t.Helper()
+	p := conv.Params{N: n, C: c, H: h, W: w, K: k, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+	x := kerneltest.Rand(n*c*h*w, 1)
+	wt := kerneltest.Rand(k*c*9, 2)
+	want := make([]float32, n*k*h*w)
+	conv.ForwardRef(p, x, wt, want, epi)
+	pl := NewPlan(p, wt)
+	xCopy := append([]float32(nil), x...)
+	y, check := kerneltest.Guarded(n*k*h*w, nil)
+	ws := make([]float32, pl.WorkspaceSize(n))
+	pl.Run(x, y, n, epi, ws)
+	check(t)
+	kerneltest.Unchanged(t, "x", x, xCopy)
+	kerneltest.CheckNMSE(t, fmt.Sprintf("n%d c%d k%d %dx%d", n, c, k, h, w), y, want, winogradNMSE)
+}
+
+func TestMatchesReferenceOnOddShapes(t *testing.T) {
+	for _, variant := range sgemm.Variants() {
+		t.Run(variant, func(t *testing.T) {
+			defer sgemm.UseVariant(variant)()
+			for _, n := range []int{1, 2} {
+				for _, c := range []int{1, 3, 16, 33} {
+					for _, k := range []int{1, 7, 32} {
+						for _, hw := range [][2]int{{1, 1}, {4, 4}, {5, 7}, {13, 8}, {17, 31}} {
+							checkCase(t, n, c, k, hw[0], hw[1], nil)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestEpilogue(t *testing.T) {
+	n, c, k, h, w := 2, 8, 5, 9, 11
+	res := kerneltest.Rand(n*k*h*w, 3)
+	scale, shift := kerneltest.Rand(k, 4), kerneltest.Rand(k, 5)
+	for _, e := range []*conv.Epilogue{
+		{Shift: shift},
+		{Scale: scale, Shift: shift, ReLU: true},
+		{Shift: shift, Residual: res, ReLU: true},
+		{Scale: scale, Residual: res},
+	} {
+		checkCase(t, n, c, k, h, w, e)
+	}
+}
+
+func TestDLAShapes(t *testing.T) {
+	for _, s := range [][3]int{{64, 64, 56}, {128, 128, 28}, {256, 256, 14}, {512, 512, 7}} {
+		if testing.Short() && s[0] > 128 {
+			continue
+		}
+		checkCase(t, 1, s[0], s[1], s[2], s[2], &conv.Epilogue{Shift: kerneltest.Rand(s[1], 9), ReLU: true})
+	}
+}
+
+func TestConcurrentRunAndNoAllocs(t *testing.T) {
+	p := conv.Params{N: 1, C: 16, H: 14, W: 14, K: 24, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+	x := kerneltest.Rand(16*14*14, 1)
+	pl := NewPlan(p, kerneltest.Rand(24*16*9, 2))
+	want := make([]float32, 24*14*14)
+	pl.Run(x, want, 1, nil, make([]float32, pl.WorkspaceSize(1)))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			y := make([]float32, len(want))
+			pl.Run(x, y, 1, nil, make([]float32, pl.WorkspaceSize(1)))
+			for i := range y {
+				if y[i] != want[i] {
+					t.Errorf("concurrent run differs at %d", i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	y := make([]float32, len(want))
+	ws := make([]float32, pl.WorkspaceSize(1))
+	epi := &conv.Epilogue{ReLU: true}
+	if a := testing.AllocsPerRun(10, func() { pl.Run(x, y, 1, epi, ws) }); a != 0 {
+		t.Errorf("Run allocated %.1f times", a)
+	}
+}
+
+func BenchmarkDLA3x3(b *testing.B) {
+	for _, s := range [][3]int{{64, 64, 56}, {128, 128, 28}, {256, 256, 14}, {512, 512, 7}} {
+		p := conv.Params{N: 1, C: s[0], H: s[2], W: s[2], K: s[1], R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+		b.Run(fmt.Sprintf("%dx%d@%d", s[0], s[1], s[2]), func(b *testing.B) {
+			pl := NewPlan(p, kerneltest.Rand(s[0]*s[1]*9, 1))
+			x := kerneltest.Rand(s[0]*s[2]*s[2], 2)
+			y := make([]float32, s[1]*s[2]*s[2])
+			ws := make([]float32, pl.WorkspaceSize(1))
+			for b.Loop() {
+				pl.Run(x, y, 1, nil, ws)
+			}
+			macs := float64(s[0] * s[1] * 9 * s[2] * s[2])
+			b.ReportMetric(2*macs/(b.Elapsed().Seconds()/float64(b.N))/1e9, "effective-GFLOP/s")
+		})
+	}
+}
+
+func TestRowKernelsMatchGeneric(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 9, 17, 64, 67} {
+		stride := n + 3
+		in := kerneltest.Rand(6*stride, uint64(n))
+		for _, k := range []struct {
+			name string
+			rows int
+			fast func([]float32, int, []float32, int, int)
+			ref  func([]float32, int, []float32, int, int)
+		}{{"input", 6, inputRows, inputRowsGeneric}, {"output", 4, outputRows, outputRowsGeneric}} {
+			got, check := kerneltest.Guarded(k.rows*stride, nil)
+			want := make([]float32, k.rows*stride)
+			k.fast(in, stride, got, stride, n)
+			k.ref(in, stride, want, stride, n)
+			check(t)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("%s n=%d", k.name, n), got, want, 1e-12)
+		}
+	}
+}
