@@ -61,7 +61,7 @@ type step struct {
 	relu     bool
 	conv     convKernel
 	params   conv.Params // one image
-	scale    []float32 // affine steps (a BatchNorm that follows no convolution)
+	scale    []float32   // affine steps (a BatchNorm that follows no convolution)
 	shift    []float32
 	kernel   int
 	inShape  [3]int
