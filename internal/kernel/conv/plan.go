@@ -97,7 +97,8 @@ func (g *geom) useBlocked() bool {
 }
 
 func (g *geom) blockedSchedule() schedule {
-	return schedule{strat: blocked, ws: g.phases().len}
+	src := g.tileSource()
+	return schedule{strat: blocked, ws: src.phases().len}
 }
 
 // tileWidth is the widest column tile whose im2col block fits tileFloats.
@@ -137,6 +138,8 @@ type Plan struct {
 
 	// For the blocked strategy (when tileMR(kg) > 0):
 	mr          int
+	step        int       // input floats between output columns: 1, or 2 with stride2Tiles
+	src         geom      // tileSource
 	tw          []float32 // weights packed by packTile
 	offs        []int     // tap offsets (tileOffsets)
 	ph          phaseGeom
@@ -155,8 +158,12 @@ func NewPlan(p Params, w []float32) *Plan {
 	}
 	if pl.mr = tileMR(g.kg); pl.mr > 0 {
 		pl.tw = g.packTile(w, pl.mr)
-		pl.ph = g.phases()
-		pl.offs = g.tileOffsets(&pl.ph)
+		pl.src, pl.step = g.tileSource(), 1
+		if g.stride2Tiles(pl.mr) {
+			pl.step = 2
+		}
+		pl.ph = pl.src.phases()
+		pl.offs = pl.src.tileOffsets(&pl.ph)
 		pl.ones, pl.zeros = make([]float32, p.K), make([]float32, p.K)
 		for i := range pl.ones {
 			pl.ones[i] = 1
@@ -330,7 +337,7 @@ func (st *runState) phaseTasks(lo, hi int) {
 	g, ph := &pl.g, &pl.ph
 	for c := lo; c < hi; c++ {
 		src := st.x[(st.img*g.C+c)*g.hw : (st.img*g.C+c+1)*g.hw]
-		g.buildPhases(st.ws[c*ph.chanLen:(c+1)*ph.chanLen], src, ph)
+		pl.src.buildPhases(st.ws[c*ph.chanLen:(c+1)*ph.chanLen], src, ph)
 	}
 }
 
@@ -359,10 +366,15 @@ func (st *runState) blockTasks(lo, hi int) {
 		st.flatTasks(lo, hi, scale, shift, res, floor)
 		return
 	}
+	// Output row oh starts at input row oh (phases) or oh*StrideH (padded copy).
+	rowStep := ph.wph
+	if pl.step == 2 {
+		rowStep *= g.StrideH
+	}
 	for u := lo; u < hi; u++ {
 		oh, blk := u%g.oh, u/g.oh
 		k0 := blk * mr
-		base := k0/g.kg*g.cg*ph.chanLen + oh*ph.wph
+		base := k0/g.kg*g.cg*ph.chanLen + oh*rowStep
 		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
 		for ow0 := 0; ow0 < g.ow; ow0 += nr {
 			n := min(nr, g.ow-ow0)
@@ -371,7 +383,7 @@ func (st *runState) blockTasks(lo, hi int) {
 			if res != nil {
 				r = res[yoff:]
 			}
-			tile(mr, g.kdim, w, pl.offs, st.ws[base+ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, scale[k0:], shift[k0:], r, floor)
+			tile(mr, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, scale[k0:], shift[k0:], r, floor)
 		}
 	}
 }
@@ -392,7 +404,7 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 		k0 := blk * mr
 		base := k0/g.kg*g.cg*ph.chanLen + q0
 		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
-		tile(mr, g.kdim, w, pl.offs, st.ws[base:], ^uint64(0)>>(64-nr), scratch[:], nr, pl.ones, pl.zeros, nil, float32(math.Inf(-1)))
+		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], ^uint64(0)>>(64-nr), scratch[:], nr, pl.ones, pl.zeros, nil, float32(math.Inf(-1)))
 		// Scatter run by run: each run is one output row's valid columns.
 		end := min(q0+nr, g.flatLen(ph))
 		for q := q0; q < end; {

@@ -15,10 +15,10 @@ func tileNR(mr int) int { return 256 / mr }
 // tileGeneric is the definition of the tile kernels (see tile_amd64.s): for
 // MR = mr rows and NR = tileNR(mr) columns whose bit is set in masks,
 //
-//	y[r*ldy+j] = max(sum_t w[t*mr+r]*x[offs[t]+j] * scale[r] + shift[r] (+ res[r*ldy+j]), floor)
+//	y[r*ldy+j] = max(sum_t w[t*mr+r]*x[offs[t]+step*j] * scale[r] + shift[r] (+ res[r*ldy+j]), floor)
 //
 // (the assembly turns a NaN into floor; this returns it).
-func tileGeneric(mr, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
 	for r := range mr {
 		for j := range tileNR(mr) {
 			if masks>>j&1 == 0 {
@@ -26,7 +26,7 @@ func tileGeneric(mr, taps int, w []float32, offs []int, x []float32, masks uint6
 			}
 			var s float32
 			for t := range taps {
-				s += w[t*mr+r] * x[offs[t]+j]
+				s += w[t*mr+r] * x[offs[t]+step*j]
 			}
 			s = s*scale[r] + shift[r]
 			if res != nil {
@@ -56,10 +56,25 @@ func (g *geom) phases() phaseGeom {
 	ph.wph = ceilDiv(g.W+2*g.PadW, g.StrideW)
 	ph.plane = ph.hph * ph.wph
 	ph.chanLen = g.StrideH * g.StrideW * ph.plane
-	// A tile reads at most NR-1 floats past its last valid input, and a flat
+	// A tile reads at most 2*NR floats past its last valid input, and a flat
 	// tile's dropped columns at most one phase row more.
-	ph.len = g.C*ph.chanLen + tileNR(4) + ph.wph
+	ph.len = g.C*ph.chanLen + 2*tileNR(4) + ph.wph
 	return ph
+}
+
+// stride2Tiles reports whether the stride-2 kernels apply: they read the
+// zero-padded input directly (no column phases), one output row per tile.
+func (g *geom) stride2Tiles(mr int) bool { return g.StrideW == 2 && !g.flatTiles(mr) }
+
+// tileSource is the geometry the tile input is laid out by: g itself (stride
+// phases), or g with unit strides (a plain zero-padded copy) for the
+// stride-2 kernels.
+func (g *geom) tileSource() geom {
+	src := *g
+	if g.stride2Tiles(tileMR(g.kg)) {
+		src.StrideH, src.StrideW = 1, 1
+	}
+	return src
 }
 
 // tileMR is the kernel height for groups of kg output channels (0: none fits).

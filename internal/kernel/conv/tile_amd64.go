@@ -51,3 +51,51 @@ func tile4x64AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y
 //
 //go:noescape
 func tile8x32AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// tile4x64S2AVX512 computes an 4x64 output tile; taps >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			if masks>>j&1 == 0 {
+//				continue
+//			}
+//			var s float32
+//			for t := range taps {
+//				s += w[t*MR+r] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[r] + shift[r] // fused multiply-add
+//			if res != nil {
+//				s += res[r*ldy+j]
+//			}
+//			y[r*ldy+j] = max(s, floor)
+//		}
+//	}
+//
+// with MR = 4, NR = 64 (masks: one bit per column).
+//
+//go:noescape
+func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// tile8x32S2AVX512 computes an 8x32 output tile; taps >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			if masks>>j&1 == 0 {
+//				continue
+//			}
+//			var s float32
+//			for t := range taps {
+//				s += w[t*MR+r] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[r] + shift[r] // fused multiply-add
+//			if res != nil {
+//				s += res[r*ldy+j]
+//			}
+//			y[r*ldy+j] = max(s, floor)
+//		}
+//	}
+//
+// with MR = 8, NR = 32 (masks: one bit per column).
+//
+//go:noescape
+func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)

@@ -14,15 +14,21 @@ import (
 // honours GODEBUG=cpu.avx512f=off).
 var haveTile = cpu.X86.HasAVX512F
 
-// tile runs the MR x 16*nv kernel (see tileGeneric) on the slices' first elements.
-func tile(mr, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+// tile runs the MR x tileNR(mr) kernel with input step 1 or 2 (see
+// tileGeneric) on the slices' first elements.
+func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
 	var r *float32
 	if res != nil {
 		r = unsafe.SliceData(res)
 	}
-	if mr == 4 {
+	switch {
+	case mr == 4 && step == 1:
 		tile4x64AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
-	} else {
+	case mr == 4:
+		tile4x64S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+	case step == 1:
 		tile8x32AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+	default:
+		tile8x32S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
 	}
 }

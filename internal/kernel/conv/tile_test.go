@@ -11,14 +11,15 @@ import (
 // TestTileKernel holds the dispatched tile kernel (assembly when available)
 // to tileGeneric on random taps, offsets, masks and epilogues.
 func TestTileKernel(t *testing.T) {
-	for _, mr := range []int{4, 8} {
+	for _, c := range [][2]int{{4, 1}, {8, 1}, {4, 2}, {8, 2}} {
+		mr, step := c[0], c[1]
 		nr := tileNR(mr)
 		for i, taps := range []int{1, 2, 9, 36, 147} {
-			x := kerneltest.Rand(taps*7+nr+64, uint64(i))
+			x := kerneltest.Rand(taps*7+2*nr+64, uint64(i))
 			w := kerneltest.Rand(taps*mr, uint64(i)+1)
 			offs := make([]int, taps)
 			for t := range offs {
-				offs[t] = (t * 7) % (len(x) - nr)
+				offs[t] = (t * 7) % (len(x) - 2*nr)
 			}
 			ldy := nr + 5
 			scale, shift := kerneltest.Rand(mr, 3), kerneltest.Rand(mr, 4)
@@ -32,10 +33,10 @@ func TestTileKernel(t *testing.T) {
 						masks := ^uint64(0) >> (64 - n)
 						want := kerneltest.Rand(mr*ldy, 6)
 						got, check := kerneltest.Guarded(mr*ldy, want)
-						tileGeneric(mr, taps, w, offs, x, masks, want, ldy, scale, shift, res, floor)
-						tile(mr, taps, w, offs, x, masks, got, ldy, scale, shift, res, floor)
+						tileGeneric(mr, step, taps, w, offs, x, masks, want, ldy, scale, shift, res, floor)
+						tile(mr, step, taps, w, offs, x, masks, got, ldy, scale, shift, res, floor)
 						check(t)
-						kerneltest.CheckNMSE(t, fmt.Sprintf("mr=%d taps=%d n=%d res=%v floor=%v", mr, taps, n, withRes, floor), got, want, kerneltest.DefaultNMSE)
+						kerneltest.CheckNMSE(t, fmt.Sprintf("step=%d mr=%d taps=%d n=%d res=%v floor=%v", step, mr, taps, n, withRes, floor), got, want, kerneltest.DefaultNMSE)
 					}
 				}
 			}

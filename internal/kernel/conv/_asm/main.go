@@ -25,14 +25,28 @@ func main() {
 	ConstraintExpr("!purego")
 	// Both use 16 accumulators: four channels by 64 columns for groups of 4
 	// channels, eight by 32 otherwise.
-	kernel(4, 4)
-	kernel(8, 2)
+	kernel(4, 4, false)
+	kernel(8, 2, false)
+	// Stride-2 twins read 2*NR consecutive inputs per tap and keep the even
+	// ones (two loads and a two-table permute per vector), so a stride-2
+	// convolution needs only a zero-padded copy of its input.
+	evens := GLOBL("evens", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(2*i))
+	}
+	kernel(4, 4, true, evens)
+	kernel(8, 2, true, evens)
 	Generate()
 }
 
-func kernel(mr, nv int) {
+func kernel(mr, nv int, stride2 bool, evens ...Mem) {
 	nr := 16 * nv
 	name := fmt.Sprintf("tile%dx%dAVX512", mr, nr)
+	step := "j"
+	if stride2 {
+		name = fmt.Sprintf("tile%dx%dS2AVX512", mr, nr)
+		step = "2*j"
+	}
 	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale, shift, res *float32, floor float32)")
 	Pragma("noescape")
 	Doc(
@@ -45,7 +59,7 @@ func kernel(mr, nv int) {
 		"\t\t\t}",
 		"\t\t\tvar s float32",
 		"\t\t\tfor t := range taps {",
-		"\t\t\t\ts += w[t*MR+r] * x[offs[t]+j] // fused multiply-add",
+		"\t\t\t\ts += w[t*MR+r] * x[offs[t]+"+step+"] // fused multiply-add",
 		"\t\t\t}",
 		"\t\t\ts = s*scale[r] + shift[r] // fused multiply-add",
 		"\t\t\tif res != nil {",
@@ -70,12 +84,23 @@ func kernel(mr, nv int) {
 	offs := Load(Param("offs"), GP64())
 	x := Load(Param("x"), GP64())
 
+	var idx reg.VecVirtual
+	if stride2 {
+		idx = ZMM()
+		VMOVUPS(evens[0], idx)
+	}
+
 	Label("loop")
 	o := GP64()
 	MOVQ(Mem{Base: offs}, o)
 	row := make([]reg.VecVirtual, nv)
 	for v := range row {
 		row[v] = ZMM()
+		if stride2 {
+			VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 128 * v}, row[v])
+			VPERMT2PS(Mem{Base: x, Index: o, Scale: 4, Disp: 128*v + 64}, idx, row[v])
+			continue
+		}
 		VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64 * v}, row[v])
 	}
 	for r := range mr {
