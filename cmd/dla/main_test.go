@@ -12,6 +12,7 @@ import (
 
 	"github.com/dla-go/dla"
 	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/onnx"
 	"github.com/dla-go/dla/tensor"
 	"github.com/dla-go/dla/vision"
 	"github.com/dla-go/dla/weights"
@@ -281,7 +282,6 @@ func TestEvalCountsHits(t *testing.T) {
 	}
 }
 
-
 func TestPreprocessAndConvert(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.npy")
@@ -311,5 +311,32 @@ func TestPreprocessAndConvert(t *testing.T) {
 	after, _ := os.ReadFile(conv)
 	if code != exitError || !bytes.Equal(before, after) {
 		t.Errorf("failed conversion: exit %d, output file changed %v", code, !bytes.Equal(before, after))
+	}
+}
+
+func TestExportWritesAReadableModel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	w := filepath.Join("..", "..", "testdata", "weights", "dla46x_c_paddle.pdparams")
+	code, _, errs := dlaRun(t, "export", "-w", w, "-o", out, "--softmax", "--batch", "2", "--opset", "13")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	m, err := onnx.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arch, _ := m.Meta("architecture"); arch != "dla46x_c" {
+		t.Errorf("architecture metadata %q", arch)
+	}
+	g := m.Graph
+	if len(g.Inputs) != 1 || g.Inputs[0].Name != "input" || len(g.Outputs) != 1 || g.Outputs[0].Name != "probabilities" {
+		t.Errorf("inputs %+v outputs %+v", g.Inputs, g.Outputs)
+	}
+	if d := g.Outputs[0].Dims; len(d) != 2 || d[0].Value != 2 || d[1].Value != 10 {
+		t.Errorf("output dims %+v, want [2 10]", d)
+	}
+	code, _, _ = dlaRun(t, "export", "-w", w, "-o", out, "--opset", "9")
+	if code != exitUsage {
+		t.Errorf("opset 9: exit %d, want %d", code, exitUsage)
 	}
 }
