@@ -76,6 +76,20 @@ func DecodeBytes(b []byte, opt Options) (*RGB, error) {
 	if err := checkSize(cfg.Width, cfg.Height, opt.maxPixels()); err != nil {
 		return nil, err
 	}
+	if format == "jpeg" {
+		// libjpeg-exact decoding; image/jpeg covers what it does not handle.
+		p, err := decodeJPEG(b, opt.maxPixels())
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		if err == nil {
+			m := jpegToRGB(p, opt.cmykStyle())
+			if opt.applyEXIF() {
+				m = Orient(m, JPEGOrientation(b))
+			}
+			return m, nil
+		}
+	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("vision: decode %s: %w", format, err)

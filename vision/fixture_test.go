@@ -180,24 +180,6 @@ func TestPipelineFixtures(t *testing.T) {
 	}
 }
 
-// decodeTolerance is the largest per-sample difference accepted against the
-// reference decoder. Lossless formats must match exactly; JPEG and lossy
-// WebP run different IDCTs (Go's vs libjpeg-turbo's / libwebp's).
-func decodeTolerance(file string) int {
-	switch {
-	case strings.HasSuffix(file, ".jpg"):
-		return jpegTolerance
-	case strings.HasSuffix(file, "lossy.webp"):
-		return webpTolerance
-	}
-	return 0
-}
-
-const (
-	jpegTolerance = 3
-	webpTolerance = 0
-)
-
 func TestDecodeFixtures(t *testing.T) {
 	man, blob := loadFixtures(t)
 	for _, c := range man.Decode {
@@ -218,10 +200,16 @@ func TestDecodeFixtures(t *testing.T) {
 			t.Errorf("%s (%s): decoded %dx%d, want %dx%d", c.File, c.Ref, got.W, got.H, c.W, c.H)
 			continue
 		}
-		n, m := diff(got.Pix, c.U8.bytes(blob))
-		t.Logf("%-20s %-3s differing %5d of %5d, max %d", c.File, c.Ref, n, len(got.Pix), m)
-		if m > decodeTolerance(c.File) {
-			t.Errorf("%s (%s): %d bytes differ, max %d > %d", c.File, c.Ref, n, m, decodeTolerance(c.File))
+		want := c.U8.bytes(blob)
+		if strings.HasPrefix(filepath.Base(c.File), "truncated") {
+			// OpenCV repeats the last row it got once libjpeg suspends at the
+			// end of the data; only the rows before the cut are comparable.
+			n := 3 * c.W * 8
+			got.Pix, want = got.Pix[:n], want[:n]
+		}
+		n, m := diff(got.Pix, want)
+		if n != 0 {
+			t.Errorf("%s (%s): %d of %d bytes differ, max %d", c.File, c.Ref, n, len(want), m)
 		}
 	}
 }
@@ -242,10 +230,8 @@ func TestJPEGPipelineFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, md := diff(got.Pix, c.U8.bytes(blob))
-		t.Logf("%s %s: %d of %d bytes differ, max %d", c.File, c.Mode, n, len(got.Pix), md)
-		if md > jpegTolerance {
-			t.Errorf("%s %s: max difference %d > %d", c.File, c.Mode, md, jpegTolerance)
+		if n, md := diff(got.Pix, c.U8.bytes(blob)); n != 0 {
+			t.Errorf("%s %s: %d of %d bytes differ, max %d", c.File, c.Mode, n, len(got.Pix), md)
 		}
 	}
 }

@@ -3,17 +3,21 @@
 // Pillow-exact bilinear resizing on uint8, centre cropping, normalisation, and
 // the PaddleClas training augmentations.
 //
-// Fidelity, measured against Debian's OpenCV 4.6 and Pillow 9.4 by the
-// fixtures in testdata/vision: both resizers and the full uint8 and float32
-// eval pipelines are bit-exact; PNG (8/16-bit, grey, palette, alpha), BMP,
-// TIFF, GIF and WebP (lossless and lossy) decode bit-exactly; JPEG differs by
-// at most 3 grey levels in about 5% of samples, because Go's IDCT is not
-// libjpeg-turbo's (chroma upsampling and colour conversion follow libjpeg).
-// Known gaps: Pillow reads 16-bit grey PNGs as 32-bit integers and clips them
-// on convert("RGB"); this package keeps the high byte in both modes. GIFs,
-// which OpenCV 4.6 cannot read, follow Pillow (first frame on the full
-// canvas, transparent entries keep their stored colour). YCCK JPEGs use Go's
-// colour conversion.
+// Fidelity, measured against Debian's OpenCV 4.6 and Pillow 9.4 (both on
+// libjpeg-turbo 2.1) by the fixtures in testdata/vision: both resizers, the
+// full uint8 and float32 eval pipelines, and decoding of PNG (8/16-bit, grey,
+// palette, alpha), BMP, TIFF, GIF, WebP (lossless and lossy) and JPEG
+// (baseline, progressive, restart markers, every chroma subsampling, grey,
+// RGB, CMYK) are bit-exact. JPEG goes through this package's own decoder,
+// which follows libjpeg's integer IDCT, upsampling and colour conversion;
+// arithmetic-coded, lossless and 12-bit JPEGs fall back to image/jpeg (which
+// rejects them). Known gaps: Pillow reads 16-bit grey PNGs as 32-bit integers
+// and clips them on convert("RGB"); this package keeps the high byte in both
+// modes. For a truncated JPEG, libjpeg greys the missing blocks (as here) but
+// OpenCV's imdecode repeats the last row it received. GIFs, which OpenCV 4.6
+// cannot read, follow Pillow (first frame on the full canvas, transparent
+// entries keep their stored colour). YCCK JPEGs follow libjpeg's conversion
+// but have no fixture.
 package vision
 
 import (

@@ -59,14 +59,16 @@ func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 	for y := 0; y < h; y++ {
 		yrow := m.Y[m.YOffset(m.Rect.Min.X, m.Rect.Min.Y+y):]
 		for x := 0; x < w; x++ {
-			Y := int32(yrow[x])
-			b, r := cb[y*w+x], cr[y*w+x]
-			i := 3 * (y*w + x)
-			d[i] = clamp8(Y + crR[r])
-			d[i+1] = clamp8(Y + (cbG[b]+crG[r])>>yccScaleBits)
-			d[i+2] = clamp8(Y + cbB[b])
+			i := y*w + x
+			d[3*i], d[3*i+1], d[3*i+2] = yccToRGB(yrow[x], cb[i], cr[i])
 		}
 	}
+}
+
+// yccToRGB is libjpeg's ycc_rgb_convert for one sample.
+func yccToRGB(y, cb, cr uint8) (r, g, b uint8) {
+	Y := int32(y)
+	return clamp8(Y + crR[cr]), clamp8(Y + (cbG[cb]+crG[cr])>>yccScaleBits), clamp8(Y + cbB[cb])
 }
 
 func plane444(src []uint8, stride, off, w, h int) []uint8 {
@@ -77,12 +79,7 @@ func plane444(src []uint8, stride, off, w, h int) []uint8 {
 	return p
 }
 
-// upsample expands one chroma plane to w x h with libjpeg's fancy filters
-// (jdsample.c: h2v1, h1v2 and h2v2 triangle filters with their biased
-// rounding). Context rows and columns beyond the plane repeat its edge, as
-// libjpeg's context buffers do. libjpeg replicates samples for 4:1:1 and
-// 4:1:0, which have no fancy filter, and for h2 when the plane is at most 2
-// samples wide.
+// upsample expands a chroma plane of a Go-decoded JPEG to w x h.
 func upsample(src []uint8, stride, w, h int, ratio image.YCbCrSubsampleRatio) []uint8 {
 	hs, vs := 2, 1
 	switch ratio {
@@ -95,23 +92,39 @@ func upsample(src []uint8, stride, w, h int, ratio image.YCbCrSubsampleRatio) []
 	case image.YCbCrSubsampleRatio410:
 		hs, vs = 4, 2
 	}
-	cw, ch := (w+hs-1)/hs, (h+vs-1)/vs
+	return upsampleBy(src, stride, (w+hs-1)/hs, (h+vs-1)/vs, w, h, hs, vs)
+}
+
+// upsampleBy expands a cw x ch component plane by integer factors to w x h
+// the way libjpeg's jdsample.c does: triangle ("fancy") filters with their
+// biased rounding for h2v1, h1v2 and h2v2, plain replication otherwise (and
+// for h2 when the plane is at most 2 samples wide). Context rows and columns
+// beyond the plane repeat its edge, as libjpeg's context buffers do.
+func upsampleBy(src []uint8, stride, cw, ch, w, h, hs, vs int) []uint8 {
+	out := make([]uint8, w*h)
 	row := func(r int) []uint8 {
 		r = max(0, min(r, ch-1))
 		return src[r*stride : r*stride+cw]
 	}
+	fancy := (hs == 2 && (vs == 1 || vs == 2) && cw > 2) || (hs == 1 && vs == 2)
+	if !fancy {
+		for y := range h {
+			near := row(y / vs)
+			o := out[y*w : (y+1)*w]
+			for x := range o {
+				o[x] = near[x/hs]
+			}
+		}
+		return out
+	}
 	buf := make([]int32, cw*hs)
-	out := make([]uint8, w*h)
 	colsum := make([]int32, cw)
-	for y := 0; y < h; y++ {
+	for y := range h {
 		r := y / vs
 		near := row(r)
-		if hs == 4 {
-			for x := range buf {
-				buf[x] = int32(near[x/4])
-			}
-		} else if vs == 2 {
-			// Vertical step: the nearer chroma row weighs 3, the other 1.
+		switch {
+		case vs == 2:
+			// Vertical step: the nearer row weighs 3, the other 1.
 			far, bias := row(r-1), int32(1)
 			if y%2 == 1 {
 				far, bias = row(r+1), 2
@@ -119,47 +132,36 @@ func upsample(src []uint8, stride, w, h int, ratio image.YCbCrSubsampleRatio) []
 			for j := range cw {
 				colsum[j] = 3*int32(near[j]) + int32(far[j])
 			}
-			switch {
-			case hs == 1:
+			if hs == 1 {
 				for j := range cw {
 					buf[j] = (colsum[j] + bias) >> 2
 				}
-			case cw > 2:
-				for j := range cw {
-					if j == 0 {
-						buf[0] = (colsum[0]*4 + 8) >> 4
-					} else {
-						buf[2*j] = (3*colsum[j] + colsum[j-1] + 8) >> 4
-					}
-					if j == cw-1 {
-						buf[2*j+1] = (colsum[j]*4 + 7) >> 4
-					} else {
-						buf[2*j+1] = (3*colsum[j] + colsum[j+1] + 7) >> 4
-					}
+				break
+			}
+			for j := range cw {
+				if j == 0 {
+					buf[0] = (colsum[0]*4 + 8) >> 4
+				} else {
+					buf[2*j] = (3*colsum[j] + colsum[j-1] + 8) >> 4
 				}
-			default:
-				for j := range cw {
-					buf[2*j], buf[2*j+1] = int32(near[j]), int32(near[j])
+				if j == cw-1 {
+					buf[2*j+1] = (colsum[j]*4 + 7) >> 4
+				} else {
+					buf[2*j+1] = (3*colsum[j] + colsum[j+1] + 7) >> 4
 				}
 			}
-		} else {
-			if cw > 2 {
-				for j := range cw {
-					c := 3 * int32(near[j])
-					if j == 0 {
-						buf[0] = int32(near[0])
-					} else {
-						buf[2*j] = (c + int32(near[j-1]) + 1) >> 2
-					}
-					if j == cw-1 {
-						buf[2*j+1] = int32(near[j])
-					} else {
-						buf[2*j+1] = (c + int32(near[j+1]) + 2) >> 2
-					}
+		default: // h2v1
+			for j := range cw {
+				c := 3 * int32(near[j])
+				if j == 0 {
+					buf[0] = int32(near[0])
+				} else {
+					buf[2*j] = (c + int32(near[j-1]) + 1) >> 2
 				}
-			} else {
-				for j := range cw {
-					buf[2*j], buf[2*j+1] = int32(near[j]), int32(near[j])
+				if j == cw-1 {
+					buf[2*j+1] = int32(near[j])
+				} else {
+					buf[2*j+1] = (c + int32(near[j+1]) + 2) >> 2
 				}
 			}
 		}

@@ -200,8 +200,11 @@ def decode_cases():
     # cjpeg (Debian's libjpeg-turbo-progs) writes the ratios Pillow cannot.
     ppm = os.path.join(HERE, "tmp.ppm")
     Image.fromarray(rgb).save(ppm)
-    for name, sample in (("q90_440.jpg", "1x2"), ("q90_411.jpg", "4x1"), ("q90_410.jpg", "4x2")):
-        files[name] = subprocess.run(["cjpeg", "-quality", "90", "-sample", sample, ppm],
+    for name, args in (("q90_440.jpg", ["-sample", "1x2"]), ("q90_411.jpg", ["-sample", "4x1"]),
+                       ("q90_410.jpg", ["-sample", "4x2"]), ("restart_rows.jpg", ["-restart", "1"]),
+                       ("restart_blocks.jpg", ["-restart", "3B", "-progressive"]),
+                       ("rgb_adobe.jpg", ["-rgb"]), ("optimized_prog.jpg", ["-optimize", "-progressive", "-sample", "2x1"])):
+        files[name] = subprocess.run(["cjpeg", "-quality", "90"] + args + [ppm],
                                      check=True, capture_output=True).stdout
     os.remove(ppm)
     small = synth(37, 23, 9)
@@ -243,6 +246,8 @@ def decode_cases():
     b = io.BytesIO()
     Image.fromarray(big).save(b, "JPEG", quality=90)
     files["big420.jpg"] = b.getvalue()
+    # Cut inside the entropy-coded data: libjpeg warns and greys the rest.
+    files["truncated.jpg"] = files["q90_420.jpg"][:len(files["q90_420.jpg"]) * 2 // 3]
 
     cases = []
     for name, data in sorted(files.items()):
@@ -253,7 +258,10 @@ def decode_cases():
         for ref, fn in (("cv", cv_decode), ("pil", pil_decode)):
             if ref == "pil" and name.endswith("16.png"):
                 continue  # Pillow clips 16-bit grey to 255 on convert("RGB"); not a reference
-            d = fn(data)
+            try:
+                d = fn(data)
+            except OSError:
+                continue  # Pillow refuses truncated files
             if d is None:
                 continue  # OpenCV 4.6 has no GIF decoder
             cases.append({"file": "images/" + name, "ref": ref, "w": d.shape[1], "h": d.shape[0], "u8": put(d)})
