@@ -690,11 +690,25 @@ func idct1D(x0, x1, x2, x3, x4, x5, x6, x7 int32) (o [8]int32) {
 
 func descale(x int32, n uint) int32 { return (x + 1<<(n-1)) >> n }
 
+// idctIslow transforms one dequantised block into 8x8 samples. A column or
+// row whose AC terms are all zero takes a shortcut that gives the same
+// result (the transform of a constant is that constant, exactly).
 func idctIslow(dst []uint8, stride int, blk []int16, q *[64]uint16, ws *[64]int32) {
 	for c := range 8 {
 		var x [8]int32
+		ac := int16(0)
 		for r := range 8 {
 			x[r] = int32(blk[8*r+c]) * int32(q[8*r+c])
+			if r > 0 {
+				ac |= blk[8*r+c]
+			}
+		}
+		if ac == 0 {
+			v := x[0] << idctPass1Bits
+			for r := range 8 {
+				ws[8*r+c] = v
+			}
+			continue
 		}
 		o := idct1D(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7])
 		for r := range 8 {
@@ -703,8 +717,15 @@ func idctIslow(dst []uint8, stride int, blk []int16, q *[64]uint16, ws *[64]int3
 	}
 	for r := range 8 {
 		w := ws[8*r : 8*r+8]
-		o := idct1D(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7])
 		row := dst[r*stride : r*stride+8]
+		if w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
+			v := clamp8(descale(w[0], idctPass1Bits+3) + 128)
+			for i := range row {
+				row[i] = v
+			}
+			continue
+		}
+		o := idct1D(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7])
 		for i := range 8 {
 			row[i] = clamp8(descale(o[i], idctConstBits+idctPass1Bits+3) + 128)
 		}
