@@ -101,9 +101,13 @@ func Open(opts ...Option) (*Model, error) {
 		}
 		return build(v, c, f)
 	}
+	// Find the variant from the file alone (its own class count, nothing
+	// missing), then build with the caller's options, reporting their errors.
+	probe := c
+	probe.classes, probe.allowMissing = 0, nil
 	for _, v := range arch.Variants {
-		if m, err := build(v, c, f); err == nil {
-			return m, nil
+		if _, err := build(v, probe, f); err == nil {
+			return build(v, c, f)
 		}
 	}
 	return nil, fmt.Errorf("%s: the tensors fit none of the ten DLA models; name the model with -m to see what does not match", c.weightsPath)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/dla-go/dla"
 	"io"
 	"strings"
 
@@ -13,6 +15,9 @@ import (
 func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("convert", stderr)
 	model := fs.String("m", "", "model name (default: recorded in the file, or the variant whose shapes it has)")
+	classes := fs.Int("classes", 0, "number of classes of the output model (default: the file's)")
+	var allow multiFlag
+	fs.Var(&allow, "allow-missing", "tensors (glob, e.g. 'fc.*') that may be missing or mis-shaped: they get fresh initial values (to fine-tune with --classes); repeatable")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -24,7 +29,17 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !strings.HasSuffix(out, ".safetensors") {
 		return usagef("the output must be a .safetensors file, got %q", out)
 	}
-	m, err := openModel(*model, in, "")
+	if *classes < 0 {
+		return usagef("--classes must be positive")
+	}
+	var opts []dla.Option
+	if *classes > 0 {
+		opts = append(opts, dla.WithClasses(*classes))
+	}
+	if len(allow) > 0 {
+		opts = append(opts, dla.WithAllowMissing(allow...))
+	}
+	m, err := openModel(*model, in, "", opts...)
 	if err != nil {
 		return err
 	}
@@ -43,3 +58,9 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		len(ts), meta["source_format"], meta["checksum"])
 	return nil
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -96,8 +96,8 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // openModel loads weights for a named model, or for the architecture the
 // file records (or whose shapes it has) when name is empty.
-func openModel(name, wpath, labelsPath string) (*dla.Model, error) {
-	opts := []dla.Option{dla.WithWeights(wpath)}
+func openModel(name, wpath, labelsPath string, extra ...dla.Option) (*dla.Model, error) {
+	opts := append([]dla.Option{dla.WithWeights(wpath)}, extra...)
 	if labelsPath != "" {
 		labels, err := data.LoadLabels(labelsPath)
 		if err != nil {

@@ -340,3 +340,29 @@ func TestExportWritesAReadableModel(t *testing.T) {
 		t.Errorf("opset 9: exit %d, want %d", code, exitUsage)
 	}
 }
+
+func TestConvertForFineTuning(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ft.safetensors")
+	w := filepath.Join("..", "..", "testdata", "weights", "dla46x_c_paddle.pdparams")
+	code, _, errs := dlaRun(t, "convert", w, out, "--classes", "5")
+	if code != exitError || !strings.Contains(errs, "fc.weight") {
+		t.Errorf("new class count without --allow-missing: exit %d, %q", code, errs)
+	}
+	code, _, errs = dlaRun(t, "convert", w, out, "--classes", "5", "--allow-missing", "fc.*")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	f, err := weights.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := weights.Load(w)
+	if s := f.Tensors["fc.weight"].Shape; s[0] != 5 {
+		t.Errorf("fc.weight shape %v", s)
+	}
+	for _, name := range []string{"level5.root.conv.weight", "base_layer.1.running_var"} {
+		if fmt.Sprint(f.Tensors[name].Data[:8]) != fmt.Sprint(src.Tensors[name].Data[:8]) {
+			t.Errorf("%s changed in conversion", name)
+		}
+	}
+}
