@@ -8,7 +8,7 @@
 // full uint8 and float32 eval pipelines, and decoding of PNG (8/16-bit, grey,
 // palette, alpha), BMP, TIFF, GIF, WebP (lossless and lossy) and JPEG
 // (baseline, progressive, restart markers, every chroma subsampling, grey,
-// RGB, CMYK) are bit-exact. JPEG goes through this package's own decoder,
+// RGB, CMYK, YCCK) are bit-exact. JPEG goes through this package's own decoder,
 // which follows libjpeg's integer IDCT, upsampling and colour conversion;
 // arithmetic-coded, lossless and 12-bit JPEGs fall back to image/jpeg (which
 // rejects them). Known gaps: Pillow reads 16-bit grey PNGs as 32-bit integers
@@ -16,8 +16,7 @@
 // modes. For a truncated JPEG, libjpeg greys the missing blocks (as here) but
 // OpenCV's imdecode repeats the last row it received. GIFs, which OpenCV 4.6
 // cannot read, follow Pillow (first frame on the full canvas, transparent
-// entries keep their stored colour). YCCK JPEGs follow libjpeg's conversion
-// but have no fixture.
+// entries keep their stored colour).
 package vision
 
 import (

@@ -197,6 +197,12 @@ def decode_cases():
     k = synth(61, 47, 8)[:, :, 2:]  # a real black channel: the CMYK formulas differ there
     Image.fromarray(np.concatenate([rgb, k], 2), "CMYK").save(b, "JPEG", quality=95)
     files["cmyk.jpg"] = b.getvalue()
+    # The same samples read as YCCK: flip the Adobe APP14 transform flag.
+    i = files["cmyk.jpg"].index(b"Adobe")
+    ycck = bytearray(files["cmyk.jpg"])
+    assert ycck[i + 11] == 0
+    ycck[i + 11] = 2
+    files["ycck.jpg"] = bytes(ycck)
     # cjpeg (Debian's libjpeg-turbo-progs) writes the ratios Pillow cannot.
     ppm = os.path.join(HERE, "tmp.ppm")
     Image.fromarray(rgb).save(ppm)
