@@ -266,6 +266,7 @@ func TestValidate(t *testing.T) {
 		func(p *Params) { p.H, p.W, p.C = 1<<20, 1<<20, 1<<20 },
 		func(p *Params) { p.N = 1 << 62 },
 		func(p *Params) { p.PadH = 1 << 62 },
+		func(p *Params) { p.PadH, p.PadW, p.StrideH, p.StrideW = 1<<29, 1<<29, 1<<30, 1<<30 },
 	} {
 		p := good
 		mut(&p)
