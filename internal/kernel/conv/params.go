@@ -70,10 +70,11 @@ func (p Params) Validate() error {
 	}
 	oh, ow := p.OutH(), p.OutW()
 	for _, dims := range [][]int{
-		{p.N, p.C, p.H, p.W},            // x
-		{p.N, p.K, oh, ow},              // y
-		{p.K, p.C / p.Groups, p.R, p.S}, // w
-		{p.C, p.R, p.S, oh, ow},         // one image's im2col matrix
+		{p.N, p.C, p.H, p.W},                  // x
+		{p.N, p.K, oh, ow},                    // y
+		{p.K, p.C / p.Groups, p.R, p.S},       // w
+		{p.C, p.R, p.S, oh, ow},               // one image's im2col matrix
+		{p.C, p.H + 2*p.PadH, p.W + 2*p.PadW}, // one padded image (blocked strategy)
 	} {
 		if _, err := tensor.CheckShape(dims); err != nil {
 			return bad("%v", err)
