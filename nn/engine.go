@@ -23,7 +23,6 @@ type Engine struct {
 	steps  []step
 	place  []placement // per value: where it lives
 	bufs   []buffer    // storage units: a value of its own or a concatenation
-	wsLen  int         // largest per-image conv workspace
 	output int
 
 	mu    sync.Mutex
@@ -73,6 +72,7 @@ type memPlan struct {
 	n       int
 	offsets []int // per buffer
 	size    int   // activations
+	wsLen   int   // largest convolution workspace
 	pool    sync.Pool
 }
 
@@ -212,7 +212,6 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 			st.params = convParams(g, nd, 1)
 			st.macs = int64(nd.Out[0]*nd.Out[1]*nd.Out[2]) * int64(kdim)
 			st.conv = opt.kernelFor(st.params, folded)
-			e.wsLen = max(e.wsLen, st.conv.WorkspaceSize(1))
 		case OpBatchNorm:
 			st.kind = stepAffine
 			st.scale, st.shift = foldBN(w, nd.Name)
@@ -364,10 +363,15 @@ func (e *Engine) planFor(n int) *memPlan {
 		p.offsets[i] = off
 		p.size = max(p.size, off+size)
 	}
+	for _, st := range e.steps {
+		if st.conv != nil {
+			p.wsLen = max(p.wsLen, st.conv.WorkspaceSize(e.convImages(st, n)))
+		}
+	}
 	p.pool.New = func() any {
 		return &workspace{
 			arena: make([]float32, p.size),
-			ws:    make([]float32, e.wsLen),
+			ws:    make([]float32, p.wsLen),
 			epis:  make([]conv.Epilogue, len(e.steps)),
 		}
 	}
@@ -382,7 +386,20 @@ func (e *Engine) Classes() int { return e.g.Shape(e.g.Output)[0] }
 func (e *Engine) Graph() *Graph { return e.g }
 
 // ArenaBytes is the activation memory one Forward of batch n uses.
-func (e *Engine) ArenaBytes(n int) int { return 4 * (e.planFor(n).size + e.wsLen) }
+func (e *Engine) ArenaBytes(n int) int {
+	p := e.planFor(n)
+	return 4 * (p.size + p.wsLen)
+}
+
+// convImages is how many images one call of a convolution step handles:
+// Winograd takes the whole batch (strided views into the arena make one
+// larger matrix product per tile position), the others one image at a time.
+func (e *Engine) convImages(st step, n int) int {
+	if _, ok := st.conv.(*winograd.Plan); ok {
+		return n
+	}
+	return 1
+}
 
 // Forward runs a batch [N,C,H,W] and returns the logits [N, classes].
 func (e *Engine) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
@@ -408,10 +425,7 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 	defer p.pool.Put(ws)
 	e.loadInput(p, ws, x.Data)
 	for si := range e.steps {
-		st := &e.steps[si]
-		for img := range n {
-			e.run(st, &ws.epis[si], p, ws, img)
-		}
+		e.runStep(&e.steps[si], &ws.epis[si], p, ws)
 	}
 	cls := e.Classes()
 	for img := range n {
@@ -442,9 +456,7 @@ func (e *Engine) Profile(x *tensor.Tensor) ([]StepTime, error) {
 	for si := range e.steps {
 		st := &e.steps[si]
 		t0 := time.Now()
-		for img := range n {
-			e.run(st, &ws.epis[si], p, ws, img)
-		}
+		e.runStep(st, &ws.epis[si], p, ws)
 		out[si] = StepTime{Name: st.name, Kind: st.describe(), MACs: st.macs * int64(n), Duration: time.Since(t0)}
 	}
 	return out, nil
@@ -491,6 +503,40 @@ func (e *Engine) view(p *memPlan, ws *workspace, v, img, l int) []float32 {
 	plane := b.h * b.w
 	off := p.offsets[pl.buf] + img*b.c*plane + pl.chOff*plane
 	return ws.arena[off : off+l : off+l]
+}
+
+// span is value v for all images of the batch: the slice from image 0's data
+// to the end of image n-1's, and the distance between images.
+func (e *Engine) span(p *memPlan, ws *workspace, v, l int) ([]float32, int) {
+	pl := e.place[v]
+	b := e.bufs[pl.buf]
+	plane := b.h * b.w
+	stride := b.c * plane
+	off := p.offsets[pl.buf] + pl.chOff*plane
+	end := off + (p.n-1)*stride + l
+	return ws.arena[off:end:end], stride
+}
+
+// runStep runs one step on the whole batch.
+func (e *Engine) runStep(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace) {
+	if wp, ok := st.conv.(*winograd.Plan); ok {
+		inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
+		outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
+		x, xs := e.span(p, ws, st.in, inLen)
+		y, ys := e.span(p, ws, st.out, outLen)
+		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
+		rs := 0
+		if st.other >= 0 {
+			epi.Residual, rs = e.span(p, ws, st.other, outLen)
+		} else {
+			rs = outLen
+		}
+		wp.RunStrided(x, xs, y, ys, rs, p.n, epi, ws.ws)
+		return
+	}
+	for img := range p.n {
+		e.run(st, epi, p, ws, img)
+	}
 }
 
 func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, img int) {

@@ -78,15 +78,27 @@ func (pl *Plan) WorkspaceSize(n int) int { return nPos * (pl.c + pl.k) * pl.tile
 // Run convolves n images x (N x C x H x W) into y (N x K x H x W) and applies
 // epi (per-channel Scale/Shift, a residual shaped like y, ReLU; may be nil).
 func (pl *Plan) Run(x, y []float32, n int, epi *conv.Epilogue, ws []float32) {
+	hw := pl.h * pl.w
+	pl.RunStrided(x, pl.c*hw, y, pl.k*hw, pl.k*hw, n, epi, ws)
+}
+
+// RunStrided is Run for images that are not packed back to back: image i of
+// x starts at i*xStride, of y at i*yStride and of epi.Residual at
+// i*resStride (each image itself C x H x W). The engine uses it to convolve a
+// whole batch whose images sit in wider concatenation buffers.
+func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resStride int, n int, epi *conv.Epilogue, ws []float32) {
 	t := pl.tiles(n)
-	if len(x) < n*pl.c*pl.h*pl.w || len(y) < n*pl.k*pl.h*pl.w || len(ws) < pl.WorkspaceSize(n) {
+	hw := pl.h * pl.w
+	if n < 1 || xStride < pl.c*hw || yStride < pl.k*hw || len(x) < (n-1)*xStride+pl.c*hw ||
+		len(y) < (n-1)*yStride+pl.k*hw || len(ws) < pl.WorkspaceSize(n) {
 		panic("winograd: buffer too short")
 	}
-	if epi != nil && epi.Residual != nil && len(epi.Residual) < n*pl.k*pl.h*pl.w {
+	if epi != nil && epi.Residual != nil && (resStride < pl.k*hw || len(epi.Residual) < (n-1)*resStride+pl.k*hw) {
 		panic("winograd: residual too short")
 	}
 	st := pl.pool.Get().(*runState)
 	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
+	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
 	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
 	parallel.For(n*pl.c, 0, st.inputFn)
 	parallel.For(nPos, 1, st.gemmFn)
@@ -101,6 +113,8 @@ type runState struct {
 	pl                        *Plan
 	x, y, v, m                []float32
 	n, t                      int
+	xStride, yStride          int // floats from one image to the next
+	resStride                 int
 	epi                       *conv.Epilogue
 	inputFn, gemmFn, outputFn func(lo, hi int)
 }
@@ -125,7 +139,8 @@ func (st *runState) inputTasks(lo, hi int) {
 	var q [tileIn * maxTiles]float32
 	for ic := lo; ic < hi; ic++ {
 		img, c := ic/pl.c, ic%pl.c
-		plane := st.x[ic*pl.h*pl.w : (ic+1)*pl.h*pl.w]
+		off := img*st.xStride + c*pl.h*pl.w
+		plane := st.x[off : off+pl.h*pl.w]
 		for ty := range pl.tilesH {
 			for tx0 := 0; tx0 < pl.tilesW; tx0 += maxTiles {
 				nt := min(maxTiles, pl.tilesW-tx0)
@@ -181,7 +196,8 @@ func (st *runState) outputTasks(lo, hi int) {
 	var o [tileOut * maxTiles]float32          // [j][t] for one output row
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
-		out := st.y[ik*hw : (ik+1)*hw]
+		off := img*st.yStride + k*hw
+		out := st.y[off : off+hw]
 		var res []float32
 		scale, shift, relu := float32(1), float32(0), false
 		if e := st.epi; e != nil {
@@ -192,7 +208,8 @@ func (st *runState) outputTasks(lo, hi int) {
 				shift = e.Shift[k]
 			}
 			if e.Residual != nil {
-				res = e.Residual[ik*hw : (ik+1)*hw]
+				off := img*st.resStride + k*hw
+				res = e.Residual[off : off+hw]
 			}
 			relu = e.ReLU
 		}

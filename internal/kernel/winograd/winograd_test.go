@@ -137,3 +137,42 @@ func TestRowKernelsMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+// Images inside wider buffers (as in a concatenation) give the same result as
+// packed ones, and nothing outside each image's slice is written.
+func TestRunStrided(t *testing.T) {
+	n, c, k, h, w := 3, 8, 6, 7, 9
+	hw := h * w
+	xs, ys, rs := (c+3)*hw, (k+5)*hw, (k+2)*hw
+	p := conv.Params{N: n, C: c, H: h, W: w, K: k, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+	wt := kerneltest.Rand(k*c*9, 1)
+	pl := NewPlan(p, wt)
+	dense := kerneltest.Rand(n*c*hw, 2)
+	res := kerneltest.Rand(n*k*hw, 3)
+	want := make([]float32, n*k*hw)
+	epi := &conv.Epilogue{Shift: kerneltest.Rand(k, 4), ReLU: true, Residual: res}
+	conv.ForwardRef(p, dense, wt, want, epi)
+
+	x := kerneltest.Rand((n-1)*xs+c*hw, 5)
+	resWide := kerneltest.Rand((n-1)*rs+k*hw, 6)
+	for i := range n {
+		copy(x[i*xs:], dense[i*c*hw:(i+1)*c*hw])
+		copy(resWide[i*rs:], res[i*k*hw:(i+1)*k*hw])
+	}
+	const sentinel = float32(-7777)
+	y := make([]float32, (n-1)*ys+k*hw)
+	for i := range y {
+		y[i] = sentinel
+	}
+	pl.RunStrided(x, xs, y, ys, rs, n, &conv.Epilogue{Shift: epi.Shift, ReLU: true, Residual: resWide}, make([]float32, pl.WorkspaceSize(n)))
+	got := make([]float32, 0, n*k*hw)
+	for i := range n {
+		got = append(got, y[i*ys:i*ys+k*hw]...)
+		for j := i*ys + k*hw; j < min((i+1)*ys, len(y)); j++ {
+			if y[j] != sentinel {
+				t.Fatalf("write between images at %d", j)
+			}
+		}
+	}
+	kerneltest.CheckNMSE(t, "strided", got, want, winogradNMSE)
+}
