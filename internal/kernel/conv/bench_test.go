@@ -1,18 +1,22 @@
 package conv
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/parallel"
 )
 
 // BenchmarkConv runs Plan.Run (folded-BN epilogue with ReLU) on the DLA
-// shapes at batch 1 and reports GFLOP/s as 2*MACs per second:
+// shapes at batch 1 and reports GFLOP/s as 2*MACs per second; -cpu sets the
+// worker count:
 //
-//	go test -run '^$' -bench Conv -benchtime 20x ./internal/kernel/conv/
+//	go test -run '^$' -bench 'Conv$' -benchtime 20x -cpu 1,2 ./internal/kernel/conv/
 func BenchmarkConv(b *testing.B) {
 	for _, s := range dlaShapes {
 		b.Run(s.name, func(b *testing.B) {
+			defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
 			p := s.p
 			pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
 			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 2)
@@ -32,6 +36,7 @@ func BenchmarkConv(b *testing.B) {
 func BenchmarkBackward(b *testing.B) {
 	for _, s := range dlaShapes[4:9] {
 		b.Run(s.name, func(b *testing.B) {
+			defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
 			p := s.p
 			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 1)
 			w := kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 2)

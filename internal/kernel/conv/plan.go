@@ -136,7 +136,7 @@ type Plan struct {
 	packs []*sgemm.PackedA // one per group
 	pool  sync.Pool        // *runState, so Run does not allocate
 
-	// For the blocked strategy (when tileMR(kg) > 0):
+	// For the blocked strategy (when it is used):
 	mr          int
 	step        int       // input floats between output columns: 1, or 2 with stride2Tiles
 	src         geom      // tileSource
@@ -153,10 +153,14 @@ func NewPlan(p Params, w []float32) *Plan {
 	g := mustValid(p)
 	checkLen("w", w, p.K*g.kdim)
 	pl := &Plan{g: g}
-	for grp := range p.Groups {
-		pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
+	// The strategy choice does not depend on the batch, so only one packing
+	// of the weights is kept (tests that force strategies get both).
+	if forced >= 0 || !g.useBlocked() {
+		for grp := range p.Groups {
+			pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
+		}
 	}
-	if pl.mr = tileMR(g.kg); pl.mr > 0 {
+	if pl.mr = tileMR(g.kg); pl.mr > 0 && (forced >= 0 || g.useBlocked()) {
 		pl.tw = g.packTile(w, pl.mr)
 		pl.src, pl.step = g.tileSource(), 1
 		if g.stride2Tiles(pl.mr) {
@@ -172,7 +176,7 @@ func NewPlan(p Params, w []float32) *Plan {
 	pl.pool.New = func() any {
 		st := &runState{pl: pl}
 		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
-		st.phaseFn, st.blockFn = st.phaseTasks, st.blockTasks
+		st.phaseFn, st.blockFn, st.groupFn = st.phaseTasks, st.blockTasks, st.groupTasks
 		return st
 	}
 	return pl
@@ -223,12 +227,15 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			parallel.For(g.Groups*sc.nct, 1, st.gemmFn)
 		}
 	case blocked:
-		units := g.K / pl.mr * g.oh
-		if g.flatTiles(pl.mr) {
-			units = g.K / pl.mr * ceilDiv(g.flatLen(&pl.ph), tileNR(pl.mr))
-		}
+		units := g.K / pl.mr * pl.blockUnits()
 		for img := range n {
 			st.img = img
+			if g.Groups >= 2*workers {
+				// Many groups: each task lays out its group's input and
+				// convolves it while that is still in L2.
+				parallel.For(g.Groups, 1, st.groupFn)
+				continue
+			}
 			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
 			parallel.For(units, ceilDiv(units, 8*workers), st.blockFn)
 		}
@@ -256,6 +263,7 @@ type runState struct {
 	ldb, bImage           int        // its row stride and per-image offset
 	gemmFn, tileFn, colFn func(lo, hi int)
 	phaseFn, blockFn      func(lo, hi int)
+	groupFn               func(lo, hi int)
 }
 
 // mul multiplies group grp's weights by the tc columns in b and writes them
@@ -338,6 +346,26 @@ func (st *runState) phaseTasks(lo, hi int) {
 	for c := lo; c < hi; c++ {
 		src := st.x[(st.img*g.C+c)*g.hw : (st.img*g.C+c+1)*g.hw]
 		pl.src.buildPhases(st.ws[c*ph.chanLen:(c+1)*ph.chanLen], src, ph)
+	}
+}
+
+// blockUnits is the number of blockTasks units per MR-channel block: output
+// rows, or tiles of the flattened phase grid.
+func (pl *Plan) blockUnits() int {
+	if g := &pl.g; g.flatTiles(pl.mr) {
+		return ceilDiv(g.flatLen(&pl.ph), tileNR(pl.mr))
+	}
+	return pl.g.oh
+}
+
+// groupTasks lays out and convolves whole groups of image st.img.
+func (st *runState) groupTasks(lo, hi int) {
+	pl := st.pl
+	g := &pl.g
+	perGroup := g.kg / pl.mr * pl.blockUnits()
+	for grp := lo; grp < hi; grp++ {
+		st.phaseTasks(grp*g.cg, (grp+1)*g.cg)
+		st.blockTasks(grp*perGroup, (grp+1)*perGroup)
 	}
 }
 

@@ -103,10 +103,16 @@ func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
 				}
 				in := src[ih*g.W : (ih+1)*g.W]
 				if g.StrideW == 1 {
+					// The pads are a few floats: plain stores beat two
+					// runtime calls per row.
 					lo := min(g.PadW, len(row))
-					clear(row[:lo])
+					for j := range lo {
+						row[j] = 0
+					}
 					n := copy(row[lo:], in)
-					clear(row[lo+n:])
+					for j := lo + n; j < len(row); j++ {
+						row[j] = 0
+					}
 					continue
 				}
 				// Columns j with iw = j*StrideW+pc-PadW inside the row, found
