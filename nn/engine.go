@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/winograd"
 	"github.com/dla-go/dla/tensor"
 )
@@ -77,9 +78,10 @@ type memPlan struct {
 }
 
 type workspace struct {
-	arena []float32
-	ws    []float32
-	epis  []conv.Epilogue // one per step, so no epilogue escapes per call
+	arena   []float32
+	ws      []float32
+	epis    []conv.Epilogue // one per step, so no epilogue escapes per call
+	maxPool maxPoolTask
 }
 
 // convKernel is a convolution algorithm with its weights prepared: the
@@ -550,7 +552,10 @@ func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, im
 		}
 		st.conv.Run(e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen), 1, epi, ws.ws)
 	case stepMaxPool:
-		maxPool(e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen), st.inShape, st.outShape, st.kernel)
+		mp := &ws.maxPool
+		mp.x, mp.y, mp.in, mp.out, mp.k = e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen), st.inShape, st.outShape, st.kernel
+		parallel.Run(st.outShape[0], max(1, st.outShape[0]/(4*parallel.Workers())), mp)
+		mp.x, mp.y = nil, nil
 	case stepGAP:
 		x, y := e.view(p, ws, st.in, img, inLen), e.view(p, ws, st.out, img, outLen)
 		hw := st.inShape[1] * st.inShape[2]
@@ -583,14 +588,30 @@ func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, im
 	}
 }
 
-// maxPool is a k x k, stride k max pool of one image. It stays serial: it moves
-// a few hundred kilobytes, less than a goroutine hand-off costs to share.
-func maxPool(x, y []float32, in, out [3]int, k int) {
-	for c := range out[0] {
-		src := x[c*in[1]*in[2]:]
-		dst := y[c*out[1]*out[2]:]
+// maxPoolTask is a k x k, stride k max pool of one image, split over channels;
+// it lives in the workspace so running it in parallel allocates nothing.
+type maxPoolTask struct {
+	x, y    []float32
+	in, out [3]int
+	k       int
+}
+
+func (t *maxPoolTask) Run(c0, c1 int) {
+	in, out, k := t.in, t.out, t.k
+	for c := c0; c < c1; c++ {
+		src := t.x[c*in[1]*in[2] : (c+1)*in[1]*in[2]]
+		dst := t.y[c*out[1]*out[2] : (c+1)*out[1]*out[2]]
 		for oy := range out[1] {
-			for ox := range out[2] {
+			d := dst[oy*out[2] : (oy+1)*out[2]]
+			if k == 2 { // every DLA pool: two rows, pairs of columns
+				r0 := src[2*oy*in[2] : 2*oy*in[2]+2*out[2]]
+				r1 := src[(2*oy+1)*in[2] : (2*oy+1)*in[2]+2*out[2]]
+				for ox := range d {
+					d[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				}
+				continue
+			}
+			for ox := range d {
 				best := src[oy*k*in[2]+ox*k]
 				for dy := range k {
 					row := src[(oy*k+dy)*in[2]+ox*k:]
@@ -598,7 +619,7 @@ func maxPool(x, y []float32, in, out [3]int, k int) {
 						best = max(best, row[dx])
 					}
 				}
-				dst[oy*out[2]+ox] = best
+				d[ox] = best
 			}
 		}
 	}

@@ -33,8 +33,9 @@ func outputRowsGeneric(in []float32, inStride int, out []float32, outStride int,
 }
 
 // checkRows panics unless rows of n floats, stride apart, fit in buf.
-func checkRows(buf []float32, rows, stride, n int) {
-	if n > 0 && (stride < n || len(buf) < (rows-1)*stride+n) {
+// Input rows may overlap (they are only read); output rows may not.
+func checkRows(buf []float32, rows, stride, n int, output bool) {
+	if n > 0 && (stride < 0 || output && stride < n || len(buf) < (rows-1)*stride+n) {
 		panic("winograd: row buffer too short")
 	}
 }

@@ -11,8 +11,8 @@ import "golang.org/x/sys/cpu"
 var useAVX2 = cpu.X86.HasAVX && cpu.X86.HasFMA
 
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
-	checkRows(in, 6, inStride, n)
-	checkRows(out, 6, outStride, n)
+	checkRows(in, 6, inStride, n, false)
+	checkRows(out, 6, outStride, n, true)
 	k := 0
 	if useAVX2 {
 		k = n &^ 7
@@ -26,8 +26,8 @@ func inputRows(in []float32, inStride int, out []float32, outStride int, n int) 
 }
 
 func outputRows(in []float32, inStride int, out []float32, outStride int, n int) {
-	checkRows(in, 6, inStride, n)
-	checkRows(out, 4, outStride, n)
+	checkRows(in, 6, inStride, n, false)
+	checkRows(out, 4, outStride, n, true)
 	k := 0
 	if useAVX2 {
 		k = n &^ 7

@@ -73,7 +73,7 @@ func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
 
 // WorkspaceSize is the number of floats Run needs for n images: the
 // transformed input (36 x C x tiles) and the products (36 x K x tiles).
-func (pl *Plan) WorkspaceSize(n int) int { return nPos * (pl.c + pl.k) * pl.tiles(n) }
+func (pl *Plan) WorkspaceSize(n int) int { return nPos*(pl.c+pl.k)*pl.tiles(n) + mPad }
 
 // Run convolves n images x (N x C x H x W) into y (N x K x H x W) and applies
 // epi (per-channel Scale/Shift, a residual shaped like y, ReLU; may be nil).
@@ -124,7 +124,18 @@ type runState struct {
 // path in pieces of at most maxTiles tiles.
 const (
 	maxTiles = 64
-	maxRow   = maxTiles*tileOut + 2
+	maxRow   = maxTiles*tileOut + 8 // 4*maxTiles+2 rounded up to whole vectors
+	vec      = 8                    // columns per vector in the row kernels
+)
+
+// vecCols rounds n up to whole vectors: the row kernels then run only their
+// vector loop, computing a few unused columns in scratch rows.
+func vecCols(n int) int { return (n + vec - 1) / vec * vec }
+
+const (
+	// mPad floats after the products let the output pass read whole vectors
+	// past the last tile (values it then ignores).
+	mPad = vec
 )
 
 // inputTasks transforms the input tiles of (image, channel) pairs lo..hi into
@@ -136,7 +147,7 @@ func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
 	var rows, cols [tileIn * maxRow]float32
-	var q [tileIn * maxTiles]float32
+	var q, qv [tileIn * maxTiles]float32
 	for ic := lo; ic < hi; ic++ {
 		img, c := ic/pl.c, ic%pl.c
 		off := img*st.xStride + c*pl.h*pl.w
@@ -156,7 +167,7 @@ func (st *runState) inputTasks(lo, hi int) {
 					a, b := max(x0, 0), min(x0+width, pl.w)
 					copy(r[a-x0:], plane[yy*pl.w+a:yy*pl.w+b])
 				}
-				inputRows(rows[:], maxRow, cols[:], maxRow, width)
+				inputRows(rows[:], maxRow, cols[:], maxRow, vecCols(width))
 				tile0 := img*tpi + ty*pl.tilesW + tx0
 				for i := range tileIn {
 					col := cols[i*maxRow : i*maxRow+width]
@@ -166,8 +177,11 @@ func (st *runState) inputTasks(lo, hi int) {
 							q[k*maxTiles+t] = v
 						}
 					}
-					base := (i*tileIn*pl.c+c)*st.t + tile0
-					inputRows(q[:], maxTiles, st.v[base:], pl.c*st.t, nt)
+					inputRows(q[:], maxTiles, qv[:], maxTiles, vecCols(nt))
+					for j := range tileIn {
+						base := ((i*tileIn+j)*pl.c+c)*st.t + tile0
+						copy(st.v[base:base+nt], qv[j*maxTiles:j*maxTiles+nt])
+					}
 				}
 			}
 		}
@@ -219,14 +233,14 @@ func (st *runState) outputTasks(lo, hi int) {
 				tile0 := img*tpi + ty*pl.tilesW + tx0
 				for j := range tileIn {
 					base := (j*pl.k+k)*st.t + tile0
-					outputRows(st.m[base:], tileIn*pl.k*st.t, s[j*maxTiles:], tileIn*maxTiles, nt)
+					outputRows(st.m[base:], tileIn*pl.k*st.t, s[j*maxTiles:], tileIn*maxTiles, vecCols(nt))
 				}
 				for r := range tileOut {
 					yy := ty*tileOut + r
 					if yy >= pl.h {
 						break
 					}
-					outputRows(s[r*tileIn*maxTiles:], maxTiles, o[:], maxTiles, nt)
+					outputRows(s[r*tileIn*maxTiles:], maxTiles, o[:], maxTiles, vecCols(nt))
 					row := out[yy*pl.w : (yy+1)*pl.w]
 					var resRow []float32
 					if res != nil {
