@@ -236,6 +236,9 @@ func TestPlanConcurrent(t *testing.T) {
 }
 
 func TestPlanRunDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	allStrategies(t, func(t *testing.T) {
 		for _, p := range planShapes {
 			pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
