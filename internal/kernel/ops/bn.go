@@ -38,6 +38,29 @@ func ScaleShift(n, c, hw int, x, scale, shift, y []float32) {
 	})
 }
 
+// BatchNormInference is eval-mode batch normalisation with the running
+// statistics: y = (x-mean)/sqrt(var+eps)*gamma + beta, i.e. FoldBN then
+// ScaleShift without the caller holding the folded arrays. y may be x.
+func BatchNormInference(n, c, hw int, x, gamma, beta, mean, variance []float32, eps float32, y []float32) {
+	checkSizes(n, c, hw)
+	checkLen("x", x, n*c*hw)
+	checkLen("y", y, n*c*hw)
+	for _, s := range [][]float32{gamma, beta, mean, variance} {
+		checkLen("batch-norm parameter", s, c)
+	}
+	forChannels(n*c, hw, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			ch := p % c
+			sc := float64(gamma[ch]) / math.Sqrt(float64(variance[ch])+float64(eps))
+			s, b := float32(sc), float32(float64(beta[ch])-float64(mean[ch])*sc)
+			yy := y[p*hw : (p+1)*hw]
+			for i, v := range x[p*hw : (p+1)*hw] {
+				yy[i] = v*s + b
+			}
+		}
+	})
+}
+
 // BatchNormTrain is training-mode batch normalisation. Per channel it takes
 // the batch mean and biased variance over N, H, W, writes mean and
 // invstd = 1/sqrt(var+eps) (saved for the backward pass), sets
