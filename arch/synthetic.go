@@ -24,16 +24,24 @@ func fnv1a64(s string) uint64 {
 	return h
 }
 
-// uniform returns n values in [0,1): splitmix64 of base+(i+1)*golden, top 24 bits.
+// uniformAt is element i of the stream for name and seed, in [0,1):
+// splitmix64 of base+(i+1)*golden, top 24 bits.
+func uniformAt(base uint64, i int) float64 {
+	z := base + uint64(i+1)*golden
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	z ^= z >> 31
+	return float64(z>>40) / (1 << 24)
+}
+
+func streamBase(name string, seed uint64) uint64 { return fnv1a64(name) ^ (seed * golden) }
+
+// uniform returns the first n values of the stream for name and seed.
 func uniform(name string, n int, seed uint64) []float64 {
-	base := fnv1a64(name) ^ (seed * golden)
+	base := streamBase(name, seed)
 	out := make([]float64, n)
 	for i := range out {
-		z := base + uint64(i+1)*golden
-		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
-		z = (z ^ z>>27) * 0x94D049BB133111EB
-		z ^= z >> 31
-		out[i] = float64(z>>40) / (1 << 24)
+		out[i] = uniformAt(base, i)
 	}
 	return out
 }
@@ -43,8 +51,9 @@ func uniform(name string, n int, seed uint64) []float64 {
 // running means in [-0.1,0.1), running variances in [0.5,1.5).
 func SyntheticTensor(p nn.ParamSpec, seed uint64) *tensor.Tensor {
 	t := tensor.New(p.Shape...)
-	u := uniform(p.Name, len(t.Data), seed)
-	for i, v := range u {
+	base := streamBase(p.Name, seed)
+	for i := range t.Data {
+		v := uniformAt(base, i)
 		var x float64
 		switch {
 		case strings.HasSuffix(p.Name, "running_var"):

@@ -98,13 +98,22 @@ type Options struct {
 	NoWinograd bool
 }
 
-// winogradMinChannels: below this, Winograd's transforms cost more than the
-// multiplications they save (measured: 16 channels at 224x224 is 2x slower
-// than the direct kernel, 32 at 112x112 even, 64 and more faster).
-const winogradMinChannels = 32
+// Winograd pays off where its transforms are cheap next to the products
+// they save and the tile count fills a matrix product: at least 32 channels
+// (16 channels at 224x224 is 2x slower than the direct kernel, 32 at 112x112
+// even, 64 and more faster) and at least 28x28 outputs. Its transformed
+// weights are 4x the size of the 3x3 filters (a 256x256 layer's 2.4 MB
+// become 9.4 MB), and at 14x14 and below, where DLA's widest filters are, the
+// few tiles of a batch-1 image gain too little to pay for that memory (DLA34
+// would need 350 MB instead of 250).
+const (
+	winogradMinChannels = 32
+	winogradMinSize     = 28
+)
 
 func (o Options) kernelFor(p conv.Params, w []float32) convKernel {
-	if !o.NoWinograd && winograd.Supported(p) && p.C >= winogradMinChannels && p.K >= winogradMinChannels {
+	if !o.NoWinograd && winograd.Supported(p) && p.C >= winogradMinChannels && p.K >= winogradMinChannels &&
+		p.H >= winogradMinSize && p.W >= winogradMinSize {
 		return winograd.NewPlan(p, w)
 	}
 	return conv.NewPlan(p, w)
