@@ -35,6 +35,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := checkModelName(*model); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}

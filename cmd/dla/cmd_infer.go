@@ -19,6 +19,9 @@ func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := checkModelName(*model); err != nil {
+		return err
+	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/dla-go/dla"
+	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/data"
 )
 
@@ -25,6 +26,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	po := addPrepFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkModelName(*model); err != nil {
 		return err
 	}
 	if len(pos) == 0 {
@@ -109,6 +113,17 @@ func openModel(name, wpath, labelsPath string, extra ...dla.Option) (*dla.Model,
 		return dla.Open(opts...)
 	}
 	return dla.Load(name, opts...)
+}
+
+// checkModelName refuses an unknown -m before any file is read.
+func checkModelName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := arch.Lookup(name); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
 }
 
 // collectImages expands directories (recursively, sorted) into image files.
