@@ -6,25 +6,73 @@ import (
 )
 
 // BackwardWorkspaceSize is the number of floats BackwardData and
-// BackwardFilter need in ws: one image's im2col matrix, or none for a 1x1,
-// stride 1, unpadded convolution.
+// BackwardFilter need in ws: one image's im2col matrix (none for a 1x1,
+// stride 1, unpadded convolution), or the forward workspace of the
+// transposed convolution BackwardData may use.
 func BackwardWorkspaceSize(p Params) int {
 	g := mustValid(p)
-	if g.direct {
-		return 0
+	n := 0
+	if !g.direct {
+		n = p.C * p.R * p.S * g.ohow
 	}
-	return p.C * p.R * p.S * g.ohow
+	if tp, ok := transposed(p); ok {
+		n = max(n, p.K*g.kdim+WorkspaceSize(tp))
+	}
+	return n
+}
+
+// transposed returns, for a stride-1 convolution that is not a plain GEMM,
+// the convolution whose forward pass is its data gradient: dy convolved,
+// with padding R-1-PadH, by the weights flipped and with input and output
+// channels swapped (per group). Then BackwardData runs on the fast forward
+// kernels.
+func transposed(p Params) (Params, bool) {
+	g := newGeom(p)
+	// Small images: packing the flipped weights every call costs more than
+	// it saves (BenchmarkBackward, 256 channels at 14x14).
+	if g.direct || g.ohow < 512 || p.StrideH != 1 || p.StrideW != 1 || p.PadH > p.R-1 || p.PadW > p.S-1 {
+		return Params{}, false
+	}
+	tp := Params{N: p.N, C: p.K, H: g.oh, W: g.ow, K: p.C, R: p.R, S: p.S,
+		StrideH: 1, StrideW: 1, PadH: p.R - 1 - p.PadH, PadW: p.S - 1 - p.PadW, Groups: p.Groups}
+	// Its padded input can exceed the limits p was checked against (a
+	// kernel nearly as large as the image); the GEMM path then remains.
+	return tp, tp.Validate() == nil
+}
+
+// flipWeights writes the transposed convolution's weights: for each group,
+// wt[c][k][r][s] = w[k][c][R-1-r][S-1-s].
+func flipWeights(p Params, w, wt []float32) {
+	g := newGeom(p)
+	rs := p.R * p.S
+	for grp := range p.Groups {
+		for k := range g.kg {
+			for c := range g.cg {
+				src := w[((grp*g.kg+k)*g.cg+c)*rs:][:rs]
+				dst := wt[((grp*g.cg+c)*g.kg+k)*rs:][:rs]
+				for i, v := range src {
+					dst[rs-1-i] = v
+				}
+			}
+		}
+	}
 }
 
 // BackwardData sets dx to the gradient of sum(y*dy) with respect to x for
-// y = conv(x, w) (no epilogue: the caller takes it apart first). Per image,
-// dcol = W_g^T * dy_g by GEMM, then col2im sums dcol back into dx.
+// y = conv(x, w) (no epilogue: the caller takes it apart first). Stride-1
+// convolutions run the transposed convolution forward; the others compute,
+// per image, dcol = W_g^T * dy_g by GEMM, then col2im sums dcol into dx.
 func BackwardData(p Params, dy, w, dx, ws []float32) {
 	g := mustValid(p)
 	checkLen("dy", dy, p.N*p.K*g.ohow)
 	checkLen("w", w, p.K*g.kdim)
 	checkLen("dx", dx, p.N*p.C*g.hw)
 	checkLen("workspace", ws, BackwardWorkspaceSize(p))
+	if tp, ok := transposed(p); ok {
+		flipWeights(p, w, ws[:p.K*g.kdim])
+		Forward(tp, dy, ws[:p.K*g.kdim], dx, nil, ws[p.K*g.kdim:])
+		return
+	}
 	workers := parallel.Workers()
 	if g.direct {
 		tc, nct := g.gemmTiles(p.N*p.Groups, workers)

@@ -10,7 +10,13 @@ import (
 )
 
 func TestBackwardMatchesRef(t *testing.T) {
-	for i, p := range oddCases(100, 300_000) {
+	cases := append(oddCases(100, 300_000),
+		// Stride 1 on images large enough for the transposed-convolution path.
+		Params{1, 8, 24, 24, 8, 3, 3, 1, 1, 1, 1, 2},
+		Params{2, 4, 32, 20, 6, 5, 3, 1, 1, 2, 0, 1},
+		Params{1, 16, 23, 25, 32, 7, 7, 1, 1, 3, 3, 4},
+	)
+	for i, p := range cases {
 		gsize, wsize, ysize := p.N*p.C*p.H*p.W, p.K*p.C/p.Groups*p.R*p.S, p.N*p.K*p.OutH()*p.OutW()
 		x := kerneltest.Rand(gsize, uint64(i))
 		w := kerneltest.Rand(wsize, uint64(i)+1)

@@ -32,23 +32,30 @@ func BenchmarkConv(b *testing.B) {
 	}
 }
 
-// BenchmarkBackward runs both backward passes of a few DLA training shapes at batch 1.
+// BenchmarkBackward runs each backward pass of a few DLA training shapes at
+// batch 1 (GFLOP/s: 2*MACs per pass).
 func BenchmarkBackward(b *testing.B) {
 	for _, s := range dlaShapes[4:9] {
-		b.Run(s.name, func(b *testing.B) {
-			defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
-			p := s.p
-			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 1)
-			w := kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 2)
-			dy := kerneltest.Rand(p.N*p.K*p.OutH()*p.OutW(), 3)
-			dx, dw := make([]float32, len(x)), make([]float32, len(w))
-			ws := make([]float32, BackwardWorkspaceSize(p))
-			b.ResetTimer()
-			for b.Loop() {
-				BackwardData(p, dy, w, dx, ws)
-				BackwardFilter(p, x, dy, dw, ws)
-			}
-			b.ReportMetric(4*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		p := s.p
+		x := kerneltest.Rand(p.N*p.C*p.H*p.W, 1)
+		w := kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 2)
+		dy := kerneltest.Rand(p.N*p.K*p.OutH()*p.OutW(), 3)
+		dx, dw := make([]float32, len(x)), make([]float32, len(w))
+		ws := make([]float32, BackwardWorkspaceSize(p))
+		for _, pass := range []struct {
+			name string
+			run  func()
+		}{
+			{"data", func() { BackwardData(p, dy, w, dx, ws) }},
+			{"filter", func() { BackwardFilter(p, x, dy, dw, ws) }},
+		} {
+			b.Run(s.name+"/"+pass.name, func(b *testing.B) {
+				defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
+				for b.Loop() {
+					pass.run()
+				}
+				b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -126,7 +126,11 @@ func (g *geom) tiledSchedule(n, workers int) schedule {
 // (it depends on parallel.Workers at the time of the call).
 func WorkspaceSize(p Params) int {
 	g := mustValid(p)
-	return g.schedule(p.N, parallel.Workers()).ws
+	sc := g.schedule(p.N, parallel.Workers())
+	if sc.strat == blocked {
+		return p.K*g.kdim + sc.ws // the packed weights, then the layout
+	}
+	return sc.ws
 }
 
 // Plan is a convolution prepared for inference: its weights are packed once
@@ -148,7 +152,11 @@ type Plan struct {
 
 // NewPlan packs w (K x C/Groups x R x S) for p; p.N is ignored (Run takes the
 // batch size). It panics when p is invalid: validate untrusted params first.
-func NewPlan(p Params, w []float32) *Plan {
+func NewPlan(p Params, w []float32) *Plan { return newPlan(p, w, nil) }
+
+// newPlan is NewPlan; a non-nil tw (K*kdim floats) receives the blocked
+// strategy's packed weights instead of a new allocation.
+func newPlan(p Params, w, tw []float32) *Plan {
 	p.N = 1
 	g := mustValid(p)
 	checkLen("w", w, p.K*g.kdim)
@@ -161,7 +169,11 @@ func NewPlan(p Params, w []float32) *Plan {
 		}
 	}
 	if pl.mr = tileMR(g.kg); pl.mr > 0 && (forced >= 0 || g.useBlocked()) {
-		pl.tw = g.packTile(w, pl.mr)
+		if tw == nil {
+			tw = make([]float32, p.K*g.kdim)
+		}
+		pl.tw = tw[:p.K*g.kdim]
+		g.packTile(pl.tw, w, pl.mr)
 		pl.src, pl.step = g.tileSource(), 1
 		if g.stride2Tiles(pl.mr) {
 			pl.step = 2
@@ -333,10 +345,17 @@ func (st *runState) tileTasks(lo, hi int) {
 }
 
 // Forward computes y = epi(conv(x, w)) for p.N images, packing w for this
-// call only (training, where weights change every step). ws must hold
-// WorkspaceSize(p) floats.
+// call only (training, where weights change every step); the blocked
+// strategy packs into ws. ws must hold WorkspaceSize(p) floats.
 func Forward(p Params, x, w, y []float32, epi *Epilogue, ws []float32) {
-	NewPlan(p, w).Run(x, y, p.N, epi, ws)
+	g := mustValid(p)
+	if g.schedule(p.N, parallel.Workers()).strat != blocked {
+		NewPlan(p, w).Run(x, y, p.N, epi, ws)
+		return
+	}
+	checkLen("workspace", ws, WorkspaceSize(p))
+	n := p.K * g.kdim
+	newPlan(p, w, ws[:n]).Run(x, y, p.N, epi, ws[n:])
 }
 
 // phaseTasks builds the stride phases of image st.img, by channel.

@@ -146,15 +146,16 @@ func (g *geom) tileOffsets(ph *phaseGeom) []int {
 	return offs
 }
 
-// packTile reorders the weights of each MR-channel block tap-major.
-func (g *geom) packTile(w []float32, mr int) []float32 {
-	out := make([]float32, 0, g.K*g.kdim)
+// packTile writes the weights of each MR-channel block tap-major into dst
+// (K*kdim floats).
+func (g *geom) packTile(dst, w []float32, mr int) {
+	i := 0
 	for k0 := 0; k0 < g.K; k0 += mr {
 		for t := range g.kdim {
 			for r := range mr {
-				out = append(out, w[(k0+r)*g.kdim+t])
+				dst[i] = w[(k0+r)*g.kdim+t]
+				i++
 			}
 		}
 	}
-	return out
 }
