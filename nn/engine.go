@@ -404,9 +404,13 @@ func (e *Engine) ArenaBytes(n int) int {
 
 // convImages is how many images one call of a convolution step handles:
 // Winograd takes the whole batch (strided views into the arena make one
-// larger matrix product per tile position), the others one image at a time.
+// larger matrix product per tile position), so do the other kernels when
+// every operand's images lie back to back; otherwise one image at a time.
 func (e *Engine) convImages(st step, n int) int {
 	if _, ok := st.conv.(*winograd.Plan); ok {
+		return n
+	}
+	if e.dense(st.in) && e.dense(st.out) && (st.other < 0 || e.dense(st.other)) {
 		return n
 	}
 	return 1
@@ -528,6 +532,12 @@ func (e *Engine) span(p *memPlan, ws *workspace, v, l int) ([]float32, int) {
 	return ws.arena[off:end:end], stride
 }
 
+// dense reports whether value v fills its buffer, so its images lie back to back.
+func (e *Engine) dense(v int) bool {
+	pl := e.place[v]
+	return pl.chOff == 0 && e.bufs[pl.buf].c == e.g.Shape(v)[0]
+}
+
 // runStep runs one step on the whole batch.
 func (e *Engine) runStep(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace) {
 	if wp, ok := st.conv.(*winograd.Plan); ok {
@@ -543,6 +553,20 @@ func (e *Engine) runStep(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace
 			rs = outLen
 		}
 		wp.RunStrided(x, xs, y, ys, rs, p.n, epi, ws.ws)
+		return
+	}
+	if st.kind == stepConv && p.n > 1 && e.dense(st.in) && e.dense(st.out) && (st.other < 0 || e.dense(st.other)) {
+		// Images back to back: one call, so the kernel can spread the whole
+		// batch over the workers.
+		inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
+		outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
+		x, _ := e.span(p, ws, st.in, inLen)
+		y, _ := e.span(p, ws, st.out, outLen)
+		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
+		if st.other >= 0 {
+			epi.Residual, _ = e.span(p, ws, st.other, outLen)
+		}
+		st.conv.Run(x, y, p.n, epi, ws.ws)
 		return
 	}
 	for img := range p.n {
