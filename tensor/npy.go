@@ -8,9 +8,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/dla-go/dla/internal/atomicfile"
 )
 
 // npyMagic starts every .npy file (NumPy format versions 1.0, 2.0 and 3.0).
@@ -343,28 +344,5 @@ func WriteNPY(w io.Writer, t *Tensor) error {
 // directory is written, synced and renamed over path, so readers never see a
 // partial file.
 func WriteNPYFile(path string, t *Tensor) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = WriteNPY(f, t)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return WriteNPY(w, t) })
 }

@@ -1,7 +1,6 @@
 package weights
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -9,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
+	"github.com/dla-go/dla/internal/atomicfile"
 	"github.com/dla-go/dla/tensor"
 )
 
@@ -266,38 +264,7 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 // EncodeSafetensors): a temporary file beside path is written, synced and
 // renamed over it, so a reader never sees a partial file.
 func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return EncodeSafetensors(w, tensors, metadata)
 	})
-}
-
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
