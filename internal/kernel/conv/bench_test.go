@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -9,31 +10,42 @@ import (
 )
 
 // BenchmarkConv runs Plan.Run (folded-BN epilogue with ReLU) on the DLA
-// shapes at batch 1 and reports GFLOP/s as 2*MACs per second; -cpu sets the
-// worker count:
+// shapes at batch 1 on one worker and on GOMAXPROCS workers, and reports
+// GFLOP/s as 2*MACs per second:
 //
-//	go test -run '^$' -bench 'Conv$' -benchtime 20x -cpu 1,2 ./internal/kernel/conv/
+//	go test -run '^$' -bench 'Conv$' -benchtime 20x ./internal/kernel/conv/
 func BenchmarkConv(b *testing.B) {
 	for _, s := range dlaShapes {
-		b.Run(s.name, func(b *testing.B) {
-			defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
-			p := s.p
-			pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
-			x := kerneltest.Rand(p.N*p.C*p.H*p.W, 2)
-			y := make([]float32, p.N*p.K*p.OutH()*p.OutW())
-			epi := &Epilogue{Scale: kerneltest.Rand(p.K, 3), Shift: kerneltest.Rand(p.K, 4), ReLU: true}
-			ws := make([]float32, pl.WorkspaceSize(p.N))
-			b.ResetTimer()
-			for b.Loop() {
-				pl.Run(x, y, p.N, epi, ws)
-			}
-			b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		for _, workers := range workerCounts() {
+			b.Run(fmt.Sprintf("%s/workers=%d", s.name, workers), func(b *testing.B) {
+				defer parallel.SetWorkers(parallel.SetWorkers(workers))
+				benchPlan(b, s.p)
+			})
+		}
 	}
 }
 
+func workerCounts() []int {
+	if n := runtime.GOMAXPROCS(0); n > 1 {
+		return []int{1, n}
+	}
+	return []int{1}
+}
+
+func benchPlan(b *testing.B, p Params) {
+	pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
+	x := kerneltest.Rand(p.N*p.C*p.H*p.W, 2)
+	y := make([]float32, p.N*p.K*p.OutH()*p.OutW())
+	epi := &Epilogue{Scale: kerneltest.Rand(p.K, 3), Shift: kerneltest.Rand(p.K, 4), ReLU: true}
+	ws := make([]float32, pl.WorkspaceSize(p.N))
+	for b.Loop() {
+		pl.Run(x, y, p.N, epi, ws)
+	}
+	b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
 // BenchmarkBackward runs each backward pass of a few DLA training shapes at
-// batch 1 (GFLOP/s: 2*MACs per pass).
+// batch 1, on one and on GOMAXPROCS workers (GFLOP/s: 2*MACs per pass).
 func BenchmarkBackward(b *testing.B) {
 	for _, s := range dlaShapes[4:9] {
 		p := s.p
@@ -49,13 +61,15 @@ func BenchmarkBackward(b *testing.B) {
 			{"data", func() { BackwardData(p, dy, w, dx, ws) }},
 			{"filter", func() { BackwardFilter(p, x, dy, dw, ws) }},
 		} {
-			b.Run(s.name+"/"+pass.name, func(b *testing.B) {
-				defer parallel.SetWorkers(parallel.SetWorkers(runtime.GOMAXPROCS(0)))
-				for b.Loop() {
-					pass.run()
-				}
-				b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			for _, workers := range workerCounts() {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", s.name, pass.name, workers), func(b *testing.B) {
+					defer parallel.SetWorkers(parallel.SetWorkers(workers))
+					for b.Loop() {
+						pass.run()
+					}
+					b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
