@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/ops"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/winograd"
 	"github.com/dla-go/dla/tensor"
@@ -177,30 +178,23 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 			st.kind = stepConv
 			wt := w[nd.Name+".weight"].Data
 			kdim := len(wt) / nd.OutC
-			folded := make([]float32, len(wt))
+			// conv then BN: y = (w*x + bias - mean)*scale + beta, so the weights
+			// are scaled and the rest becomes a per-channel shift.
+			folded := append([]float32(nil), wt...)
 			shift := make([]float32, nd.OutC)
 			if nd.Bias {
 				copy(shift, w[nd.Name+".bias"].Data)
 			}
-			scale := make([]float64, nd.OutC)
-			for k := range scale {
-				scale[k] = 1
-			}
 			if j, ok := sole(cur); ok && g.Nodes[j].Op == OpBatchNorm {
-				bn := g.Nodes[j].Name
-				gamma, beta := w[bn+".weight"].Data, w[bn+".bias"].Data
-				mean, vr := w[bn+".running_mean"].Data, w[bn+".running_var"].Data
-				for k := range scale {
-					scale[k] = float64(gamma[k]) / math.Sqrt(float64(vr[k])+BNEps)
-					shift[k] = float32((float64(shift[k])-float64(mean[k]))*scale[k] + float64(beta[k]))
+				scale, bnShift := foldBN(w, g.Nodes[j].Name)
+				for k := range nd.OutC {
+					shift[k] = shift[k]*scale[k] + bnShift[k]
+					for t := range kdim {
+						folded[k*kdim+t] *= scale[k]
+					}
 				}
 				done[j] = true
 				cur = j + 1
-			}
-			for k := range nd.OutC {
-				for t := range kdim {
-					folded[k*kdim+t] = float32(float64(wt[k*kdim+t]) * scale[k])
-				}
 			}
 			st.shift = shift
 			if j, ok := sole(cur); ok && g.Nodes[j].Op == OpAdd {
@@ -257,15 +251,12 @@ func convParams(g *Graph, nd Node, n int) conv.Params {
 		StrideH: nd.Stride, StrideW: nd.Stride, PadH: nd.Pad, PadW: nd.Pad, Groups: nd.Groups}
 }
 
+// foldBN is BatchNorm name as a per-channel scale and shift.
 func foldBN(w Weights, name string) (scale, shift []float32) {
-	gamma, beta := w[name+".weight"].Data, w[name+".bias"].Data
-	mean, vr := w[name+".running_mean"].Data, w[name+".running_var"].Data
-	scale, shift = make([]float32, len(gamma)), make([]float32, len(gamma))
-	for k := range gamma {
-		s := float64(gamma[k]) / math.Sqrt(float64(vr[k])+BNEps)
-		scale[k] = float32(s)
-		shift[k] = float32(float64(beta[k]) - float64(mean[k])*s)
-	}
+	c := len(w[name+".weight"].Data)
+	scale, shift = make([]float32, c), make([]float32, c)
+	ops.FoldBN(w[name+".weight"].Data, w[name+".bias"].Data, w[name+".running_mean"].Data,
+		w[name+".running_var"].Data, BNEps, scale, shift)
 	return scale, shift
 }
 

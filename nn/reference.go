@@ -2,9 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/ops"
 	"github.com/dla-go/dla/tensor"
 )
 
@@ -62,52 +62,23 @@ func RunReference(g *Graph, w Weights, x *tensor.Tensor) (*tensor.Tensor, error)
 			}
 			conv.ForwardRef(p, src, w[nd.Name+".weight"].Data, out, epi)
 		case OpBatchNorm:
-			gamma, beta := w[nd.Name+".weight"].Data, w[nd.Name+".bias"].Data
-			mean, vr := w[nd.Name+".running_mean"].Data, w[nd.Name+".running_var"].Data
-			for j := range out {
-				c := j / plane % nd.Out[0]
-				inv := 1 / math.Sqrt(float64(vr[c])+BNEps)
-				out[j] = float32((float64(src[j])-float64(mean[c]))*inv*float64(gamma[c]) + float64(beta[c]))
-			}
+			ops.BatchNormInference(n, nd.Out[0], plane, src, w[nd.Name+".weight"].Data, w[nd.Name+".bias"].Data,
+				w[nd.Name+".running_mean"].Data, w[nd.Name+".running_var"].Data, BNEps, out)
 		case OpReLU:
-			for j, v := range src {
-				out[j] = max(v, 0)
-			}
+			ops.ReLU(src, out)
 		case OpAdd:
-			other := vals[nd.Inputs[1]]
-			for j, v := range src {
-				out[j] = v + other[j]
-			}
+			ops.Add(src, vals[nd.Inputs[1]], out)
 		case OpMaxPool:
-			k := nd.Kernel
-			for j := range out {
-				ox, oy, nc := j%nd.Out[2], j/nd.Out[2]%nd.Out[1], j/plane
-				best := float32(math.Inf(-1))
-				for dy := range k {
-					for dx := range k {
-						best = max(best, src[(nc*in[1]+oy*k+dy)*in[2]+ox*k+dx])
-					}
-				}
-				out[j] = best
-			}
+			ops.MaxPoolRef(n, in[0], in[1], in[2], nd.Kernel, src, out)
 		case OpConcat:
-			off := 0
-			for _, v := range nd.Inputs {
-				part := g.Shape(v)[0] * plane
-				for b := range n {
-					copy(out[b*nd.Out[0]*plane+off:], vals[v][b*part:(b+1)*part])
-				}
-				off += part
+			parts := make([][]float32, len(nd.Inputs))
+			chans := make([]int, len(nd.Inputs))
+			for k, v := range nd.Inputs {
+				parts[k], chans[k] = vals[v], g.Shape(v)[0]
 			}
+			ops.Concat(n, plane, parts, chans, out)
 		case OpGlobalAvgPool:
-			hw := in[1] * in[2]
-			for j := range out {
-				var s float64
-				for _, v := range src[j*hw : (j+1)*hw] {
-					s += float64(v)
-				}
-				out[j] = float32(s / float64(hw))
-			}
+			ops.GlobalAvgPool(n, in[0], in[1]*in[2], src, out)
 		}
 		vals[i+1] = out
 	}
