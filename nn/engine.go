@@ -102,14 +102,14 @@ type Options struct {
 // Winograd pays off where its transforms are cheap next to the products
 // they save and the tile count fills a matrix product: at least 32 channels
 // (16 channels at 224x224 is 2x slower than the direct kernel, 32 at 112x112
-// even, 64 and more faster) and at least 28x28 outputs. Its transformed
-// weights are 4x the size of the 3x3 filters (a 256x256 layer's 2.4 MB
-// become 9.4 MB), and at 14x14 and below, where DLA's widest filters are, the
-// few tiles of a batch-1 image gain too little to pay for that memory (DLA34
-// would need 350 MB instead of 250).
+// even, 64 and more faster) and at least 14x14 outputs. Its transformed
+// weights are 4x the size of the 3x3 filters (a 512x512 layer's 9.4 MB would
+// become 38 MB), and at 7x7, where DLA's widest filters are, a batch-1 image
+// has 4 tiles: too few to pay for that memory (DLA34 at 14x14 and up: 5%
+// faster than from 28x28 up, 233 MB peak instead of 180; with 7x7: 350 MB).
 const (
 	winogradMinChannels = 32
-	winogradMinSize     = 28
+	winogradMinSize     = 14
 )
 
 func (o Options) kernelFor(p conv.Params, w []float32) convKernel {
@@ -142,6 +142,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	}
 	canon := func(v int) int { return alias[v] }
 	done := make([]bool, len(g.Nodes)) // absorbed into an earlier step
+	var staging []float32
 	e := &Engine{g: g, plans: map[int]*memPlan{}}
 
 	// Merge identical max pools of the same input (level roots pool twice).
@@ -180,7 +181,10 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 			kdim := len(wt) / nd.OutC
 			// conv then BN: y = (w*x + bias - mean)*scale + beta, so the weights
 			// are scaled and the rest becomes a per-channel shift.
-			folded := append([]float32(nil), wt...)
+			// One staging buffer serves every layer: the kernels pack their
+			// own copy, and reusing it keeps compilation's peak memory down.
+			staging = append(staging[:0], wt...)
+			folded := staging
 			shift := make([]float32, nd.OutC)
 			if nd.Bias {
 				copy(shift, w[nd.Name+".bias"].Data)
