@@ -97,18 +97,20 @@ type Options struct {
 	// NoWinograd computes every convolution with the GEMM/direct kernels
 	// (for tests and for comparing algorithms).
 	NoWinograd bool
+	// NoRegroup keeps thin convolution groups as they are (see regroup).
+	NoRegroup bool
 }
 
 // Winograd pays off where its transforms are cheap next to the products
-// they save and the tile count fills a matrix product: at least 32 channels
-// (16 channels at 224x224 is 2x slower than the direct kernel, 32 at 112x112
-// even, 64 and more faster) and at least 14x14 outputs. Its transformed
+// they save and the tile count fills a matrix product: at least 64 channels
+// (16 channels at 224x224 is 2x slower than the direct kernel, 32 at 56x56
+// slower, 64 and more faster) and at least 14x14 outputs. Its transformed
 // weights are 4x the size of the 3x3 filters (a 512x512 layer's 9.4 MB would
 // become 38 MB), and at 7x7, where DLA's widest filters are, a batch-1 image
 // has 4 tiles: too few to pay for that memory (DLA34 at 14x14 and up: 5%
 // faster than from 28x28 up, 233 MB peak instead of 180; with 7x7: 350 MB).
 const (
-	winogradMinChannels = 32
+	winogradMinChannels = 64
 	winogradMinSize     = 14
 )
 
@@ -117,7 +119,45 @@ func (o Options) kernelFor(p conv.Params, w []float32) convKernel {
 		p.H >= winogradMinSize && p.W >= winogradMinSize {
 		return winograd.NewPlan(p, w)
 	}
+	if !o.NoRegroup {
+		p, w = regroup(p, w)
+	}
 	return conv.NewPlan(p, w)
+}
+
+// minGroupChannels is the smallest channel count per group the blocked
+// direct kernels take (a multiple of 4); thinner groups fall back to one
+// tiny matrix product per group, 10x slower.
+const minGroupChannels = 4
+
+// regroup merges neighbouring groups of a grouped convolution whose groups
+// are thinner than minGroupChannels (DLA46x_c and DLA60x_c: 64 channels in
+// 32 groups of 2) into fewer, wider groups with block-diagonal weights. The
+// result is the same convolution; the zero blocks cost f-fold
+// multiplications in the merged layer, far less than the slow path.
+func regroup(p conv.Params, w []float32) (conv.Params, []float32) {
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	if p.Groups == 1 || cg%minGroupChannels == 0 {
+		return p, w
+	}
+	f := 1
+	for (cg*f)%minGroupChannels != 0 || p.Groups%f != 0 {
+		f++
+		if f > minGroupChannels {
+			return p, w
+		}
+	}
+	taps := p.R * p.S
+	wide := make([]float32, p.K*cg*f*taps)
+	for k := range p.K {
+		slot := k / kg % f // which of the f merged groups output channel k belongs to
+		for c := range cg {
+			src := w[(k*cg+c)*taps : (k*cg+c+1)*taps]
+			copy(wide[(k*cg*f+slot*cg+c)*taps:], src)
+		}
+	}
+	p.Groups /= f
+	return p, wide
 }
 
 // Compile prepares g with weights w for inference.

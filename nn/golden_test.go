@@ -43,10 +43,10 @@ func goldenWeights(t testing.TB, g *nn.Graph, model string) nn.Weights {
 }
 
 // Both algorithm sets must match: the default (Winograd for wide 3x3
-// convolutions) and GEMM/direct only.
+// convolutions, thin groups merged) and plain GEMM/direct kernels.
 func TestGoldenLogitsMatchPyTorch(t *testing.T) {
-	for _, opt := range []nn.Options{{}, {NoWinograd: true}} {
-		t.Run(fmt.Sprintf("winograd=%v", !opt.NoWinograd), func(t *testing.T) { testGolden(t, opt) })
+	for _, opt := range []nn.Options{{}, {NoWinograd: true, NoRegroup: true}} {
+		t.Run(fmt.Sprintf("fast=%v", !opt.NoWinograd), func(t *testing.T) { testGolden(t, opt) })
 	}
 }
 
