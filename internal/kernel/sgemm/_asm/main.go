@@ -1,16 +1,17 @@
 // Command _asm generates the sgemm micro-kernels for amd64 with avo.
 //
-// Each kernel holds an MR x NR tile of C in vector registers: NR/W vectors per
-// row (W = 16 floats for AVX-512, 8 for AVX2) times MR rows. One step of k
-// loads the NR values of a row of B into registers, broadcasts each of the MR
-// values of a column of A in turn and multiplies-adds it into that row's
-// accumulators: MR*NR/W FMAs per MR + NR/W loads.
+// Each kernel holds an MR x NR tile of C in vector registers: each of the MR
+// rows is one or two zmm (16 floats) or ymm (8 floats) registers. One step of
+// k loads the NR values of a row of B into registers, broadcasts each of the
+// MR values of a column of A in turn and multiplies-adds it into that row's
+// accumulators. The epilogue functions apply the fused per-row epilogue.
 //
 // Run from this directory: go run . -out ../micro_amd64.s -stubs ../micro_amd64.go -pkg sgemm
 package main
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -229,7 +230,7 @@ func epilogue(isa string, width int, vec func() reg.VecVirtual, zero func(reg.Ve
 	VBROADCASTSS(NewParamAddr("scale", 16), scale)
 	VBROADCASTSS(NewParamAddr("shift", 20), shift)
 	zero(floor)
-	SHRQ(U8(bitsOf(2*width)), n)
+	SHRQ(U8(bits.TrailingZeros(uint(2*width))), n) // n counts blocks of two vectors
 	JZ(LabelRef("done"))
 	// Four loops, one per (residual, ReLU) pair, keep the body branch-free.
 	// VMAXPS returns its second source when either is NaN, so with the floor
@@ -272,12 +273,4 @@ func epilogueLoop(label string, width int, vec func() reg.VecVirtual, row, res, 
 	DECQ(n)
 	JNZ(LabelRef(label))
 	JMP(LabelRef("done"))
-}
-
-func bitsOf(pow2 int) uint64 {
-	b := uint64(0)
-	for 1<<b < pow2 {
-		b++
-	}
-	return b
 }
