@@ -171,12 +171,7 @@ func (st *runState) inputTasks(lo, hi int) {
 				tile0 := img*tpi + ty*pl.tilesW + tx0
 				for i := range tileIn {
 					col := cols[i*maxRow : i*maxRow+width]
-					for t := range nt {
-						e := col[t*tileOut : t*tileOut+tileIn : t*tileOut+tileIn]
-						for k, v := range e {
-							q[k*maxTiles+t] = v
-						}
-					}
+					deinterleave(&q, col, nt)
 					inputRows(q[:], maxTiles, qv[:], maxTiles, vecCols(nt))
 					for j := range tileIn {
 						base := ((i*tileIn+j)*pl.c+c)*st.t + tile0
@@ -208,6 +203,7 @@ func (st *runState) outputTasks(lo, hi int) {
 	hw := pl.h * pl.w
 	var s [tileOut * tileIn * maxTiles]float32 // [r][j][t]
 	var o [tileOut * maxTiles]float32          // [j][t] for one output row
+	var rowBuf [tileOut * maxTiles]float32     // o interleaved: one image row
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		off := img*st.yStride + k*hw
@@ -246,21 +242,61 @@ func (st *runState) outputTasks(lo, hi int) {
 					if res != nil {
 						resRow = res[yy*pl.w : (yy+1)*pl.w]
 					}
-					for t := range nt {
-						xx0 := (tx0 + t) * tileOut
-						for j := range min(tileOut, pl.w-xx0) {
-							v := o[j*maxTiles+t]*scale + shift
-							if resRow != nil {
-								v += resRow[xx0+j]
-							}
-							if relu && v < 0 {
-								v = 0
-							}
-							row[xx0+j] = v
-						}
+					x0 := tx0 * tileOut
+					seg := min(nt*tileOut, pl.w-x0) // columns this run of tiles covers
+					interleave(&rowBuf, &o, nt)
+					if resRow != nil {
+						resRow = resRow[x0 : x0+seg]
 					}
+					epilogueRow(row[x0:x0+seg], rowBuf[:seg], scale, shift, resRow, relu)
 				}
 			}
 		}
+	}
+}
+
+// deinterleave splits a transformed row into the six tile columns:
+// q[e*maxTiles+t] = col[4t+e] for the nt tiles (so the row pass can run
+// across tiles with whole vectors).
+func deinterleave(q *[tileIn * maxTiles]float32, col []float32, nt int) {
+	col = col[:tileOut*(nt-1)+tileIn]
+	q0, q1, q2 := q[0:nt], q[maxTiles:maxTiles+nt], q[2*maxTiles:2*maxTiles+nt]
+	q3, q4, q5 := q[3*maxTiles:3*maxTiles+nt], q[4*maxTiles:4*maxTiles+nt], q[5*maxTiles:5*maxTiles+nt]
+	for t := range q0 {
+		e := col[tileOut*t : tileOut*t+tileIn : tileOut*t+tileIn]
+		q0[t], q1[t], q2[t], q3[t], q4[t], q5[t] = e[0], e[1], e[2], e[3], e[4], e[5]
+	}
+}
+
+// interleave writes the four outputs of each tile next to each other:
+// row[4t+j] = o[j*maxTiles+t].
+func interleave(row, o *[tileOut * maxTiles]float32, nt int) {
+	o0, o1, o2, o3 := o[0:nt], o[maxTiles:maxTiles+nt], o[2*maxTiles:2*maxTiles+nt], o[3*maxTiles:3*maxTiles+nt]
+	for t := range o0 {
+		r := row[tileOut*t : tileOut*t+tileOut : tileOut*t+tileOut]
+		r[0], r[1], r[2], r[3] = o0[t], o1[t], o2[t], o3[t]
+	}
+}
+
+// epilogueRow writes dst = src*scale + shift (+ res) (then max(., 0) if relu).
+func epilogueRow(dst, src []float32, scale, shift float32, res []float32, relu bool) {
+	src = src[:len(dst)]
+	if res != nil {
+		res = res[:len(dst)]
+		for i, v := range src {
+			v = v*scale + shift + res[i]
+			if relu {
+				v = max(v, 0)
+			}
+			dst[i] = v
+		}
+		return
+	}
+	for i, v := range src {
+		v = v*scale + shift
+		if relu {
+			v = max(v, 0)
+		}
+		dst[i] = v
 	}
 }
