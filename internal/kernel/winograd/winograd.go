@@ -133,6 +133,8 @@ const (
 func vecCols(n int) int { return (n + vec - 1) / vec * vec }
 
 const (
+	// maxChunk bounds the tiles the output pass transforms at once.
+	maxChunk = 64
 	// mPad floats after the products let the output pass read whole vectors
 	// past the last tile (values it then ignores).
 	mPad = vec
@@ -201,9 +203,9 @@ func (st *runState) outputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
 	hw := pl.h * pl.w
-	var s [tileOut * tileIn * maxTiles]float32 // [r][j][t]
-	var o [tileOut * maxTiles]float32          // [j][t] for one output row
-	var rowBuf [tileOut * maxTiles]float32     // o interleaved: one image row
+	var s [tileOut * tileIn * maxChunk]float32  // [r][j][t]
+	var o [tileOut * tileOut * maxChunk]float32 // [r][j][t]
+	var rowBuf [tileOut * maxTiles]float32      // one output row of one tile row
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		off := img*st.yStride + k*hw
@@ -223,32 +225,41 @@ func (st *runState) outputTasks(lo, hi int) {
 			}
 			relu = e.ReLU
 		}
-		for ty := range pl.tilesH {
+		// Whole tile rows go through the transform together (up to
+		// maxChunk tiles), so small images make few, full-vector calls.
+		rowsPer := 1
+		if pl.tilesW <= maxTiles {
+			rowsPer = max(1, maxChunk/pl.tilesW)
+		}
+		for ty0 := 0; ty0 < pl.tilesH; ty0 += rowsPer {
+			nrows := min(rowsPer, pl.tilesH-ty0)
 			for tx0 := 0; tx0 < pl.tilesW; tx0 += maxTiles {
 				nt := min(maxTiles, pl.tilesW-tx0)
-				tile0 := img*tpi + ty*pl.tilesW + tx0
+				n := nrows * nt // tiles in this chunk: nrows > 1 only when nt == tilesW
+				vc := vecCols(n)
+				tile0 := img*tpi + ty0*pl.tilesW + tx0
 				for j := range tileIn {
 					base := (j*pl.k+k)*st.t + tile0
-					outputRows(st.m[base:], tileIn*pl.k*st.t, s[j*maxTiles:], tileIn*maxTiles, vecCols(nt))
+					outputRows(st.m[base:], tileIn*pl.k*st.t, s[j*maxChunk:], tileIn*maxChunk, vc)
 				}
 				for r := range tileOut {
-					yy := ty*tileOut + r
-					if yy >= pl.h {
-						break
+					outputRows(s[r*tileIn*maxChunk:], maxChunk, o[r*tileOut*maxChunk:], maxChunk, vc)
+				}
+				x0 := tx0 * tileOut
+				seg := min(nt*tileOut, pl.w-x0) // columns this run of tiles covers
+				for dy := range nrows {
+					for r := range tileOut {
+						yy := (ty0+dy)*tileOut + r
+						if yy >= pl.h {
+							break
+						}
+						interleave(rowBuf[:], o[r*tileOut*maxChunk+dy*nt:], maxChunk, nt)
+						var resRow []float32
+						if res != nil {
+							resRow = res[yy*pl.w+x0 : yy*pl.w+x0+seg]
+						}
+						epilogueRow(out[yy*pl.w+x0:yy*pl.w+x0+seg], rowBuf[:seg], scale, shift, resRow, relu)
 					}
-					outputRows(s[r*tileIn*maxTiles:], maxTiles, o[:], maxTiles, vecCols(nt))
-					row := out[yy*pl.w : (yy+1)*pl.w]
-					var resRow []float32
-					if res != nil {
-						resRow = res[yy*pl.w : (yy+1)*pl.w]
-					}
-					x0 := tx0 * tileOut
-					seg := min(nt*tileOut, pl.w-x0) // columns this run of tiles covers
-					interleave(&rowBuf, &o, nt)
-					if resRow != nil {
-						resRow = resRow[x0 : x0+seg]
-					}
-					epilogueRow(row[x0:x0+seg], rowBuf[:seg], scale, shift, resRow, relu)
 				}
 			}
 		}
@@ -269,9 +280,9 @@ func deinterleave(q *[tileIn * maxTiles]float32, col []float32, nt int) {
 }
 
 // interleave writes the four outputs of each tile next to each other:
-// row[4t+j] = o[j*maxTiles+t].
-func interleave(row, o *[tileOut * maxTiles]float32, nt int) {
-	o0, o1, o2, o3 := o[0:nt], o[maxTiles:maxTiles+nt], o[2*maxTiles:2*maxTiles+nt], o[3*maxTiles:3*maxTiles+nt]
+// row[4t+j] = o[j*stride+t].
+func interleave(row, o []float32, stride, nt int) {
+	o0, o1, o2, o3 := o[0:nt], o[stride:stride+nt], o[2*stride:2*stride+nt], o[3*stride:3*stride+nt]
 	for t := range o0 {
 		r := row[tileOut*t : tileOut*t+tileOut : tileOut*t+tileOut]
 		r[0], r[1], r[2], r[3] = o0[t], o1[t], o2[t], o3[t]
