@@ -142,42 +142,54 @@ const (
 
 // inputTasks transforms the input tiles of (image, channel) pairs lo..hi into
 // v, laid out [position][channel][tile]. Per row of tiles it gathers the six
-// padded input rows, applies B^T down the columns (all x at once), splits each
-// resulting row into the six tile columns (q[e][t] = row[4t+e]) and applies
-// B^T across them, writing the six positions of that row straight into v.
+// padded input rows, applies B^T down the columns (all x at once) and splits
+// each resulting row into the six tile columns (q[e][t] = row[4t+e]); then,
+// for a chunk of whole tile rows at once (up to maxChunk tiles), it applies
+// B^T across those columns and copies the 36 positions into v.
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
 	var rows, cols [tileIn * maxRow]float32
-	var q, qv [tileIn * maxTiles]float32
+	var q [tileIn * tileIn * maxChunk]float32 // [i][e][t]: tile columns of the column-transformed rows
+	var qv [tileIn * maxChunk]float32         // [j][t]: one row i of finished positions
+	rowsPer := 1
+	if pl.tilesW <= maxTiles {
+		rowsPer = max(1, maxChunk/pl.tilesW)
+	}
 	for ic := lo; ic < hi; ic++ {
 		img, c := ic/pl.c, ic%pl.c
 		off := img*st.xStride + c*pl.h*pl.w
 		plane := st.x[off : off+pl.h*pl.w]
-		for ty := range pl.tilesH {
+		for ty0 := 0; ty0 < pl.tilesH; ty0 += rowsPer {
+			nrows := min(rowsPer, pl.tilesH-ty0)
 			for tx0 := 0; tx0 < pl.tilesW; tx0 += maxTiles {
 				nt := min(maxTiles, pl.tilesW-tx0)
+				n := nrows * nt         // nrows > 1 only when nt == tilesW: the chunk's tiles are contiguous
 				width := nt*tileOut + 2 // padded columns x0 .. x0+4*nt+1
 				x0 := tx0*tileOut - 1
-				for i := range tileIn {
-					r := rows[i*maxRow : i*maxRow+width]
-					clear(r)
-					yy := ty*tileOut - 1 + i
-					if yy < 0 || yy >= pl.h {
-						continue
+				for dy := range nrows {
+					ty := ty0 + dy
+					for i := range tileIn {
+						r := rows[i*maxRow : i*maxRow+width]
+						clear(r)
+						yy := ty*tileOut - 1 + i
+						if yy < 0 || yy >= pl.h {
+							continue
+						}
+						a, b := max(x0, 0), min(x0+width, pl.w)
+						copy(r[a-x0:], plane[yy*pl.w+a:yy*pl.w+b])
 					}
-					a, b := max(x0, 0), min(x0+width, pl.w)
-					copy(r[a-x0:], plane[yy*pl.w+a:yy*pl.w+b])
+					inputRows(rows[:], maxRow, cols[:], maxRow, vecCols(width))
+					for i := range tileIn {
+						deinterleave(q[i*tileIn*maxChunk+dy*nt:], maxChunk, cols[i*maxRow:i*maxRow+width], nt)
+					}
 				}
-				inputRows(rows[:], maxRow, cols[:], maxRow, vecCols(width))
-				tile0 := img*tpi + ty*pl.tilesW + tx0
+				tile0 := img*tpi + ty0*pl.tilesW + tx0
 				for i := range tileIn {
-					col := cols[i*maxRow : i*maxRow+width]
-					deinterleave(&q, col, nt)
-					inputRows(q[:], maxTiles, qv[:], maxTiles, vecCols(nt))
+					inputRows(q[i*tileIn*maxChunk:], maxChunk, qv[:], maxChunk, vecCols(n))
 					for j := range tileIn {
 						base := ((i*tileIn+j)*pl.c+c)*st.t + tile0
-						copy(st.v[base:base+nt], qv[j*maxTiles:j*maxTiles+nt])
+						copy(st.v[base:base+n], qv[j*maxChunk:j*maxChunk+n])
 					}
 				}
 			}
@@ -267,12 +279,12 @@ func (st *runState) outputTasks(lo, hi int) {
 }
 
 // deinterleave splits a transformed row into the six tile columns:
-// q[e*maxTiles+t] = col[4t+e] for the nt tiles (so the row pass can run
+// q[e*stride+t] = col[4t+e] for the nt tiles (so the row pass can run
 // across tiles with whole vectors).
-func deinterleave(q *[tileIn * maxTiles]float32, col []float32, nt int) {
+func deinterleave(q []float32, stride int, col []float32, nt int) {
 	col = col[:tileOut*(nt-1)+tileIn]
-	q0, q1, q2 := q[0:nt], q[maxTiles:maxTiles+nt], q[2*maxTiles:2*maxTiles+nt]
-	q3, q4, q5 := q[3*maxTiles:3*maxTiles+nt], q[4*maxTiles:4*maxTiles+nt], q[5*maxTiles:5*maxTiles+nt]
+	q0, q1, q2 := q[0:nt], q[stride:stride+nt], q[2*stride:2*stride+nt]
+	q3, q4, q5 := q[3*stride:3*stride+nt], q[4*stride:4*stride+nt], q[5*stride:5*stride+nt]
 	for t := range q0 {
 		e := col[tileOut*t : tileOut*t+tileIn : tileOut*t+tileIn]
 		q0[t], q1[t], q2[t], q3[t], q4[t], q5[t] = e[0], e[1], e[2], e[3], e[4], e[5]
