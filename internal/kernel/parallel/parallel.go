@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Task is work over an index range. Passing a pointer to long-lived state as a
@@ -31,10 +32,9 @@ type job struct {
 	next   atomic.Int64
 	done   atomic.Int64
 	refs   atomic.Int64
-	finish chan struct{} // receives one token when the last chunk is done
 }
 
-var jobs = sync.Pool{New: func() any { return &job{finish: make(chan struct{}, 1)} }}
+var jobs = sync.Pool{New: func() any { return new(job) }}
 
 func (j *job) release() {
 	if j.refs.Add(-1) == 0 {
@@ -86,12 +86,43 @@ func spawn(n int) {
 	queue = q
 	for range n - 1 { // the caller of For is the n-th worker
 		go func() {
-			for j := range q {
+			for {
+				j, ok := receive(q)
+				if !ok {
+					return
+				}
 				j.run()
 				j.release()
 			}
 		}()
 	}
+}
+
+// spinFor is how long an idle worker polls for the next job before it parks
+// (and how long Run polls for its chunks to finish before it sleeps between
+// polls). A goroutine parked on a channel is woken by a send only when
+// another core gets round to stealing it: on the development VM 30-90 µs,
+// longer than a small layer takes, so two cores ran no faster than one. A
+// polling worker starts within a microsecond. Inference runs layer after
+// layer, so workers stay hot during a batch and park shortly after it.
+const spinFor = 200 * time.Microsecond
+
+// receive takes the next job from q, polling for spinFor before blocking.
+func receive(q chan *job) (*job, bool) {
+	deadline := time.Now().Add(spinFor)
+	for i := 1; ; i++ {
+		select {
+		case j, ok := <-q:
+			return j, ok
+		default:
+		}
+		runtime.Gosched()
+		if i%64 == 0 && time.Now().After(deadline) {
+			break
+		}
+	}
+	j, ok := <-q
+	return j, ok
 }
 
 func (j *job) run() {
@@ -102,9 +133,7 @@ func (j *job) run() {
 		}
 		lo := int(c) * j.grain
 		j.task.Run(lo, min(lo+j.grain, j.n))
-		if j.done.Add(1) == j.chunks {
-			j.finish <- struct{}{}
-		}
+		j.done.Add(1)
 	}
 }
 
@@ -147,6 +176,26 @@ func Run(n, grain int, t Task) {
 		}
 	}
 	j.run()
-	<-j.finish
+	j.wait()
 	j.release()
+}
+
+// wait returns when every chunk is done. It polls instead of blocking on a
+// channel: a goroutine parked on a channel is woken tens of microseconds
+// after the send here (see spinFor), longer than a small layer takes. After
+// spinFor of polling it sleeps between polls, for long chunks.
+func (j *job) wait() {
+	var start time.Time
+	for i := 0; j.done.Load() != j.chunks; i++ {
+		switch {
+		case i < 64:
+			runtime.Gosched()
+		case i == 64:
+			start = time.Now()
+		case time.Since(start) < spinFor:
+			runtime.Gosched()
+		default:
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
 }

@@ -58,3 +58,38 @@ func TestRunAllocatesNothing(t *testing.T) {
 		t.Errorf("covered %d indices, want %d", got, 100*52)
 	}
 }
+
+func BenchmarkRunOverhead(b *testing.B) {
+	task := &sumTask{}
+	for b.Loop() {
+		Run(2, 1, task)
+	}
+}
+
+type spinTask struct{ sink [2]float64 }
+
+func (s *spinTask) Run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		x := 1.0
+		for range 20000 {
+			x = x*1.0000001 + 1e-9
+		}
+		s.sink[i%2] = x
+	}
+}
+
+// BenchmarkHandOff is two chunks of about 20 µs each: the time above 20 µs
+// is what handing one chunk to a pool worker costs.
+func BenchmarkHandOff(b *testing.B) {
+	task := &spinTask{}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			task.Run(0, 1)
+		}
+	})
+	b.Run("pool", func(b *testing.B) {
+		for b.Loop() {
+			Run(2, 1, task)
+		}
+	})
+}
