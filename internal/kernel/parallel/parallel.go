@@ -116,7 +116,6 @@ func receive(q chan *job) (*job, bool) {
 			return j, ok
 		default:
 		}
-		runtime.Gosched()
 		if i%64 == 0 && time.Now().After(deadline) {
 			break
 		}
@@ -182,19 +181,14 @@ func Run(n, grain int, t Task) {
 
 // wait returns when every chunk is done. It polls instead of blocking on a
 // channel: a goroutine parked on a channel is woken tens of microseconds
-// after the send here (see spinFor), longer than a small layer takes. After
+// after the send here (see spinFor), longer than a small layer takes. It does
+// not yield while polling either: a yielding caller lets the scheduler run
+// the worker on the caller's core, and the two then share one core. After
 // spinFor of polling it sleeps between polls, for long chunks.
 func (j *job) wait() {
-	var start time.Time
-	for i := 0; j.done.Load() != j.chunks; i++ {
-		switch {
-		case i < 64:
-			runtime.Gosched()
-		case i == 64:
-			start = time.Now()
-		case time.Since(start) < spinFor:
-			runtime.Gosched()
-		default:
+	start := time.Now()
+	for i := 1; j.done.Load() != j.chunks; i++ {
+		if i%64 == 0 && time.Since(start) > spinFor {
 			time.Sleep(10 * time.Microsecond)
 		}
 	}
