@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,18 +62,6 @@ func dims64(shape []int) []int64 {
 	return out
 }
 
-func equalInt64s(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func attr(t *testing.T, n Node, name string) Attribute {
 	t.Helper()
 	for _, a := range n.Attrs {
@@ -113,11 +102,11 @@ func TestRoundTripUnfolded(t *testing.T) {
 		t.Errorf("graph name %q", gr.Name)
 	}
 	wantIn := []Dim{{Param: "batch"}, {Value: 3}, {Value: 64}, {Value: 96}}
-	if len(gr.Inputs) != 1 || gr.Inputs[0].Name != "input" || gr.Inputs[0].ElemType != Float || !equalDims(gr.Inputs[0].Dims, wantIn) {
+	if len(gr.Inputs) != 1 || gr.Inputs[0].Name != "input" || gr.Inputs[0].ElemType != Float || !slices.Equal(gr.Inputs[0].Dims, wantIn) {
 		t.Errorf("inputs %+v", gr.Inputs)
 	}
 	wantOut := []Dim{{Param: "batch"}, {Value: 10}}
-	if len(gr.Outputs) != 1 || gr.Outputs[0].Name != "logits" || !equalDims(gr.Outputs[0].Dims, wantOut) {
+	if len(gr.Outputs) != 1 || gr.Outputs[0].Name != "logits" || !slices.Equal(gr.Outputs[0].Dims, wantOut) {
 		t.Errorf("outputs %+v", gr.Outputs)
 	}
 
@@ -159,10 +148,10 @@ func TestRoundTripUnfolded(t *testing.T) {
 			}
 			k, s, p := int64(nd.Kernel), int64(nd.Stride), int64(nd.Pad)
 			if len(n.Inputs) != wantIns || n.Inputs[1] != nd.Name+".weight" ||
-				!equalInt64s(attr(t, n, "kernel_shape").Ints, []int64{k, k}) ||
-				!equalInt64s(attr(t, n, "strides").Ints, []int64{s, s}) ||
-				!equalInt64s(attr(t, n, "pads").Ints, []int64{p, p, p, p}) ||
-				!equalInt64s(attr(t, n, "dilations").Ints, []int64{1, 1}) ||
+				!slices.Equal(attr(t, n, "kernel_shape").Ints, []int64{k, k}) ||
+				!slices.Equal(attr(t, n, "strides").Ints, []int64{s, s}) ||
+				!slices.Equal(attr(t, n, "pads").Ints, []int64{p, p, p, p}) ||
+				!slices.Equal(attr(t, n, "dilations").Ints, []int64{1, 1}) ||
 				attr(t, n, "group").I != int64(nd.Groups) || attr(t, n, "group").Type != AttrInt {
 				t.Errorf("conv %s: %+v", nd.Name, n)
 			}
@@ -173,7 +162,7 @@ func TestRoundTripUnfolded(t *testing.T) {
 			}
 		case nn.OpMaxPool:
 			k := int64(nd.Kernel)
-			if !equalInt64s(attr(t, n, "kernel_shape").Ints, []int64{k, k}) || !equalInt64s(attr(t, n, "strides").Ints, []int64{k, k}) {
+			if !slices.Equal(attr(t, n, "kernel_shape").Ints, []int64{k, k}) || !slices.Equal(attr(t, n, "strides").Ints, []int64{k, k}) {
 				t.Errorf("max pool %d: %+v", i, n)
 			}
 		case nn.OpConcat:
@@ -190,22 +179,10 @@ func TestRoundTripUnfolded(t *testing.T) {
 	}
 	for i, p := range params {
 		in := gr.Initializers[i]
-		if in.Name != p.Name || !equalInt64s(in.Dims, dims64(p.Shape)) || !sameBits(in.Data, w[p.Name].Data) {
+		if in.Name != p.Name || !slices.Equal(in.Dims, dims64(p.Shape)) || !sameBits(in.Data, w[p.Name].Data) {
 			t.Errorf("initializer %d: %s %v differs from %s %v", i, in.Name, in.Dims, p.Name, p.Shape)
 		}
 	}
-}
-
-func equalDims(a, b []Dim) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRoundTripFolded checks the folded weights against the folding formula
@@ -233,7 +210,7 @@ func TestRoundTripFolded(t *testing.T) {
 		}
 		convs++
 		wt, bias := inits[nd.Name+".weight"], inits[nd.Name+".bias"]
-		if !equalInt64s(wt.Dims, dims64(w[nd.Name+".weight"].Shape)) || len(bias.Dims) != 1 || bias.Dims[0] != int64(nd.OutC) {
+		if !slices.Equal(wt.Dims, dims64(w[nd.Name+".weight"].Shape)) || len(bias.Dims) != 1 || bias.Dims[0] != int64(nd.OutC) {
 			t.Fatalf("%s: dims %v and %v", nd.Name, wt.Dims, bias.Dims)
 		}
 		if nd.Name == "fc" {
@@ -280,10 +257,10 @@ func TestFixedBatchSoftmaxOpset13(t *testing.T) {
 		t.Errorf("ir %d opset %d, want 7 and 13", m.IRVersion, m.Opsets[0].Version)
 	}
 	in, out := m.Graph.Inputs[0], m.Graph.Outputs[0]
-	if !equalDims(in.Dims, []Dim{{Value: 3}, {Value: 3}, {Value: 32}, {Value: 32}}) {
+	if !slices.Equal(in.Dims, []Dim{{Value: 3}, {Value: 3}, {Value: 32}, {Value: 32}}) {
 		t.Errorf("input dims %+v", in.Dims)
 	}
-	if out.Name != "probabilities" || !equalDims(out.Dims, []Dim{{Value: 3}, {Value: 4}}) {
+	if out.Name != "probabilities" || !slices.Equal(out.Dims, []Dim{{Value: 3}, {Value: 4}}) {
 		t.Errorf("output %+v", out)
 	}
 	last := m.Graph.Nodes[len(m.Graph.Nodes)-1]

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -257,7 +258,7 @@ func TestPreprocess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{1, 3, 224, 224}; !equalInts(x.Shape, want) {
+	if want := []int{1, 3, 224, 224}; !slices.Equal(x.Shape, want) {
 		t.Errorf("shape %v, want %v", x.Shape, want)
 	}
 	// The same image as a standard library type gives the same tensor.
@@ -305,18 +306,6 @@ func TestPreprocess(t *testing.T) {
 	if _, err := ResizeCrop(synth(1, 3000, 1), Options{MaxPixels: 1 << 16}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("resize over the pixel cap: err = %v", err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestResizeErrors(t *testing.T) {
