@@ -1,0 +1,5 @@
+//go:build race
+
+package winograd
+
+const raceEnabled = true
