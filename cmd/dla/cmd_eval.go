@@ -71,7 +71,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	loader := data.Loader{Items: items, BatchSize: *batch, Options: opt}
 	st, err := loader.Run(ctx, func(b *data.Batch) error {
 		for _, bad := range b.Errors {
-			fmt.Fprintf(stderr, "\ndla eval: %s: %v\n", bad.Path, bad.Err)
+			bar.println("dla eval: " + itemError(bad))
 		}
 		failed += len(b.Errors)
 		if len(b.Indices) > 0 {

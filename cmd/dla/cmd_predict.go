@@ -61,7 +61,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cls := m.Classes()
 	st, err := loader.Run(ctx, func(b *data.Batch) error {
 		for _, bad := range b.Errors {
-			fmt.Fprintf(stderr, "dla predict: %s: %v\n", bad.Path, bad.Err)
+			fmt.Fprintf(stderr, "dla predict: %s\n", itemError(bad))
 		}
 		if len(b.Indices) == 0 {
 			return nil
@@ -113,6 +113,15 @@ func openModel(name, wpath, labelsPath string, extra ...dla.Option) (*dla.Model,
 		return dla.Open(opts...)
 	}
 	return dla.Load(name, opts...)
+}
+
+// itemError names the image an error is about, once.
+func itemError(e data.ItemError) string {
+	msg := e.Err.Error()
+	if !strings.Contains(msg, e.Path) {
+		msg = e.Path + ": " + msg
+	}
+	return msg
 }
 
 // checkModelName refuses an unknown -m before any file is read.

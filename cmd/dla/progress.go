@@ -29,6 +29,14 @@ func newProgress(w io.Writer, label string, total int) *progress {
 	return &progress{w: w, label: label, total: total, tty: tty, start: time.Now()}
 }
 
+// println writes a message line without breaking a bar drawn on a terminal.
+func (p *progress) println(msg string) {
+	if p.tty && !p.lastDraw.IsZero() {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintln(p.w, msg)
+}
+
 // update shows done of total items, with extra text (e.g. running accuracy).
 func (p *progress) update(done int, extra string) {
 	now := time.Now()
