@@ -52,7 +52,8 @@ const (
 	stepCopy
 )
 
-// step is one kernel call per image; value ids index Engine.place.
+// step is one operation of the compiled network (run per image, or on the
+// whole batch where the kernel takes it); value ids index Engine.place.
 type step struct {
 	kind     stepKind
 	name     string // the first node's parameter prefix, for profiles
