@@ -100,9 +100,12 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
 	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
 	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
-	parallel.For(n*pl.c, 0, st.inputFn)
+	// Several chunks per worker, so a core slowed by other load does not
+	// hold up the rest.
+	chunks := 8 * parallel.Workers()
+	parallel.For(n*pl.c, (n*pl.c+chunks-1)/chunks, st.inputFn)
 	parallel.For(nPos, 1, st.gemmFn)
-	parallel.For(n*pl.k, 0, st.outputFn)
+	parallel.For(n*pl.k, (n*pl.k+chunks-1)/chunks, st.outputFn)
 	st.x, st.y, st.v, st.m, st.epi = nil, nil, nil, nil, nil
 	pl.pool.Put(st)
 }
