@@ -3,10 +3,12 @@ package nn_test
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/tensor"
 )
@@ -122,5 +124,55 @@ func TestForwardRejectsWrongInput(t *testing.T) {
 		if _, err := e.Forward(tensor.New(shape...)); err == nil {
 			t.Errorf("shape %v accepted", shape)
 		}
+	}
+}
+
+// Each algorithm choice of the compiler, on a small graph built to reach it:
+// Winograd, thin groups merged for the direct kernels, grouped and plain
+// direct kernels.
+func TestEngineAlgorithmsMatchReference(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		ch, groups, s int
+	}{
+		{"winograd", 64, 1, 14}, {"grouped", 128, 8, 16}, {"thin-groups", 64, 32, 14}, {"direct-7x7", 64, 1, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := nn.NewBuilder(c.ch, c.s, c.s)
+			x := b.ReLU(b.BatchNorm("bn0", b.Conv("conv0", 0, c.ch, 3, 1, 1, c.groups)))
+			y := b.BatchNorm("bn1", b.Conv("conv1", x, c.ch, 3, 1, 1, c.groups))
+			y = b.ReLU(b.Add(y, x))
+			g, err := b.Finish(b.ConvBias("fc", b.GlobalAvgPool(y), 10, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := nn.Weights(arch.SyntheticWeights(g, 3))
+			in, err := tensor.FromData(kerneltest.Rand(2*c.ch*c.s*c.s, 4), 2, c.ch, c.s, c.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := nn.RunReference(g, w, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := nn.Compile(g, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Forward(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
+				t.Errorf("max |diff| / max |logit| = %.3g > 1e-4", d)
+			}
+			steps, err := e.Profile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wino := strings.Contains(steps[0].Kind, "/wino"); wino != strings.HasPrefix(c.name, "winograd") {
+				t.Errorf("first convolution compiled as %q", steps[0].Kind)
+			}
+		})
 	}
 }
