@@ -2,7 +2,6 @@ package conv
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"testing"
 
@@ -87,31 +86,6 @@ func to64(v []float32) []float64 {
 	return out
 }
 
-// fdCheck compares an analytic gradient with central differences of
-// loss(v) = sum(f(v)*g) taken in float64 with step 1e-3. The loss is linear
-// or smooth, so the difference is accurate to ~1e-9; the float32 analytic
-// side is held to 1e-4 relative (to the largest gradient) per element.
-func fdCheck(t *testing.T, name string, v []float64, loss func([]float64) float64, grad []float32) {
-	t.Helper()
-	const h, tol = 1e-3, 1e-4
-	scale := 1.0
-	for _, g := range grad {
-		scale = max(scale, math.Abs(float64(g)))
-	}
-	for i := range v {
-		old := v[i]
-		v[i] = old + h
-		up := loss(v)
-		v[i] = old - h
-		down := loss(v)
-		v[i] = old
-		num := (up - down) / (2 * h)
-		if math.Abs(num-float64(grad[i])) > tol*scale {
-			t.Fatalf("%s[%d]: analytic %g, numeric %g", name, i, grad[i], num)
-		}
-	}
-}
-
 func TestBackwardFiniteDifferences(t *testing.T) {
 	for _, p := range []Params{
 		{2, 4, 5, 6, 6, 3, 3, 1, 1, 1, 1, 2},
@@ -132,9 +106,9 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 		ws := make([]float32, BackwardWorkspaceSize(p))
 		dx := make([]float32, len(x))
 		BackwardData(p, gy, w, dx, ws)
-		fdCheck(t, fmt.Sprintf("dx %+v", p), x64, func(v []float64) float64 { return dot(conv64(p, v, w64)) }, dx)
+		kerneltest.GradCheck(t, fmt.Sprintf("dx %+v", p), 1e-3, x64, func(v []float64) float64 { return dot(conv64(p, v, w64)) }, dx)
 		dw := make([]float32, len(w))
 		BackwardFilter(p, x, gy, dw, ws)
-		fdCheck(t, fmt.Sprintf("dw %+v", p), w64, func(v []float64) float64 { return dot(conv64(p, x64, v)) }, dw)
+		kerneltest.GradCheck(t, fmt.Sprintf("dw %+v", p), 1e-3, w64, func(v []float64) float64 { return dot(conv64(p, x64, v)) }, dw)
 	}
 }

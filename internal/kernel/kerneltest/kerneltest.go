@@ -89,3 +89,27 @@ func Unchanged(t testing.TB, name string, a, b []float32) {
 		}
 	}
 }
+
+// GradCheck compares an analytic float32 gradient grad of loss at v with
+// central differences of step h computed in float64. Each element must agree
+// within 1e-4 of the largest gradient (at least 1e-3), so a backward pass is
+// checked against the forward definition it differentiates.
+func GradCheck(t testing.TB, name string, h float64, v []float64, loss func([]float64) float64, grad []float32) {
+	t.Helper()
+	const tol = 1e-4
+	scale := 1e-3
+	for _, g := range grad {
+		scale = math.Max(scale, math.Abs(float64(g)))
+	}
+	for i := range v {
+		old := v[i]
+		v[i] = old + h
+		up := loss(v)
+		v[i] = old - h
+		down := loss(v)
+		v[i] = old
+		if num := (up - down) / (2 * h); math.Abs(num-float64(grad[i])) > tol*scale {
+			t.Fatalf("%s[%d]: analytic %g, numeric %g", name, i, grad[i], num)
+		}
+	}
+}

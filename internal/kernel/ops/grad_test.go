@@ -29,26 +29,6 @@ func dot(y, g []float64) (s float64) {
 	return s
 }
 
-func fdCheck(t *testing.T, name string, h float64, v []float64, loss func([]float64) float64, grad []float32) {
-	t.Helper()
-	const tol = 1e-4
-	scale := 1e-3
-	for _, g := range grad {
-		scale = max(scale, math.Abs(float64(g)))
-	}
-	for i := range v {
-		old := v[i]
-		v[i] = old + h
-		up := loss(v)
-		v[i] = old - h
-		down := loss(v)
-		v[i] = old
-		if num := (up - down) / (2 * h); math.Abs(num-float64(grad[i])) > tol*scale {
-			t.Fatalf("%s[%d]: analytic %g, numeric %g", name, i, grad[i], num)
-		}
-	}
-}
-
 func bnTrain64(n, c, hw int, x, gamma, beta []float64) []float64 {
 	y := make([]float64, len(x))
 	for ch := range c {
@@ -87,9 +67,9 @@ func TestBatchNormGradient(t *testing.T) {
 		BatchNormBackward(n, c, hw, x, g, gamma, m, is, dx, dg, db)
 		x64, g64, gm64, bt64 := to64(x), to64(g), to64(gamma), to64(beta)
 		name := fmt.Sprintf("%+v", s)
-		fdCheck(t, "dx "+name, 1e-4, x64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, v, gm64, bt64), g64) }, dx)
-		fdCheck(t, "dgamma "+name, 1e-4, gm64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, x64, v, bt64), g64) }, dg)
-		fdCheck(t, "dbeta "+name, 1e-4, bt64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, x64, gm64, v), g64) }, db)
+		kerneltest.GradCheck(t, "dx "+name, 1e-4, x64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, v, gm64, bt64), g64) }, dx)
+		kerneltest.GradCheck(t, "dgamma "+name, 1e-4, gm64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, x64, v, bt64), g64) }, dg)
+		kerneltest.GradCheck(t, "dbeta "+name, 1e-4, bt64, func(v []float64) float64 { return dot(bnTrain64(n, c, hw, x64, gm64, v), g64) }, db)
 	}
 }
 
@@ -119,12 +99,12 @@ func TestPoolingAndReLUGradients(t *testing.T) {
 			}
 			return s
 		}
-		fdCheck(t, fmt.Sprintf("maxpool k=%d", k), 1e-6, x64, maxPool64, dx)
+		kerneltest.GradCheck(t, fmt.Sprintf("maxpool k=%d", k), 1e-6, x64, maxPool64, dx)
 	}
 	g := kerneltest.Rand(n*c, 3)
 	dx := make([]float32, len(x))
 	GlobalAvgPoolBackward(n, c, h*w, g, dx)
-	fdCheck(t, "global average pool", 1e-3, x64, func(v []float64) float64 {
+	kerneltest.GradCheck(t, "global average pool", 1e-3, x64, func(v []float64) float64 {
 		var s float64
 		for i := range v {
 			s += v[i] / float64(h*w) * float64(g[i/(h*w)])
@@ -135,7 +115,7 @@ func TestPoolingAndReLUGradients(t *testing.T) {
 	y := make([]float32, len(x))
 	ReLU(x, y)
 	ReLUBackward(y, gr, dx)
-	fdCheck(t, "relu", 1e-6, x64, func(v []float64) float64 {
+	kerneltest.GradCheck(t, "relu", 1e-6, x64, func(v []float64) float64 {
 		var s float64
 		for i := range v {
 			s += math.Max(v[i], 0) * float64(gr[i])
@@ -152,7 +132,7 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 	if _, err := SoftmaxCrossEntropy(n, classes, logits, labels, d); err != nil {
 		t.Fatal(err)
 	}
-	fdCheck(t, "cross entropy", 1e-4, to64(logits), func(v []float64) float64 {
+	kerneltest.GradCheck(t, "cross entropy", 1e-4, to64(logits), func(v []float64) float64 {
 		var loss float64
 		for i := range n {
 			row := v[i*classes : (i+1)*classes]
@@ -179,11 +159,11 @@ func TestConcatAndAddGradients(t *testing.T) {
 		Concat(n, hw, [][]float32{toF32(a), toF32(b)}, chans, y)
 		return dot(to64(y), g64)
 	}
-	fdCheck(t, "concat input 0", 1e-3, a64, func(v []float64) float64 { return concat64(v, b64) }, da)
-	fdCheck(t, "concat input 1", 1e-3, b64, func(v []float64) float64 { return concat64(a64, v) }, db)
+	kerneltest.GradCheck(t, "concat input 0", 1e-3, a64, func(v []float64) float64 { return concat64(v, b64) }, da)
+	kerneltest.GradCheck(t, "concat input 1", 1e-3, b64, func(v []float64) float64 { return concat64(a64, v) }, db)
 	// Add passes its gradient through to both inputs unchanged.
 	ga := to64(g[:len(a)])
-	fdCheck(t, "add", 1e-3, a64, func(v []float64) float64 {
+	kerneltest.GradCheck(t, "add", 1e-3, a64, func(v []float64) float64 {
 		s := make([]float64, len(v))
 		for i := range v {
 			s[i] = v[i] + float64(a[i])
