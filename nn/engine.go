@@ -410,8 +410,8 @@ func (e *Engine) planFor(n int) *memPlan {
 		p.offsets[i] = off
 		p.size = max(p.size, off+size)
 	}
-	for _, st := range e.steps {
-		if st.conv != nil {
+	for i := range e.steps {
+		if st := &e.steps[i]; st.conv != nil {
 			p.wsLen = max(p.wsLen, st.conv.WorkspaceSize(e.convImages(st, n)))
 		}
 	}
@@ -442,7 +442,7 @@ func (e *Engine) ArenaBytes(n int) int {
 // Winograd takes the whole batch (strided views into the arena make one
 // larger matrix product per tile position), so do the other kernels when
 // every operand's images lie back to back; otherwise one image at a time.
-func (e *Engine) convImages(st step, n int) int {
+func (e *Engine) convImages(st *step, n int) int {
 	if _, ok := st.conv.(*winograd.Plan); ok {
 		return n
 	}
@@ -576,43 +576,34 @@ func (e *Engine) dense(v int) bool {
 
 // runStep runs one step on the whole batch.
 func (e *Engine) runStep(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace) {
-	if wp, ok := st.conv.(*winograd.Plan); ok {
-		inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
-		outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
-		x, xs := e.span(p, ws, st.in, inLen)
-		y, ys := e.span(p, ws, st.out, outLen)
-		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
-		rs := 0
-		if st.other >= 0 {
-			epi.Residual, rs = e.span(p, ws, st.other, outLen)
-		} else {
-			rs = outLen
+	if st.kind != stepConv || e.convImages(st, p.n) == 1 {
+		for img := range p.n {
+			e.run(st, epi, p, ws, img)
 		}
+		return
+	}
+	// The whole batch in one call (the workspace was sized by convImages):
+	// Winograd takes strided views, the other kernels back-to-back images.
+	outLen := volume(st.outShape)
+	x, xs := e.span(p, ws, st.in, volume(st.inShape))
+	y, ys := e.span(p, ws, st.out, outLen)
+	epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
+	rs := outLen
+	if st.other >= 0 {
+		epi.Residual, rs = e.span(p, ws, st.other, outLen)
+	}
+	if wp, ok := st.conv.(*winograd.Plan); ok {
 		wp.RunStrided(x, xs, y, ys, rs, p.n, epi, ws.ws)
 		return
 	}
-	if st.kind == stepConv && p.n > 1 && e.dense(st.in) && e.dense(st.out) && (st.other < 0 || e.dense(st.other)) {
-		// Images back to back: one call, so the kernel can spread the whole
-		// batch over the workers.
-		inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
-		outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
-		x, _ := e.span(p, ws, st.in, inLen)
-		y, _ := e.span(p, ws, st.out, outLen)
-		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
-		if st.other >= 0 {
-			epi.Residual, _ = e.span(p, ws, st.other, outLen)
-		}
-		st.conv.Run(x, y, p.n, epi, ws.ws)
-		return
-	}
-	for img := range p.n {
-		e.run(st, epi, p, ws, img)
-	}
+	st.conv.Run(x, y, p.n, epi, ws.ws)
 }
 
+// volume is the element count of a [C, H, W] shape.
+func volume(s [3]int) int { return s[0] * s[1] * s[2] }
+
 func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, img int) {
-	inLen := st.inShape[0] * st.inShape[1] * st.inShape[2]
-	outLen := st.outShape[0] * st.outShape[1] * st.outShape[2]
+	inLen, outLen := volume(st.inShape), volume(st.outShape)
 	switch st.kind {
 	case stepConv:
 		epi.Shift, epi.ReLU, epi.Residual = st.shift, st.relu, nil
