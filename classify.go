@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"math"
 	"sort"
 	"sync"
 
 	"github.com/dla-go/dla/data"
+	"github.com/dla-go/dla/internal/kernel/ops"
 
 	"github.com/dla-go/dla/tensor"
 	"github.com/dla-go/dla/vision"
@@ -77,21 +77,11 @@ func (m *Model) TopK(logits []float32, k int) []Prediction {
 	return out
 }
 
-// Softmax returns exp(x-max)/sum, computed in float64.
+// Softmax returns the softmax of one image's logits (computed in float64).
 func Softmax(x []float32) []float32 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	e := make([]float64, len(x))
-	for i, v := range x {
-		e[i] = math.Exp(float64(v) - mx)
-		sum += e[i]
-	}
 	out := make([]float32, len(x))
-	for i := range e {
-		out[i] = float32(e[i] / sum)
+	if len(x) > 0 {
+		ops.Softmax(1, len(x), x, out)
 	}
 	return out
 }
