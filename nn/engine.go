@@ -602,6 +602,9 @@ func (e *Engine) runStep(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace
 // volume is the element count of a [C, H, W] shape.
 func volume(s [3]int) int { return s[0] * s[1] * s[2] }
 
+// run runs a step on image img. The small element-wise steps are plain loops
+// here rather than calls to the ops kernels, whose closures would allocate
+// on every Forward (ops serves training, which allocates anyway).
 func (e *Engine) run(st *step, epi *conv.Epilogue, p *memPlan, ws *workspace, img int) {
 	inLen, outLen := volume(st.inShape), volume(st.outShape)
 	switch st.kind {
