@@ -230,6 +230,11 @@ func TestHostileTorchZip(t *testing.T) {
 	if err != nil || fmt.Sprint(f.Tensors["w"].Data) != "[4 4]" {
 		t.Fatalf("broadcast view: %v %v", f, err)
 	}
+	// An empty view may name any offset (found by fuzzing: it sliced past the storage).
+	f, err = readBytes(torchZip(t, torchPickle("FloatStorage", 4, v(1<<28, []int{0, 3}, []int{3, 1})), four))
+	if err != nil || len(f.Tensors["w"].Data) != 0 {
+		t.Fatalf("empty view at a far offset: %v %v", f, err)
+	}
 
 	cases := []struct {
 		name string
