@@ -124,18 +124,24 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	if w := parallel.Workers(); w > 1 {
 		want = min(4*w, max(1, int(2*float64(m)*float64(n)*float64(k)/minTaskFlops)))
 	}
-	for ceilDiv(m, mb)*ceilDiv(n, nb) < want {
+	// Split into row and column blocks of nearly equal size: halving a
+	// block size instead would leave a sliver (196 columns -> 128 + 68 ->
+	// 64+64+64+4), which costs a whole task for a few columns.
+	rb, cb := ceilDiv(m, mb), ceilDiv(n, nb)
+	for rb*cb < want {
 		switch {
-		case nb >= 2*minTaskCols && nb >= mb:
-			nb = roundUp(nb/2, p.NR)
-		case mb >= 2*p.MR:
-			mb = roundUp(mb/2, p.MR)
-		case nb >= 2*p.NR:
-			nb = roundUp(nb/2, p.NR)
+		case n/(2*cb) >= minTaskCols && n/cb >= m/rb:
+			cb *= 2
+		case m/(2*rb) >= p.MR:
+			rb *= 2
+		case n/(2*cb) >= p.NR:
+			cb *= 2
 		default:
 			want = 0
 		}
 	}
+	mb = roundUp(ceilDiv(m, rb), p.MR)
+	nb = roundUp(ceilDiv(n, cb), p.NR)
 	j := getJob()
 	*j = job{
 		v: v, m: m, n: n, k: k, pa: pa, transB: transB, b: b, ldb: ldb,
@@ -147,7 +153,7 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 }
 
 const (
-	minTaskFlops = 1 << 21 // about 20 µs of work on one core
+	minTaskFlops = 1 << 19 // about 5 µs of work on one core; the polling pool hands it over in about 1
 	minTaskCols  = 64
 )
 
