@@ -101,7 +101,7 @@ func makeEpi(f epiFlags, k, ysize int, seed uint64) *Epilogue {
 }
 
 func allStrategies(t *testing.T, fn func(t *testing.T)) {
-	for _, s := range []strategy{-1, direct, tiled, whole, blocked} {
+	for _, s := range []strategy{-1, direct, tiled, whole, blocked, bcast} {
 		t.Run(fmt.Sprintf("strategy%d", s), func(t *testing.T) {
 			defer func(old strategy) { forced = old }(forced)
 			forced = s
@@ -117,7 +117,7 @@ func variants(t *testing.T, fn func(name string)) {
 	defer func(old strategy) { forced = old }(forced)
 	for _, workers := range []int{1, 2, 3} {
 		old := parallel.SetWorkers(workers)
-		for _, s := range []strategy{-1, direct, tiled, whole, blocked} {
+		for _, s := range []strategy{-1, direct, tiled, whole, blocked, bcast} {
 			forced = s
 			fn(fmt.Sprintf("workers=%d strategy=%d", workers, s))
 		}
@@ -179,6 +179,10 @@ var planShapes = []Params{
 	{1, 8, 6, 40, 16, 1, 1, 1, 1, 0, 0, 1},
 	{1, 8, 9, 70, 16, 3, 3, 2, 2, 1, 1, 1},
 	{2, 8, 5, 130, 8, 3, 3, 2, 2, 1, 1, 2},
+	{2, 5, 13, 29, 64, 3, 3, 2, 2, 1, 1, 1}, // bcast, stride 2, a partial last column tile
+	{1, 3, 11, 30, 32, 3, 3, 1, 1, 1, 1, 1}, // bcast, stride 1
+	{1, 7, 15, 61, 96, 7, 7, 2, 2, 3, 3, 1}, // bcast, 7x7 stride 2
+	{1, 4, 9, 27, 32, 3, 3, 2, 2, 0, 0, 1},  // bcast, no padding
 }
 
 func TestPlanEpilogues(t *testing.T) {

@@ -36,6 +36,11 @@ const (
 	// kernel computes the output directly (tile.go); needs the assembly
 	// kernels and a channel count per group that is a multiple of 4.
 	blocked
+	// bcast: like blocked, but the kernel is vectorised over 32 output
+	// channels and broadcasts each input, so strided columns cost nothing
+	// extra (the blocked stride-2 kernels spend a permute per vector and
+	// twice the cache traffic). Used for stride-2 convolutions.
+	bcast
 )
 
 // schedule is how one Run call splits its work.
@@ -70,6 +75,10 @@ func (g *geom) schedule(n, workers int) schedule {
 	switch {
 	case forced == blocked && tileMR(g.kg) > 0:
 		return g.blockedSchedule()
+	case forced == bcast && g.bcastFits():
+		return g.bcastSchedule()
+	case forced < 0 && g.useBcast():
+		return g.bcastSchedule()
 	case forced == whole:
 		return g.wholeSchedule(workers)
 	case forced == tiled:
@@ -94,6 +103,31 @@ func (g *geom) schedule(n, workers int) schedule {
 // GEMMs are tiny (BenchmarkConv compared the strategies on the DLA shapes).
 func (g *geom) useBlocked() bool {
 	return haveTile && tileMR(g.kg) > 0 && !g.direct
+}
+
+// bcastFits reports whether the bcast kernels can compute g.
+func (g *geom) bcastFits() bool {
+	return g.Groups == 1 && g.K%bcastK == 0 && g.StrideW <= 2
+}
+
+// useBcast picks the bcast kernels for stride-2 convolutions and for narrow
+// outputs, where the blocked kernels would need flat tiles (BenchmarkConv:
+// stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3 512->512 at
+// 7x7 166 -> 216). 1x1 stride-1 convolutions stay a GEMM on the image.
+func (g *geom) useBcast() bool {
+	return haveTile && !g.direct && g.bcastFits() && (g.StrideW == 2 || g.flatTiles(8))
+}
+
+// bcastSource is g read from a plain zero-padded copy (unit strides).
+func (g *geom) bcastSource() geom {
+	src := *g
+	src.StrideH, src.StrideW = 1, 1
+	return src
+}
+
+func (g *geom) bcastSchedule() schedule {
+	src := g.bcastSource()
+	return schedule{strat: bcast, ws: src.phases().len}
 }
 
 func (g *geom) blockedSchedule() schedule {
@@ -127,7 +161,7 @@ func (g *geom) tiledSchedule(n, workers int) schedule {
 func WorkspaceSize(p Params) int {
 	g := mustValid(p)
 	sc := g.schedule(p.N, parallel.Workers())
-	if sc.strat == blocked {
+	if sc.strat == blocked || sc.strat == bcast {
 		return p.K*g.kdim + sc.ws // the packed weights, then the layout
 	}
 	return sc.ws
@@ -168,7 +202,19 @@ func newPlan(p Params, w, tw []float32) *Plan {
 			pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
 		}
 	}
-	if pl.mr = tileMR(g.kg); pl.mr > 0 && (forced >= 0 || g.useBlocked()) {
+	if g.schedule(1, 1).strat == bcast {
+		// The bcast kernels take the blocked fields: 32-channel weight
+		// blocks, a zero-padded copy, its tap offsets.
+		pl.mr, pl.step = bcastK, g.StrideW
+		if tw == nil {
+			tw = make([]float32, p.K*g.kdim)
+		}
+		pl.tw = tw[:p.K*g.kdim]
+		g.packTile(pl.tw, w, bcastK)
+		pl.src = g.bcastSource()
+		pl.ph = pl.src.phases()
+		pl.offs = pl.src.tileOffsets(&pl.ph)
+	} else if pl.mr = tileMR(g.kg); pl.mr > 0 && (forced >= 0 || g.useBlocked()) {
 		if tw == nil {
 			tw = make([]float32, p.K*g.kdim)
 		}
@@ -180,15 +226,16 @@ func newPlan(p Params, w, tw []float32) *Plan {
 		}
 		pl.ph = pl.src.phases()
 		pl.offs = pl.src.tileOffsets(&pl.ph)
-		pl.ones, pl.zeros = make([]float32, p.K), make([]float32, p.K)
-		for i := range pl.ones {
-			pl.ones[i] = 1
-		}
+	}
+	pl.ones, pl.zeros = make([]float32, p.K), make([]float32, p.K)
+	for i := range pl.ones {
+		pl.ones[i] = 1
 	}
 	pl.pool.New = func() any {
 		st := &runState{pl: pl}
 		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
 		st.phaseFn, st.blockFn, st.groupFn = st.phaseTasks, st.blockTasks, st.groupTasks
+		st.bcastFn = st.bcastTasks
 		return st
 	}
 	return pl
@@ -251,6 +298,13 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
 			parallel.For(units, ceilDiv(units, 8*workers), st.blockFn)
 		}
+	case bcast:
+		units := g.K / bcastK * g.oh
+		for img := range n {
+			st.img = img
+			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
+			parallel.For(units, ceilDiv(units, 8*workers), st.bcastFn)
+		}
 	case tiled:
 		slots := min(workers, len(ws)/sc.slot)
 		tasks := n * g.Groups * sc.nct
@@ -275,6 +329,7 @@ type runState struct {
 	ldb, bImage           int        // its row stride and per-image offset
 	gemmFn, tileFn, colFn func(lo, hi int)
 	phaseFn, blockFn      func(lo, hi int)
+	bcastFn               func(lo, hi int)
 	groupFn               func(lo, hi int)
 }
 
@@ -350,6 +405,7 @@ func (st *runState) tileTasks(lo, hi int) {
 func Forward(p Params, x, w, y []float32, epi *Epilogue, ws []float32) {
 	g := mustValid(p)
 	if g.schedule(p.N, parallel.Workers()).strat != blocked {
+		// (bcast packs its weights in NewPlan too: it serves inference.)
 		NewPlan(p, w).Run(x, y, p.N, epi, ws)
 		return
 	}
@@ -479,6 +535,54 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 				}
 			}
 			q += run
+		}
+	}
+}
+
+// bcastTasks runs units (32-channel block, output row) of image st.img: a
+// bcast kernel call per 14 (or 7) output columns into a stack scratch, then the
+// epilogue while the scratch is written to the channel rows of the output.
+func (st *runState) bcastTasks(lo, hi int) {
+	pl := st.pl
+	g := &pl.g
+	scale, shift, floor := pl.ones, pl.zeros, float32(math.Inf(-1))
+	var res []float32
+	if e := st.epi; e != nil {
+		if e.Scale != nil {
+			scale = e.Scale
+		}
+		if e.Shift != nil {
+			shift = e.Shift
+		}
+		res = e.Residual
+		if e.ReLU {
+			floor = 0
+		}
+	}
+	var scratch [bcastK * 14]float32
+	cols := bcastCols(g.ow)
+	for u := lo; u < hi; u++ {
+		oh, k0 := u%g.oh, u/g.oh*bcastK
+		base := oh * g.StrideH * pl.ph.wph
+		w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
+		for ow0 := 0; ow0 < g.ow; ow0 += cols {
+			n := min(cols, g.ow-ow0)
+			bcastTile(cols, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], scratch[:])
+			for k := range bcastK {
+				i := (st.img*g.K+k0+k)*g.ohow + oh*g.ow + ow0
+				dst := st.y[i : i+n]
+				s, b := scale[k0+k], shift[k0+k]
+				if res != nil {
+					r := res[i : i+n]
+					for j := range dst {
+						dst[j] = max(scratch[j*bcastK+k]*s+b+r[j], floor)
+					}
+					continue
+				}
+				for j := range dst {
+					dst[j] = max(scratch[j*bcastK+k]*s+b, floor)
+				}
+			}
 		}
 	}
 }

@@ -37,6 +37,33 @@ func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks
 	}
 }
 
+// bcastK is the output channel count of the bcast kernels (see _asm); they
+// come in 14 and 7 columns.
+const bcastK = 32
+
+// bcastCols picks the kernel width that wastes the fewest columns of an
+// output row ow wide (14 on a tie: fewer calls).
+func bcastCols(ow int) int {
+	if ceilDiv(ow, 14)*14 <= ceilDiv(ow, 7)*7 {
+		return 14
+	}
+	return 7
+}
+
+// bcastGeneric is the definition of the bcast kernels: the raw sums of a
+// 32-channel x cols-column tile, stored pixel-major.
+func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, out []float32) {
+	for j := range cols {
+		for k := range bcastK {
+			var s float32
+			for t := range taps {
+				s += w[t*bcastK+k] * x[offs[t]+step*j]
+			}
+			out[j*bcastK+k] = s
+		}
+	}
+}
+
 // phaseGeom is the layout of the rearranged input of one image.
 type phaseGeom struct {
 	hph, wph int // rows and columns of one phase plane

@@ -32,3 +32,19 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 		tile8x32S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
 	}
 }
+
+// bcastTile runs the cols-column (14 or 7) bcast kernel for input step 1 or
+// 2 (see bcastGeneric).
+func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, out []float32) {
+	_ = out[bcastK*cols-1]
+	switch {
+	case cols == 14 && step == 1:
+		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+	case cols == 14:
+		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+	case step == 1:
+		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+	default:
+		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+	}
+}

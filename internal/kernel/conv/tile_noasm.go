@@ -9,3 +9,7 @@ var haveTile = false
 func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
 	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, scale, shift, res, floor)
 }
+
+func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, out []float32) {
+	bcastGeneric(cols, step, taps, w, offs, x, out)
+}

@@ -43,3 +43,25 @@ func TestTileKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestBcastKernel holds the dispatched bcast kernel (assembly when
+// available) to bcastGeneric on random taps and offsets, both steps.
+func TestBcastKernel(t *testing.T) {
+	for _, c := range [][2]int{{14, 1}, {14, 2}, {7, 1}, {7, 2}} {
+		cols, step := c[0], c[1]
+		for i, taps := range []int{1, 2, 9, 27, 144} {
+			x := kerneltest.Rand(taps*5+2*cols+16, uint64(i))
+			w := kerneltest.Rand(taps*bcastK, uint64(i)+1)
+			offs := make([]int, taps)
+			for t := range offs {
+				offs[t] = (t * 5) % (len(x) - 2*cols)
+			}
+			want := make([]float32, bcastK*cols)
+			got, check := kerneltest.Guarded(len(want), nil)
+			bcastGeneric(cols, step, taps, w, offs, x, want)
+			bcastTile(cols, step, taps, w, offs, x, got)
+			check(t)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d", cols, step, taps), got, want, kerneltest.DefaultNMSE)
+		}
+	}
+}

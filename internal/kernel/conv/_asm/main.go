@@ -36,6 +36,12 @@ func main() {
 	}
 	kernel(4, 4, true, evens)
 	kernel(8, 2, true, evens)
+	// Kernels vectorised over output channels instead of columns: each
+	// input is broadcast, so any stride reads as cheaply as stride 1.
+	for _, cols := range []int{14, 7} {
+		bcastKernel(cols, 1)
+		bcastKernel(cols, 2)
+	}
 	Generate()
 }
 
@@ -177,4 +183,66 @@ func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy, sc
 			}
 		}
 	}
+}
+
+// bcastKernel generates the 32-channel x cols-column kernel for the given
+// input step between output columns. Per tap it loads the 32 weights of the
+// tap (two vectors) and broadcasts the cols inputs: 2*cols FMAs for cols+2
+// loads. 14 columns (28 accumulators, 31 of the 32 vector registers) tile
+// DLA's output widths 14, 28, 56 and 112 exactly; 7 columns serve 7. The
+// raw sums are stored pixel-major (32 floats per column); the caller
+// applies the epilogue while writing them to the NCHW output.
+func bcastKernel(cols, step int) {
+	name := fmt.Sprintf("bcast32x%dS%dAVX512", cols, step)
+	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, out *float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes a 32-channel x %d-column tile; taps >= 1. It is, in Go:", name, cols),
+		"",
+		fmt.Sprintf("\tfor j := range %d {", cols),
+		"\t\tfor k := range 32 {",
+		"\t\t\tvar s float32",
+		"\t\t\tfor t := range taps {",
+		fmt.Sprintf("\t\t\t\ts += w[t*32+k] * x[offs[t]+%d*j] // fused multiply-add", step),
+		"\t\t\t}",
+		"\t\t\tout[j*32+k] = s",
+		"\t\t}",
+		"\t}",
+	)
+	acc := make([][2]reg.VecVirtual, cols)
+	for j := range acc {
+		for v := range 2 {
+			acc[j][v] = ZMM()
+			VPXORD(acc[j][v], acc[j][v], acc[j][v])
+		}
+	}
+	taps := Load(Param("taps"), GP64())
+	w := Load(Param("w"), GP64())
+	offs := Load(Param("offs"), GP64())
+	x := Load(Param("x"), GP64())
+
+	Label("loop")
+	o := GP64()
+	MOVQ(Mem{Base: offs}, o)
+	w0, w1 := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: w}, w0)
+	VMOVUPS(Mem{Base: w, Disp: 64}, w1)
+	for j := range cols {
+		b := ZMM()
+		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
+		VFMADD231PS(w0, b, acc[j][0])
+		VFMADD231PS(w1, b, acc[j][1])
+	}
+	ADDQ(U32(128), w)
+	ADDQ(U32(8), offs)
+	DECQ(taps)
+	JNZ(LabelRef("loop"))
+
+	out := Load(Param("out"), GP64())
+	for j := range cols {
+		VMOVUPS(acc[j][0], Mem{Base: out, Disp: 128 * j})
+		VMOVUPS(acc[j][1], Mem{Base: out, Disp: 128*j + 64})
+	}
+	VZEROUPPER()
+	RET()
 }
