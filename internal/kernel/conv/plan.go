@@ -540,8 +540,9 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 }
 
 // bcastTasks runs units (32-channel block, output row) of image st.img: a
-// bcast kernel call per 14 (or 7) output columns into a stack scratch, then the
-// epilogue while the scratch is written to the channel rows of the output.
+// bcast kernel call per 14 (or 7) output columns, which applies the
+// epilogue and writes the channel rows of the output. A residual is added
+// afterwards (the kernel then leaves out the ReLU).
 func (st *runState) bcastTasks(lo, hi int) {
 	pl := st.pl
 	g := &pl.g
@@ -559,7 +560,10 @@ func (st *runState) bcastTasks(lo, hi int) {
 			floor = 0
 		}
 	}
-	var scratch [bcastK * 14]float32
+	kernelFloor := floor
+	if res != nil {
+		kernelFloor = float32(math.Inf(-1))
+	}
 	cols := bcastCols(g.ow)
 	for u := lo; u < hi; u++ {
 		oh, k0 := u%g.oh, u/g.oh*bcastK
@@ -567,20 +571,16 @@ func (st *runState) bcastTasks(lo, hi int) {
 		w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
 		for ow0 := 0; ow0 < g.ow; ow0 += cols {
 			n := min(cols, g.ow-ow0)
-			bcastTile(cols, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], scratch[:])
+			i0 := (st.img*g.K+k0)*g.ohow + oh*g.ow + ow0
+			bcastTile(cols, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], st.y[i0:], g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
+			if res == nil {
+				continue
+			}
 			for k := range bcastK {
-				i := (st.img*g.K+k0+k)*g.ohow + oh*g.ow + ow0
-				dst := st.y[i : i+n]
-				s, b := scale[k0+k], shift[k0+k]
-				if res != nil {
-					r := res[i : i+n]
-					for j := range dst {
-						dst[j] = max(scratch[j*bcastK+k]*s+b+r[j], floor)
-					}
-					continue
-				}
+				i := i0 + k*g.ohow
+				dst, r := st.y[i:i+n], res[i:i+n]
 				for j := range dst {
-					dst[j] = max(scratch[j*bcastK+k]*s+b, floor)
+					dst[j] = max(dst[j]+r[j], floor)
 				}
 			}
 		}

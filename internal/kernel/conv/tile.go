@@ -50,16 +50,17 @@ func bcastCols(ow int) int {
 	return 7
 }
 
-// bcastGeneric is the definition of the bcast kernels: the raw sums of a
-// 32-channel x cols-column tile, stored pixel-major.
-func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, out []float32) {
-	for j := range cols {
+// bcastGeneric is the definition of the bcast kernels: a 32-channel x
+// cols-column tile with the epilogue, written to the first n columns of 32
+// output rows ldy apart.
+func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift []float32, floor float32) {
+	for j := range min(n, cols) {
 		for k := range bcastK {
 			var s float32
 			for t := range taps {
 				s += w[t*bcastK+k] * x[offs[t]+step*j]
 			}
-			out[j*bcastK+k] = s
+			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
 		}
 	}
 }

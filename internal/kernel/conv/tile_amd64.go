@@ -100,62 +100,66 @@ func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 //go:noescape
 func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 
-// bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1. It is, in Go:
+// bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
+// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
 //
-//	for j := range 14 {
+//	for j := range n {
 //		for k := range 32 {
 //			var s float32
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+1*j] // fused multiply-add
 //			}
-//			out[j*32+k] = s
+//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 
-// bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1. It is, in Go:
+// bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1,
+// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
 //
-//	for j := range 14 {
+//	for j := range n {
 //		for k := range 32 {
 //			var s float32
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+2*j] // fused multiply-add
 //			}
-//			out[j*32+k] = s
+//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 
-// bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1. It is, in Go:
+// bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1,
+// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
 //
-//	for j := range 7 {
+//	for j := range n {
 //		for k := range 32 {
 //			var s float32
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+1*j] // fused multiply-add
 //			}
-//			out[j*32+k] = s
+//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 
-// bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1. It is, in Go:
+// bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1,
+// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
 //
-//	for j := range 7 {
+//	for j := range n {
 //		for k := range 32 {
 //			var s float32
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+2*j] // fused multiply-add
 //			}
-//			out[j*32+k] = s
+//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)

@@ -1022,9 +1022,27 @@ done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+DATA iota16<>+0(SB)/4, $0x00000000
+DATA iota16<>+4(SB)/4, $0x00000001
+DATA iota16<>+8(SB)/4, $0x00000002
+DATA iota16<>+12(SB)/4, $0x00000003
+DATA iota16<>+16(SB)/4, $0x00000004
+DATA iota16<>+20(SB)/4, $0x00000005
+DATA iota16<>+24(SB)/4, $0x00000006
+DATA iota16<>+28(SB)/4, $0x00000007
+DATA iota16<>+32(SB)/4, $0x00000008
+DATA iota16<>+36(SB)/4, $0x00000009
+DATA iota16<>+40(SB)/4, $0x0000000a
+DATA iota16<>+44(SB)/4, $0x0000000b
+DATA iota16<>+48(SB)/4, $0x0000000c
+DATA iota16<>+52(SB)/4, $0x0000000d
+DATA iota16<>+56(SB)/4, $0x0000000e
+DATA iota16<>+60(SB)/4, $0x0000000f
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 // Requires: AVX, AVX512F
-TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-40
+TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-76
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1108,41 +1126,190 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         out+32(FP), AX
-	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z2, 128(AX)
-	VMOVUPS      Z3, 192(AX)
-	VMOVUPS      Z4, 256(AX)
-	VMOVUPS      Z5, 320(AX)
-	VMOVUPS      Z6, 384(AX)
-	VMOVUPS      Z7, 448(AX)
-	VMOVUPS      Z8, 512(AX)
-	VMOVUPS      Z9, 576(AX)
-	VMOVUPS      Z10, 640(AX)
-	VMOVUPS      Z11, 704(AX)
-	VMOVUPS      Z12, 768(AX)
-	VMOVUPS      Z13, 832(AX)
-	VMOVUPS      Z14, 896(AX)
-	VMOVUPS      Z15, 960(AX)
-	VMOVUPS      Z16, 1024(AX)
-	VMOVUPS      Z17, 1088(AX)
-	VMOVUPS      Z18, 1152(AX)
-	VMOVUPS      Z19, 1216(AX)
-	VMOVUPS      Z20, 1280(AX)
-	VMOVUPS      Z21, 1344(AX)
-	VMOVUPS      Z22, 1408(AX)
-	VMOVUPS      Z23, 1472(AX)
-	VMOVUPS      Z24, 1536(AX)
-	VMOVUPS      Z25, 1600(AX)
-	VMOVUPS      Z26, 1664(AX)
-	VMOVUPS      Z27, 1728(AX)
+	MOVQ         ldy+40(FP), AX
+	VPBROADCASTD AX, Z28
+	VPMULLD      iota16<>+0(SB), Z28, Z28
+	SHLQ         $0x06, AX
+	MOVQ         y+32(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         n+48(FP), DX
+	MOVQ         scale+56(FP), BX
+	MOVQ         shift+64(FP), SI
+	MOVL         $0x0000ffff, DI
+	VMULPS       (BX), Z0, Z0
+	VADDPS       (SI), Z0, Z0
+	VMAXPS.BCST  floor+72(FP), Z0, Z0
+	KMOVW        DI, K1
+	VSCATTERDPS  Z0, K1, (CX)(Z28*4)
+	VMULPS       64(BX), Z1, Z1
+	VADDPS       64(SI), Z1, Z1
+	VMAXPS.BCST  floor+72(FP), Z1, Z1
+	KMOVW        DI, K1
+	VSCATTERDPS  Z1, K1, (AX)(Z28*4)
+	CMPQ         DX, $0x00000001
+	JLE          done
+	VMULPS       (BX), Z2, Z2
+	VADDPS       (SI), Z2, Z2
+	VMAXPS.BCST  floor+72(FP), Z2, Z2
+	KMOVW        DI, K1
+	VSCATTERDPS  Z2, K1, 4(CX)(Z28*4)
+	VMULPS       64(BX), Z3, Z3
+	VADDPS       64(SI), Z3, Z3
+	VMAXPS.BCST  floor+72(FP), Z3, Z3
+	KMOVW        DI, K1
+	VSCATTERDPS  Z3, K1, 4(AX)(Z28*4)
+	CMPQ         DX, $0x00000002
+	JLE          done
+	VMULPS       (BX), Z4, Z4
+	VADDPS       (SI), Z4, Z4
+	VMAXPS.BCST  floor+72(FP), Z4, Z4
+	KMOVW        DI, K1
+	VSCATTERDPS  Z4, K1, 8(CX)(Z28*4)
+	VMULPS       64(BX), Z5, Z5
+	VADDPS       64(SI), Z5, Z5
+	VMAXPS.BCST  floor+72(FP), Z5, Z5
+	KMOVW        DI, K1
+	VSCATTERDPS  Z5, K1, 8(AX)(Z28*4)
+	CMPQ         DX, $0x00000003
+	JLE          done
+	VMULPS       (BX), Z6, Z6
+	VADDPS       (SI), Z6, Z6
+	VMAXPS.BCST  floor+72(FP), Z6, Z6
+	KMOVW        DI, K1
+	VSCATTERDPS  Z6, K1, 12(CX)(Z28*4)
+	VMULPS       64(BX), Z7, Z7
+	VADDPS       64(SI), Z7, Z7
+	VMAXPS.BCST  floor+72(FP), Z7, Z7
+	KMOVW        DI, K1
+	VSCATTERDPS  Z7, K1, 12(AX)(Z28*4)
+	CMPQ         DX, $0x00000004
+	JLE          done
+	VMULPS       (BX), Z8, Z8
+	VADDPS       (SI), Z8, Z8
+	VMAXPS.BCST  floor+72(FP), Z8, Z8
+	KMOVW        DI, K1
+	VSCATTERDPS  Z8, K1, 16(CX)(Z28*4)
+	VMULPS       64(BX), Z9, Z9
+	VADDPS       64(SI), Z9, Z9
+	VMAXPS.BCST  floor+72(FP), Z9, Z9
+	KMOVW        DI, K1
+	VSCATTERDPS  Z9, K1, 16(AX)(Z28*4)
+	CMPQ         DX, $0x00000005
+	JLE          done
+	VMULPS       (BX), Z10, Z10
+	VADDPS       (SI), Z10, Z10
+	VMAXPS.BCST  floor+72(FP), Z10, Z10
+	KMOVW        DI, K1
+	VSCATTERDPS  Z10, K1, 20(CX)(Z28*4)
+	VMULPS       64(BX), Z11, Z11
+	VADDPS       64(SI), Z11, Z11
+	VMAXPS.BCST  floor+72(FP), Z11, Z11
+	KMOVW        DI, K1
+	VSCATTERDPS  Z11, K1, 20(AX)(Z28*4)
+	CMPQ         DX, $0x00000006
+	JLE          done
+	VMULPS       (BX), Z12, Z12
+	VADDPS       (SI), Z12, Z12
+	VMAXPS.BCST  floor+72(FP), Z12, Z12
+	KMOVW        DI, K1
+	VSCATTERDPS  Z12, K1, 24(CX)(Z28*4)
+	VMULPS       64(BX), Z13, Z13
+	VADDPS       64(SI), Z13, Z13
+	VMAXPS.BCST  floor+72(FP), Z13, Z13
+	KMOVW        DI, K1
+	VSCATTERDPS  Z13, K1, 24(AX)(Z28*4)
+	CMPQ         DX, $0x00000007
+	JLE          done
+	VMULPS       (BX), Z14, Z14
+	VADDPS       (SI), Z14, Z14
+	VMAXPS.BCST  floor+72(FP), Z14, Z14
+	KMOVW        DI, K1
+	VSCATTERDPS  Z14, K1, 28(CX)(Z28*4)
+	VMULPS       64(BX), Z15, Z15
+	VADDPS       64(SI), Z15, Z15
+	VMAXPS.BCST  floor+72(FP), Z15, Z15
+	KMOVW        DI, K1
+	VSCATTERDPS  Z15, K1, 28(AX)(Z28*4)
+	CMPQ         DX, $0x00000008
+	JLE          done
+	VMULPS       (BX), Z16, Z16
+	VADDPS       (SI), Z16, Z16
+	VMAXPS.BCST  floor+72(FP), Z16, Z16
+	KMOVW        DI, K1
+	VSCATTERDPS  Z16, K1, 32(CX)(Z28*4)
+	VMULPS       64(BX), Z17, Z17
+	VADDPS       64(SI), Z17, Z17
+	VMAXPS.BCST  floor+72(FP), Z17, Z17
+	KMOVW        DI, K1
+	VSCATTERDPS  Z17, K1, 32(AX)(Z28*4)
+	CMPQ         DX, $0x00000009
+	JLE          done
+	VMULPS       (BX), Z18, Z18
+	VADDPS       (SI), Z18, Z18
+	VMAXPS.BCST  floor+72(FP), Z18, Z18
+	KMOVW        DI, K1
+	VSCATTERDPS  Z18, K1, 36(CX)(Z28*4)
+	VMULPS       64(BX), Z19, Z19
+	VADDPS       64(SI), Z19, Z19
+	VMAXPS.BCST  floor+72(FP), Z19, Z19
+	KMOVW        DI, K1
+	VSCATTERDPS  Z19, K1, 36(AX)(Z28*4)
+	CMPQ         DX, $0x0000000a
+	JLE          done
+	VMULPS       (BX), Z20, Z20
+	VADDPS       (SI), Z20, Z20
+	VMAXPS.BCST  floor+72(FP), Z20, Z20
+	KMOVW        DI, K1
+	VSCATTERDPS  Z20, K1, 40(CX)(Z28*4)
+	VMULPS       64(BX), Z21, Z21
+	VADDPS       64(SI), Z21, Z21
+	VMAXPS.BCST  floor+72(FP), Z21, Z21
+	KMOVW        DI, K1
+	VSCATTERDPS  Z21, K1, 40(AX)(Z28*4)
+	CMPQ         DX, $0x0000000b
+	JLE          done
+	VMULPS       (BX), Z22, Z22
+	VADDPS       (SI), Z22, Z22
+	VMAXPS.BCST  floor+72(FP), Z22, Z22
+	KMOVW        DI, K1
+	VSCATTERDPS  Z22, K1, 44(CX)(Z28*4)
+	VMULPS       64(BX), Z23, Z23
+	VADDPS       64(SI), Z23, Z23
+	VMAXPS.BCST  floor+72(FP), Z23, Z23
+	KMOVW        DI, K1
+	VSCATTERDPS  Z23, K1, 44(AX)(Z28*4)
+	CMPQ         DX, $0x0000000c
+	JLE          done
+	VMULPS       (BX), Z24, Z24
+	VADDPS       (SI), Z24, Z24
+	VMAXPS.BCST  floor+72(FP), Z24, Z24
+	KMOVW        DI, K1
+	VSCATTERDPS  Z24, K1, 48(CX)(Z28*4)
+	VMULPS       64(BX), Z25, Z25
+	VADDPS       64(SI), Z25, Z25
+	VMAXPS.BCST  floor+72(FP), Z25, Z25
+	KMOVW        DI, K1
+	VSCATTERDPS  Z25, K1, 48(AX)(Z28*4)
+	CMPQ         DX, $0x0000000d
+	JLE          done
+	VMULPS       (BX), Z26, Z26
+	VADDPS       (SI), Z26, Z26
+	VMAXPS.BCST  floor+72(FP), Z26, Z26
+	KMOVW        DI, K1
+	VSCATTERDPS  Z26, K1, 52(CX)(Z28*4)
+	VMULPS       64(BX), Z27, Z27
+	VADDPS       64(SI), Z27, Z27
+	VMAXPS.BCST  floor+72(FP), Z27, Z27
+	KMOVW        DI, K1
+	VSCATTERDPS  Z27, K1, 52(AX)(Z28*4)
+
+done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+// func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 // Requires: AVX, AVX512F
-TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-40
+TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-76
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1226,41 +1393,190 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         out+32(FP), AX
-	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z2, 128(AX)
-	VMOVUPS      Z3, 192(AX)
-	VMOVUPS      Z4, 256(AX)
-	VMOVUPS      Z5, 320(AX)
-	VMOVUPS      Z6, 384(AX)
-	VMOVUPS      Z7, 448(AX)
-	VMOVUPS      Z8, 512(AX)
-	VMOVUPS      Z9, 576(AX)
-	VMOVUPS      Z10, 640(AX)
-	VMOVUPS      Z11, 704(AX)
-	VMOVUPS      Z12, 768(AX)
-	VMOVUPS      Z13, 832(AX)
-	VMOVUPS      Z14, 896(AX)
-	VMOVUPS      Z15, 960(AX)
-	VMOVUPS      Z16, 1024(AX)
-	VMOVUPS      Z17, 1088(AX)
-	VMOVUPS      Z18, 1152(AX)
-	VMOVUPS      Z19, 1216(AX)
-	VMOVUPS      Z20, 1280(AX)
-	VMOVUPS      Z21, 1344(AX)
-	VMOVUPS      Z22, 1408(AX)
-	VMOVUPS      Z23, 1472(AX)
-	VMOVUPS      Z24, 1536(AX)
-	VMOVUPS      Z25, 1600(AX)
-	VMOVUPS      Z26, 1664(AX)
-	VMOVUPS      Z27, 1728(AX)
+	MOVQ         ldy+40(FP), AX
+	VPBROADCASTD AX, Z28
+	VPMULLD      iota16<>+0(SB), Z28, Z28
+	SHLQ         $0x06, AX
+	MOVQ         y+32(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         n+48(FP), DX
+	MOVQ         scale+56(FP), BX
+	MOVQ         shift+64(FP), SI
+	MOVL         $0x0000ffff, DI
+	VMULPS       (BX), Z0, Z0
+	VADDPS       (SI), Z0, Z0
+	VMAXPS.BCST  floor+72(FP), Z0, Z0
+	KMOVW        DI, K1
+	VSCATTERDPS  Z0, K1, (CX)(Z28*4)
+	VMULPS       64(BX), Z1, Z1
+	VADDPS       64(SI), Z1, Z1
+	VMAXPS.BCST  floor+72(FP), Z1, Z1
+	KMOVW        DI, K1
+	VSCATTERDPS  Z1, K1, (AX)(Z28*4)
+	CMPQ         DX, $0x00000001
+	JLE          done
+	VMULPS       (BX), Z2, Z2
+	VADDPS       (SI), Z2, Z2
+	VMAXPS.BCST  floor+72(FP), Z2, Z2
+	KMOVW        DI, K1
+	VSCATTERDPS  Z2, K1, 4(CX)(Z28*4)
+	VMULPS       64(BX), Z3, Z3
+	VADDPS       64(SI), Z3, Z3
+	VMAXPS.BCST  floor+72(FP), Z3, Z3
+	KMOVW        DI, K1
+	VSCATTERDPS  Z3, K1, 4(AX)(Z28*4)
+	CMPQ         DX, $0x00000002
+	JLE          done
+	VMULPS       (BX), Z4, Z4
+	VADDPS       (SI), Z4, Z4
+	VMAXPS.BCST  floor+72(FP), Z4, Z4
+	KMOVW        DI, K1
+	VSCATTERDPS  Z4, K1, 8(CX)(Z28*4)
+	VMULPS       64(BX), Z5, Z5
+	VADDPS       64(SI), Z5, Z5
+	VMAXPS.BCST  floor+72(FP), Z5, Z5
+	KMOVW        DI, K1
+	VSCATTERDPS  Z5, K1, 8(AX)(Z28*4)
+	CMPQ         DX, $0x00000003
+	JLE          done
+	VMULPS       (BX), Z6, Z6
+	VADDPS       (SI), Z6, Z6
+	VMAXPS.BCST  floor+72(FP), Z6, Z6
+	KMOVW        DI, K1
+	VSCATTERDPS  Z6, K1, 12(CX)(Z28*4)
+	VMULPS       64(BX), Z7, Z7
+	VADDPS       64(SI), Z7, Z7
+	VMAXPS.BCST  floor+72(FP), Z7, Z7
+	KMOVW        DI, K1
+	VSCATTERDPS  Z7, K1, 12(AX)(Z28*4)
+	CMPQ         DX, $0x00000004
+	JLE          done
+	VMULPS       (BX), Z8, Z8
+	VADDPS       (SI), Z8, Z8
+	VMAXPS.BCST  floor+72(FP), Z8, Z8
+	KMOVW        DI, K1
+	VSCATTERDPS  Z8, K1, 16(CX)(Z28*4)
+	VMULPS       64(BX), Z9, Z9
+	VADDPS       64(SI), Z9, Z9
+	VMAXPS.BCST  floor+72(FP), Z9, Z9
+	KMOVW        DI, K1
+	VSCATTERDPS  Z9, K1, 16(AX)(Z28*4)
+	CMPQ         DX, $0x00000005
+	JLE          done
+	VMULPS       (BX), Z10, Z10
+	VADDPS       (SI), Z10, Z10
+	VMAXPS.BCST  floor+72(FP), Z10, Z10
+	KMOVW        DI, K1
+	VSCATTERDPS  Z10, K1, 20(CX)(Z28*4)
+	VMULPS       64(BX), Z11, Z11
+	VADDPS       64(SI), Z11, Z11
+	VMAXPS.BCST  floor+72(FP), Z11, Z11
+	KMOVW        DI, K1
+	VSCATTERDPS  Z11, K1, 20(AX)(Z28*4)
+	CMPQ         DX, $0x00000006
+	JLE          done
+	VMULPS       (BX), Z12, Z12
+	VADDPS       (SI), Z12, Z12
+	VMAXPS.BCST  floor+72(FP), Z12, Z12
+	KMOVW        DI, K1
+	VSCATTERDPS  Z12, K1, 24(CX)(Z28*4)
+	VMULPS       64(BX), Z13, Z13
+	VADDPS       64(SI), Z13, Z13
+	VMAXPS.BCST  floor+72(FP), Z13, Z13
+	KMOVW        DI, K1
+	VSCATTERDPS  Z13, K1, 24(AX)(Z28*4)
+	CMPQ         DX, $0x00000007
+	JLE          done
+	VMULPS       (BX), Z14, Z14
+	VADDPS       (SI), Z14, Z14
+	VMAXPS.BCST  floor+72(FP), Z14, Z14
+	KMOVW        DI, K1
+	VSCATTERDPS  Z14, K1, 28(CX)(Z28*4)
+	VMULPS       64(BX), Z15, Z15
+	VADDPS       64(SI), Z15, Z15
+	VMAXPS.BCST  floor+72(FP), Z15, Z15
+	KMOVW        DI, K1
+	VSCATTERDPS  Z15, K1, 28(AX)(Z28*4)
+	CMPQ         DX, $0x00000008
+	JLE          done
+	VMULPS       (BX), Z16, Z16
+	VADDPS       (SI), Z16, Z16
+	VMAXPS.BCST  floor+72(FP), Z16, Z16
+	KMOVW        DI, K1
+	VSCATTERDPS  Z16, K1, 32(CX)(Z28*4)
+	VMULPS       64(BX), Z17, Z17
+	VADDPS       64(SI), Z17, Z17
+	VMAXPS.BCST  floor+72(FP), Z17, Z17
+	KMOVW        DI, K1
+	VSCATTERDPS  Z17, K1, 32(AX)(Z28*4)
+	CMPQ         DX, $0x00000009
+	JLE          done
+	VMULPS       (BX), Z18, Z18
+	VADDPS       (SI), Z18, Z18
+	VMAXPS.BCST  floor+72(FP), Z18, Z18
+	KMOVW        DI, K1
+	VSCATTERDPS  Z18, K1, 36(CX)(Z28*4)
+	VMULPS       64(BX), Z19, Z19
+	VADDPS       64(SI), Z19, Z19
+	VMAXPS.BCST  floor+72(FP), Z19, Z19
+	KMOVW        DI, K1
+	VSCATTERDPS  Z19, K1, 36(AX)(Z28*4)
+	CMPQ         DX, $0x0000000a
+	JLE          done
+	VMULPS       (BX), Z20, Z20
+	VADDPS       (SI), Z20, Z20
+	VMAXPS.BCST  floor+72(FP), Z20, Z20
+	KMOVW        DI, K1
+	VSCATTERDPS  Z20, K1, 40(CX)(Z28*4)
+	VMULPS       64(BX), Z21, Z21
+	VADDPS       64(SI), Z21, Z21
+	VMAXPS.BCST  floor+72(FP), Z21, Z21
+	KMOVW        DI, K1
+	VSCATTERDPS  Z21, K1, 40(AX)(Z28*4)
+	CMPQ         DX, $0x0000000b
+	JLE          done
+	VMULPS       (BX), Z22, Z22
+	VADDPS       (SI), Z22, Z22
+	VMAXPS.BCST  floor+72(FP), Z22, Z22
+	KMOVW        DI, K1
+	VSCATTERDPS  Z22, K1, 44(CX)(Z28*4)
+	VMULPS       64(BX), Z23, Z23
+	VADDPS       64(SI), Z23, Z23
+	VMAXPS.BCST  floor+72(FP), Z23, Z23
+	KMOVW        DI, K1
+	VSCATTERDPS  Z23, K1, 44(AX)(Z28*4)
+	CMPQ         DX, $0x0000000c
+	JLE          done
+	VMULPS       (BX), Z24, Z24
+	VADDPS       (SI), Z24, Z24
+	VMAXPS.BCST  floor+72(FP), Z24, Z24
+	KMOVW        DI, K1
+	VSCATTERDPS  Z24, K1, 48(CX)(Z28*4)
+	VMULPS       64(BX), Z25, Z25
+	VADDPS       64(SI), Z25, Z25
+	VMAXPS.BCST  floor+72(FP), Z25, Z25
+	KMOVW        DI, K1
+	VSCATTERDPS  Z25, K1, 48(AX)(Z28*4)
+	CMPQ         DX, $0x0000000d
+	JLE          done
+	VMULPS       (BX), Z26, Z26
+	VADDPS       (SI), Z26, Z26
+	VMAXPS.BCST  floor+72(FP), Z26, Z26
+	KMOVW        DI, K1
+	VSCATTERDPS  Z26, K1, 52(CX)(Z28*4)
+	VMULPS       64(BX), Z27, Z27
+	VADDPS       64(SI), Z27, Z27
+	VMAXPS.BCST  floor+72(FP), Z27, Z27
+	KMOVW        DI, K1
+	VSCATTERDPS  Z27, K1, 52(AX)(Z28*4)
+
+done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+// func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 // Requires: AVX, AVX512F
-TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-40
+TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-76
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1309,27 +1625,106 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         out+32(FP), AX
-	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z2, 128(AX)
-	VMOVUPS      Z3, 192(AX)
-	VMOVUPS      Z4, 256(AX)
-	VMOVUPS      Z5, 320(AX)
-	VMOVUPS      Z6, 384(AX)
-	VMOVUPS      Z7, 448(AX)
-	VMOVUPS      Z8, 512(AX)
-	VMOVUPS      Z9, 576(AX)
-	VMOVUPS      Z10, 640(AX)
-	VMOVUPS      Z11, 704(AX)
-	VMOVUPS      Z12, 768(AX)
-	VMOVUPS      Z13, 832(AX)
+	MOVQ         ldy+40(FP), AX
+	VPBROADCASTD AX, Z14
+	VPMULLD      iota16<>+0(SB), Z14, Z14
+	SHLQ         $0x06, AX
+	MOVQ         y+32(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         n+48(FP), DX
+	MOVQ         scale+56(FP), BX
+	MOVQ         shift+64(FP), SI
+	MOVL         $0x0000ffff, DI
+	VMULPS       (BX), Z0, Z0
+	VADDPS       (SI), Z0, Z0
+	VMAXPS.BCST  floor+72(FP), Z0, Z0
+	KMOVW        DI, K1
+	VSCATTERDPS  Z0, K1, (CX)(Z14*4)
+	VMULPS       64(BX), Z1, Z1
+	VADDPS       64(SI), Z1, Z1
+	VMAXPS.BCST  floor+72(FP), Z1, Z1
+	KMOVW        DI, K1
+	VSCATTERDPS  Z1, K1, (AX)(Z14*4)
+	CMPQ         DX, $0x00000001
+	JLE          done
+	VMULPS       (BX), Z2, Z2
+	VADDPS       (SI), Z2, Z2
+	VMAXPS.BCST  floor+72(FP), Z2, Z2
+	KMOVW        DI, K1
+	VSCATTERDPS  Z2, K1, 4(CX)(Z14*4)
+	VMULPS       64(BX), Z3, Z3
+	VADDPS       64(SI), Z3, Z3
+	VMAXPS.BCST  floor+72(FP), Z3, Z3
+	KMOVW        DI, K1
+	VSCATTERDPS  Z3, K1, 4(AX)(Z14*4)
+	CMPQ         DX, $0x00000002
+	JLE          done
+	VMULPS       (BX), Z4, Z4
+	VADDPS       (SI), Z4, Z4
+	VMAXPS.BCST  floor+72(FP), Z4, Z4
+	KMOVW        DI, K1
+	VSCATTERDPS  Z4, K1, 8(CX)(Z14*4)
+	VMULPS       64(BX), Z5, Z5
+	VADDPS       64(SI), Z5, Z5
+	VMAXPS.BCST  floor+72(FP), Z5, Z5
+	KMOVW        DI, K1
+	VSCATTERDPS  Z5, K1, 8(AX)(Z14*4)
+	CMPQ         DX, $0x00000003
+	JLE          done
+	VMULPS       (BX), Z6, Z6
+	VADDPS       (SI), Z6, Z6
+	VMAXPS.BCST  floor+72(FP), Z6, Z6
+	KMOVW        DI, K1
+	VSCATTERDPS  Z6, K1, 12(CX)(Z14*4)
+	VMULPS       64(BX), Z7, Z7
+	VADDPS       64(SI), Z7, Z7
+	VMAXPS.BCST  floor+72(FP), Z7, Z7
+	KMOVW        DI, K1
+	VSCATTERDPS  Z7, K1, 12(AX)(Z14*4)
+	CMPQ         DX, $0x00000004
+	JLE          done
+	VMULPS       (BX), Z8, Z8
+	VADDPS       (SI), Z8, Z8
+	VMAXPS.BCST  floor+72(FP), Z8, Z8
+	KMOVW        DI, K1
+	VSCATTERDPS  Z8, K1, 16(CX)(Z14*4)
+	VMULPS       64(BX), Z9, Z9
+	VADDPS       64(SI), Z9, Z9
+	VMAXPS.BCST  floor+72(FP), Z9, Z9
+	KMOVW        DI, K1
+	VSCATTERDPS  Z9, K1, 16(AX)(Z14*4)
+	CMPQ         DX, $0x00000005
+	JLE          done
+	VMULPS       (BX), Z10, Z10
+	VADDPS       (SI), Z10, Z10
+	VMAXPS.BCST  floor+72(FP), Z10, Z10
+	KMOVW        DI, K1
+	VSCATTERDPS  Z10, K1, 20(CX)(Z14*4)
+	VMULPS       64(BX), Z11, Z11
+	VADDPS       64(SI), Z11, Z11
+	VMAXPS.BCST  floor+72(FP), Z11, Z11
+	KMOVW        DI, K1
+	VSCATTERDPS  Z11, K1, 20(AX)(Z14*4)
+	CMPQ         DX, $0x00000006
+	JLE          done
+	VMULPS       (BX), Z12, Z12
+	VADDPS       (SI), Z12, Z12
+	VMAXPS.BCST  floor+72(FP), Z12, Z12
+	KMOVW        DI, K1
+	VSCATTERDPS  Z12, K1, 24(CX)(Z14*4)
+	VMULPS       64(BX), Z13, Z13
+	VADDPS       64(SI), Z13, Z13
+	VMAXPS.BCST  floor+72(FP), Z13, Z13
+	KMOVW        DI, K1
+	VSCATTERDPS  Z13, K1, 24(AX)(Z14*4)
+
+done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, out *float32)
+// func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
 // Requires: AVX, AVX512F
-TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-40
+TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-76
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1378,20 +1773,99 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         out+32(FP), AX
-	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z2, 128(AX)
-	VMOVUPS      Z3, 192(AX)
-	VMOVUPS      Z4, 256(AX)
-	VMOVUPS      Z5, 320(AX)
-	VMOVUPS      Z6, 384(AX)
-	VMOVUPS      Z7, 448(AX)
-	VMOVUPS      Z8, 512(AX)
-	VMOVUPS      Z9, 576(AX)
-	VMOVUPS      Z10, 640(AX)
-	VMOVUPS      Z11, 704(AX)
-	VMOVUPS      Z12, 768(AX)
-	VMOVUPS      Z13, 832(AX)
+	MOVQ         ldy+40(FP), AX
+	VPBROADCASTD AX, Z14
+	VPMULLD      iota16<>+0(SB), Z14, Z14
+	SHLQ         $0x06, AX
+	MOVQ         y+32(FP), CX
+	LEAQ         (CX)(AX*1), AX
+	MOVQ         n+48(FP), DX
+	MOVQ         scale+56(FP), BX
+	MOVQ         shift+64(FP), SI
+	MOVL         $0x0000ffff, DI
+	VMULPS       (BX), Z0, Z0
+	VADDPS       (SI), Z0, Z0
+	VMAXPS.BCST  floor+72(FP), Z0, Z0
+	KMOVW        DI, K1
+	VSCATTERDPS  Z0, K1, (CX)(Z14*4)
+	VMULPS       64(BX), Z1, Z1
+	VADDPS       64(SI), Z1, Z1
+	VMAXPS.BCST  floor+72(FP), Z1, Z1
+	KMOVW        DI, K1
+	VSCATTERDPS  Z1, K1, (AX)(Z14*4)
+	CMPQ         DX, $0x00000001
+	JLE          done
+	VMULPS       (BX), Z2, Z2
+	VADDPS       (SI), Z2, Z2
+	VMAXPS.BCST  floor+72(FP), Z2, Z2
+	KMOVW        DI, K1
+	VSCATTERDPS  Z2, K1, 4(CX)(Z14*4)
+	VMULPS       64(BX), Z3, Z3
+	VADDPS       64(SI), Z3, Z3
+	VMAXPS.BCST  floor+72(FP), Z3, Z3
+	KMOVW        DI, K1
+	VSCATTERDPS  Z3, K1, 4(AX)(Z14*4)
+	CMPQ         DX, $0x00000002
+	JLE          done
+	VMULPS       (BX), Z4, Z4
+	VADDPS       (SI), Z4, Z4
+	VMAXPS.BCST  floor+72(FP), Z4, Z4
+	KMOVW        DI, K1
+	VSCATTERDPS  Z4, K1, 8(CX)(Z14*4)
+	VMULPS       64(BX), Z5, Z5
+	VADDPS       64(SI), Z5, Z5
+	VMAXPS.BCST  floor+72(FP), Z5, Z5
+	KMOVW        DI, K1
+	VSCATTERDPS  Z5, K1, 8(AX)(Z14*4)
+	CMPQ         DX, $0x00000003
+	JLE          done
+	VMULPS       (BX), Z6, Z6
+	VADDPS       (SI), Z6, Z6
+	VMAXPS.BCST  floor+72(FP), Z6, Z6
+	KMOVW        DI, K1
+	VSCATTERDPS  Z6, K1, 12(CX)(Z14*4)
+	VMULPS       64(BX), Z7, Z7
+	VADDPS       64(SI), Z7, Z7
+	VMAXPS.BCST  floor+72(FP), Z7, Z7
+	KMOVW        DI, K1
+	VSCATTERDPS  Z7, K1, 12(AX)(Z14*4)
+	CMPQ         DX, $0x00000004
+	JLE          done
+	VMULPS       (BX), Z8, Z8
+	VADDPS       (SI), Z8, Z8
+	VMAXPS.BCST  floor+72(FP), Z8, Z8
+	KMOVW        DI, K1
+	VSCATTERDPS  Z8, K1, 16(CX)(Z14*4)
+	VMULPS       64(BX), Z9, Z9
+	VADDPS       64(SI), Z9, Z9
+	VMAXPS.BCST  floor+72(FP), Z9, Z9
+	KMOVW        DI, K1
+	VSCATTERDPS  Z9, K1, 16(AX)(Z14*4)
+	CMPQ         DX, $0x00000005
+	JLE          done
+	VMULPS       (BX), Z10, Z10
+	VADDPS       (SI), Z10, Z10
+	VMAXPS.BCST  floor+72(FP), Z10, Z10
+	KMOVW        DI, K1
+	VSCATTERDPS  Z10, K1, 20(CX)(Z14*4)
+	VMULPS       64(BX), Z11, Z11
+	VADDPS       64(SI), Z11, Z11
+	VMAXPS.BCST  floor+72(FP), Z11, Z11
+	KMOVW        DI, K1
+	VSCATTERDPS  Z11, K1, 20(AX)(Z14*4)
+	CMPQ         DX, $0x00000006
+	JLE          done
+	VMULPS       (BX), Z12, Z12
+	VADDPS       (SI), Z12, Z12
+	VMAXPS.BCST  floor+72(FP), Z12, Z12
+	KMOVW        DI, K1
+	VSCATTERDPS  Z12, K1, 24(CX)(Z14*4)
+	VMULPS       64(BX), Z13, Z13
+	VADDPS       64(SI), Z13, Z13
+	VMAXPS.BCST  floor+72(FP), Z13, Z13
+	KMOVW        DI, K1
+	VSCATTERDPS  Z13, K1, 24(AX)(Z14*4)
+
+done:
 	VZEROUPPER
 	RET

@@ -3,6 +3,7 @@
 package conv
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -34,17 +35,20 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 }
 
 // bcastTile runs the cols-column (14 or 7) bcast kernel for input step 1 or
-// 2 (see bcastGeneric).
-func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, out []float32) {
-	_ = out[bcastK*cols-1]
+// 2 (see bcastGeneric); 32*ldy must fit the kernel's int32 scatter offsets.
+func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift []float32, floor float32) {
+	_, _, _ = y[(bcastK-1)*ldy+n-1], scale[bcastK-1], shift[bcastK-1]
+	if n < 1 || n > cols || ldy > math.MaxInt32/bcastK {
+		panic("conv: bad bcast tile")
+	}
 	switch {
 	case cols == 14 && step == 1:
-		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
 	case cols == 14:
-		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
 	case step == 1:
-		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
 	default:
-		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &out[0])
+		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
 	}
 }

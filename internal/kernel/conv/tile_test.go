@@ -45,7 +45,8 @@ func TestTileKernel(t *testing.T) {
 }
 
 // TestBcastKernel holds the dispatched bcast kernel (assembly when
-// available) to bcastGeneric on random taps and offsets, both steps.
+// available) to bcastGeneric on random taps, offsets, column counts and
+// epilogues, with guard bands around the output rows.
 func TestBcastKernel(t *testing.T) {
 	for _, c := range [][2]int{{14, 1}, {14, 2}, {7, 1}, {7, 2}} {
 		cols, step := c[0], c[1]
@@ -56,12 +57,18 @@ func TestBcastKernel(t *testing.T) {
 			for t := range offs {
 				offs[t] = (t * 5) % (len(x) - 2*cols)
 			}
-			want := make([]float32, bcastK*cols)
-			got, check := kerneltest.Guarded(len(want), nil)
-			bcastGeneric(cols, step, taps, w, offs, x, want)
-			bcastTile(cols, step, taps, w, offs, x, got)
-			check(t)
-			kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d", cols, step, taps), got, want, kerneltest.DefaultNMSE)
+			scale, shift := kerneltest.Rand(bcastK, 3), kerneltest.Rand(bcastK, 4)
+			ldy := cols + 3
+			for _, n := range []int{1, cols / 2, cols - 1, cols} {
+				for _, floor := range []float32{0, float32(math.Inf(-1))} {
+					want := kerneltest.Rand(bcastK*ldy, 6)
+					got, check := kerneltest.Guarded(len(want), want)
+					bcastGeneric(cols, step, taps, w, offs, x, want, ldy, n, scale, shift, floor)
+					bcastTile(cols, step, taps, w, offs, x, got, ldy, n, scale, shift, floor)
+					check(t)
+					kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d n=%d floor=%v", cols, step, taps, n, floor), got, want, kerneltest.DefaultNMSE)
+				}
+			}
 		}
 	}
 }

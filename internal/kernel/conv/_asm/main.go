@@ -36,6 +36,10 @@ func main() {
 	}
 	kernel(4, 4, true, evens)
 	kernel(8, 2, true, evens)
+	iota16 = GLOBL("iota16", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(i))
+	}
 	// Kernels vectorised over output channels instead of columns: each
 	// input is broadcast, so any stride reads as cheaply as stride 1.
 	for _, cols := range []int{14, 7} {
@@ -44,6 +48,9 @@ func main() {
 	}
 	Generate()
 }
+
+// iota16 holds the int32s 0..15.
+var iota16 Mem
 
 func kernel(mr, nv int, stride2 bool, evens ...Mem) {
 	nr := 16 * nv
@@ -189,23 +196,28 @@ func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy, sc
 // input step between output columns. Per tap it loads the 32 weights of the
 // tap (two vectors) and broadcasts the cols inputs: 2*cols FMAs for cols+2
 // loads. 14 columns (28 accumulators, 31 of the 32 vector registers) tile
-// DLA's output widths 14, 28, 56 and 112 exactly; 7 columns serve 7. The
-// raw sums are stored pixel-major (32 floats per column); the caller
-// applies the epilogue while writing them to the NCHW output.
+// DLA's output widths 14, 28, 56 and 112 exactly; 7 columns serve 7.
+//
+// The epilogue is vectorised over channels too (scale and shift are read as
+// vectors); each accumulator, one output column of 16 channels, is then
+// scattered to its 16 channel rows of the NCHW output, ldy floats apart. A
+// residual is added by the caller (gathering it here ran out of registers,
+// and only a few layers have one).
 func bcastKernel(cols, step int) {
 	name := fmt.Sprintf("bcast32x%dS%dAVX512", cols, step)
-	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, out *float32)")
+	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, y *float32, ldy, n int, scale, shift *float32, floor float32)")
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("%s computes a 32-channel x %d-column tile; taps >= 1. It is, in Go:", name, cols),
+		fmt.Sprintf("%s computes a 32-channel x %d-column tile; taps >= 1,", name, cols),
+		"1 <= n <= cols, 32*ldy < 2^31. It is, in Go:",
 		"",
-		fmt.Sprintf("\tfor j := range %d {", cols),
+		"\tfor j := range n {",
 		"\t\tfor k := range 32 {",
 		"\t\t\tvar s float32",
 		"\t\t\tfor t := range taps {",
 		fmt.Sprintf("\t\t\t\ts += w[t*32+k] * x[offs[t]+%d*j] // fused multiply-add", step),
 		"\t\t\t}",
-		"\t\t\tout[j*32+k] = s",
+		"\t\t\ty[k*ldy+j] = max(s*scale[k]+shift[k], floor)",
 		"\t\t}",
 		"\t}",
 	)
@@ -238,11 +250,44 @@ func bcastKernel(cols, step int) {
 	DECQ(taps)
 	JNZ(LabelRef("loop"))
 
-	out := Load(Param("out"), GP64())
-	for j := range cols {
-		VMOVUPS(acc[j][0], Mem{Base: out, Disp: 128 * j})
-		VMOVUPS(acc[j][1], Mem{Base: out, Disp: 128*j + 64})
-	}
+	// idx = ldy * (0, 1, ..., 15): the element offsets of 16 channel rows.
+	ldy := GP64()
+	Load(Param("ldy"), ldy)
+	idx := ZMM()
+	VPBROADCASTD(ldy.As32(), idx)
+	VPMULLD(iota16, idx, idx)
+	// The second 16 channels start 16 rows further on.
+	SHLQ(U8(6), ldy) // 16 rows, in bytes
+	y := Load(Param("y"), GP64())
+	y1 := GP64()
+	LEAQ(Mem{Base: y, Index: ldy, Scale: 1}, y1)
+	n := Load(Param("n"), GP64())
+	scale := Load(Param("scale"), GP64())
+	shift := Load(Param("shift"), GP64())
+	floor := NewParamAddr("floor", 72)
+	k, ones := K(), GP32()
+	MOVL(U32(0xffff), ones) // the mask of all 16 lanes; scatters clear it
+	bcastStore(cols, acc, idx, k, ones, n, [2]reg.Register{y, y1}, scale, shift, floor, "done")
+	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// bcastStore applies the epilogue to each column's two accumulators and
+// scatters them to the output rows, stopping after n columns.
+func bcastStore(cols int, acc [][2]reg.VecVirtual, idx reg.VecVirtual, k reg.OpmaskVirtual, ones reg.GPVirtual, n reg.Register, y [2]reg.Register, scale, shift reg.Register, floor Mem, done string) {
+	for j := range cols {
+		if j > 0 {
+			CMPQ(n, U32(j))
+			JLE(LabelRef(done))
+		}
+		for v := range 2 {
+			a := acc[j][v]
+			VMULPS(Mem{Base: scale, Disp: 64 * v}, a, a)
+			VADDPS(Mem{Base: shift, Disp: 64 * v}, a, a)
+			VMAXPS_BCST(floor, a, a)
+			KMOVW(ones, k)
+			VSCATTERDPS(a, k, Mem{Base: y[v], Index: idx, Scale: 4, Disp: 4 * j})
+		}
+	}
 }
