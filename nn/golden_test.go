@@ -42,11 +42,13 @@ func goldenWeights(t testing.TB, g *nn.Graph, model string) nn.Weights {
 	return w
 }
 
-// Both algorithm sets must match: the default (Winograd for wide 3x3
-// convolutions, thin groups merged) and plain GEMM/direct kernels.
+// Every algorithm set must match: the default (Winograd for wide 3x3
+// convolutions, thin groups merged; at 64x64 every model is small enough to
+// run a batch image by image), the same on whole batches, and plain
+// GEMM/direct kernels.
 func TestGoldenLogitsMatchPyTorch(t *testing.T) {
-	for _, opt := range []nn.Options{{}, {NoWinograd: true, NoRegroup: true}} {
-		t.Run(fmt.Sprintf("fast=%v", !opt.NoWinograd), func(t *testing.T) { testGolden(t, opt) })
+	for _, opt := range []nn.Options{{}, {WholeBatch: true}, {NoWinograd: true, NoRegroup: true}} {
+		t.Run(fmt.Sprintf("fast=%v/whole=%v", !opt.NoWinograd, opt.WholeBatch), func(t *testing.T) { testGolden(t, opt) })
 	}
 }
 
