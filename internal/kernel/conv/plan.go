@@ -115,8 +115,21 @@ func (g *geom) bcastFits() bool {
 // stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3 512->512 at
 // 7x7 166 -> 216). 1x1 stride-1 convolutions stay a GEMM on the image.
 func (g *geom) useBcast() bool {
-	return haveTile && !g.direct && g.bcastFits() && (g.StrideW == 2 || g.flatTiles(8))
+	if !haveTile || !g.bcastFits() {
+		return false
+	}
+	if g.direct {
+		return g.ohow <= 64 || g.ohow <= 784 && g.C >= 256
+	}
+	return g.StrideW == 2 || g.flatTiles(8)
 }
+
+// A 1x1 convolution needs no padded copy: the bcast kernels tile its pixels
+// as one flat row of the image itself. They beat the GEMM on the image
+// (BenchmarkConv, one run) at 7x7 outputs (2560->1024: 172 -> 226 GFLOP/s,
+// 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
+// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202), but not
+// with 128 input channels (128->256 at 28x28: 199 -> 182) or at 56x56.
 
 // bcastSource is g read from a plain zero-padded copy (unit strides).
 func (g *geom) bcastSource() geom {
@@ -126,6 +139,9 @@ func (g *geom) bcastSource() geom {
 }
 
 func (g *geom) bcastSchedule() schedule {
+	if g.direct {
+		return schedule{strat: bcast}
+	}
 	src := g.bcastSource()
 	return schedule{strat: bcast, ws: src.phases().len}
 }
@@ -300,9 +316,14 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 		}
 	case bcast:
 		units := g.K / bcastK * g.oh
+		if g.direct {
+			units = g.K / bcastK
+		}
 		for img := range n {
 			st.img = img
-			parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
+			if !g.direct {
+				parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
+			}
 			parallel.For(units, ceilDiv(units, 8*workers), st.bcastFn)
 		}
 	case tiled:
@@ -539,10 +560,11 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 	}
 }
 
-// bcastTasks runs units (32-channel block, output row) of image st.img: a
-// bcast kernel call per 14 (or 7) output columns, which applies the
-// epilogue and writes the channel rows of the output. A residual is added
-// afterwards (the kernel then leaves out the ReLU).
+// bcastTasks runs units (32-channel block, output row) of image st.img, or
+// for 1x1 convolutions (32-channel block) over the flattened image: a bcast
+// kernel call per 14 (or, for the last 7 or fewer, 7) output columns, which
+// applies the epilogue and writes the channel rows of the output. A residual
+// is added afterwards (the kernel then leaves out the ReLU).
 func (st *runState) bcastTasks(lo, hi int) {
 	pl := st.pl
 	g := &pl.g
@@ -564,25 +586,34 @@ func (st *runState) bcastTasks(lo, hi int) {
 	if res != nil {
 		kernelFloor = float32(math.Inf(-1))
 	}
-	cols := bcastCols(g.ow)
+	// The tiled grid: output rows of a zero-padded copy in ws, or one row
+	// of all pixels of the image itself (which then must not be over-read).
+	src, rows, width, rowStep := st.ws, g.oh, g.ow, g.StrideH*pl.ph.wph
+	if g.direct {
+		src, rows, width, rowStep = st.x[st.img*g.C*g.hw:(st.img+1)*g.C*g.hw], 1, g.ohow, 0
+	}
 	for u := lo; u < hi; u++ {
-		oh, k0 := u%g.oh, u/g.oh*bcastK
-		base := oh * g.StrideH * pl.ph.wph
+		r, k0 := u%rows, u/rows*bcastK
+		base := r * rowStep
 		w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
-		for ow0 := 0; ow0 < g.ow; ow0 += cols {
-			n := min(cols, g.ow-ow0)
-			i0 := (st.img*g.K+k0)*g.ohow + oh*g.ow + ow0
-			bcastTile(cols, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], st.y[i0:], g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
-			if res == nil {
-				continue
+		for ow0 := 0; ow0 < width; {
+			rem := width - ow0
+			cols := 14
+			if rem <= 7 || g.direct && rem < 14 {
+				cols = 7
 			}
-			for k := range bcastK {
-				i := i0 + k*g.ohow
-				dst, r := st.y[i:i+n], res[i:i+n]
-				for j := range dst {
-					dst[j] = max(dst[j]+r[j], floor)
-				}
+			n := min(cols, rem)
+			i0 := (st.img*g.K+k0)*g.ohow + r*width + ow0
+			x, y := src[base+pl.step*ow0:], st.y[i0:]
+			if g.direct && n < cols {
+				bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
+			} else {
+				bcastTile(cols, pl.step, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
 			}
+			if res != nil {
+				addMaxRows(y, res[i0:], g.ohow, bcastK, n, floor)
+			}
+			ow0 += n
 		}
 	}
 }

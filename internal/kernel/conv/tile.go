@@ -38,17 +38,9 @@ func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks
 }
 
 // bcastK is the output channel count of the bcast kernels (see _asm); they
-// come in 14 and 7 columns.
+// come in 14 and 7 columns (a row of 28, 56 or 112 takes 14-column tiles;
+// 7, 21 or 49 end on a 7-column one).
 const bcastK = 32
-
-// bcastCols picks the kernel width that wastes the fewest columns of an
-// output row ow wide (14 on a tie: fewer calls).
-func bcastCols(ow int) int {
-	if ceilDiv(ow, 14)*14 <= ceilDiv(ow, 7)*7 {
-		return 14
-	}
-	return 7
-}
 
 // bcastGeneric is the definition of the bcast kernels: a 32-channel x
 // cols-column tile with the epilogue, written to the first n columns of 32
@@ -61,6 +53,17 @@ func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y 
 				s += w[t*bcastK+k] * x[offs[t]+step*j]
 			}
 			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
+		}
+	}
+}
+
+// addMaxRowsGeneric is the definition of addMaxRows: the residual and the
+// floor applied to rows of n output floats, ld apart.
+func addMaxRowsGeneric(y, res []float32, ld, rows, n int, floor float32) {
+	for r := range rows {
+		dst, rr := y[r*ld:r*ld+n], res[r*ld:r*ld+n]
+		for j := range dst {
+			dst[j] = max(dst[j]+rr[j], floor)
 		}
 	}
 }

@@ -163,3 +163,15 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //
 //go:noescape
 func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
+
+// addMaxRowsAVX512 adds res to y and applies the floor on rows >= 1 rows of
+// 1 <= n <= 16 floats, ld apart. It is, in Go:
+//
+//	for r := range rows {
+//		for j := range n {
+//			y[r*ld+j] = max(y[r*ld+j]+res[r*ld+j], floor)
+//		}
+//	}
+//
+//go:noescape
+func addMaxRowsAVX512(y *float32, res *float32, ld int, rows int, n int, floor float32)

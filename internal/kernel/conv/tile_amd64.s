@@ -1869,3 +1869,31 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func addMaxRowsAVX512(y *float32, res *float32, ld int, rows int, n int, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·addMaxRowsAVX512(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), AX
+	MOVQ         res+8(FP), CX
+	MOVQ         ld+16(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         n+32(FP), SI
+	MOVQ         $0x00000001, DI
+	SHLXQ        SI, DI, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VBROADCASTSS floor+40(FP), Z0
+
+row:
+	VMOVUPS.Z (AX), K1, Z1
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    Z2, Z1, Z1
+	VMAXPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+	ADDQ      DX, AX
+	ADDQ      DX, CX
+	DECQ      BX
+	JNZ       row
+	VZEROUPPER
+	RET

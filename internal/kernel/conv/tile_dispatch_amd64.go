@@ -52,3 +52,15 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
 	}
 }
+
+// addMaxRows runs addMaxRowsAVX512 (see addMaxRowsGeneric) on up to 16
+// columns at a time.
+func addMaxRows(y, res []float32, ld, rows, n int, floor float32) {
+	if rows < 1 || n < 1 {
+		return
+	}
+	_, _ = y[(rows-1)*ld+n-1], res[(rows-1)*ld+n-1]
+	for j := 0; j < n; j += 16 {
+		addMaxRowsAVX512(&y[j], &res[j], ld, rows, min(16, n-j), floor)
+	}
+}

@@ -72,3 +72,22 @@ func TestBcastKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestAddMaxRows holds the dispatched addMaxRows to its definition, with
+// guard bands around the rows.
+func TestAddMaxRows(t *testing.T) {
+	for _, n := range []int{1, 7, 14, 16, 17, 33} {
+		for _, rows := range []int{1, 3, 32} {
+			ld := n + 5
+			res := kerneltest.Rand(rows*ld, 2)
+			for _, floor := range []float32{0, float32(math.Inf(-1))} {
+				want := kerneltest.Rand(rows*ld, 1)
+				got, check := kerneltest.Guarded(len(want), want)
+				addMaxRowsGeneric(want, res, ld, rows, n, floor)
+				addMaxRows(got, res, ld, rows, n, floor)
+				check(t)
+				kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d rows=%d floor=%v", n, rows, floor), got, want, 0)
+			}
+		}
+	}
+}

@@ -46,6 +46,7 @@ func main() {
 		bcastKernel(cols, 1)
 		bcastKernel(cols, 2)
 	}
+	addMaxRows()
 	Generate()
 }
 
@@ -290,4 +291,50 @@ func bcastStore(cols int, acc [][2]reg.VecVirtual, idx reg.VecVirtual, k reg.Opm
 			VSCATTERDPS(a, k, Mem{Base: y[v], Index: idx, Scale: 4, Disp: 4 * j})
 		}
 	}
+}
+
+// addMaxRows generates the residual pass of the bcast tiles: their kernels
+// leave out the residual, whose gather would need more registers than the
+// 28 accumulators leave.
+func addMaxRows() {
+	TEXT("addMaxRowsAVX512", NOSPLIT, "func(y, res *float32, ld, rows, n int, floor float32)")
+	Pragma("noescape")
+	Doc(
+		"addMaxRowsAVX512 adds res to y and applies the floor on rows >= 1 rows of",
+		"1 <= n <= 16 floats, ld apart. It is, in Go:",
+		"",
+		"\tfor r := range rows {",
+		"\t\tfor j := range n {",
+		"\t\t\ty[r*ld+j] = max(y[r*ld+j]+res[r*ld+j], floor)",
+		"\t\t}",
+		"\t}",
+	)
+	y := Load(Param("y"), GP64())
+	res := Load(Param("res"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	// mask = 1<<n - 1: the n valid lanes.
+	m := GP64()
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	k := K()
+	KMOVW(m.As32(), k)
+	floor := ZMM()
+	VBROADCASTSS(NewParamAddr("floor", 40), floor)
+	Label("row")
+	a, b := ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: y}, k, a)
+	VMOVUPS_Z(Mem{Base: res}, k, b)
+	VADDPS(b, a, a)
+	VMAXPS(floor, a, a)
+	VMOVUPS(a, k, Mem{Base: y})
+	ADDQ(ld, y)
+	ADDQ(ld, res)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	VZEROUPPER()
+	RET()
 }
