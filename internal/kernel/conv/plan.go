@@ -213,12 +213,13 @@ func newPlan(p Params, w, tw []float32) *Plan {
 	pl := &Plan{g: g}
 	// The strategy choice does not depend on the batch, so only one packing
 	// of the weights is kept (tests that force strategies get both).
-	if forced >= 0 || !g.useBlocked() {
+	strat := g.schedule(1, 1).strat
+	if forced >= 0 || strat != blocked && strat != bcast {
 		for grp := range p.Groups {
 			pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
 		}
 	}
-	if g.schedule(1, 1).strat == bcast {
+	if strat == bcast {
 		// The bcast kernels take the blocked fields: 32-channel weight
 		// blocks, a zero-padded copy, its tap offsets.
 		pl.mr, pl.step = bcastK, g.StrideW
