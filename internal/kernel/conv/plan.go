@@ -110,10 +110,11 @@ func (g *geom) bcastFits() bool {
 	return g.Groups == 1 && g.K%bcastK == 0 && g.StrideW <= 2
 }
 
-// useBcast picks the bcast kernels for stride-2 convolutions and for narrow
-// outputs, where the blocked kernels would need flat tiles (BenchmarkConv:
-// stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3 512->512 at
-// 7x7 166 -> 216). 1x1 stride-1 convolutions stay a GEMM on the image.
+// useBcast picks the bcast kernels wherever they fit: BenchmarkConv against
+// the blocked kernels, stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s,
+// 3x3 512->512 at 7x7 166 -> 216, 32->32 at 56x56 166 -> 175 (a 16-channel
+// variant for the stem ran at 90 against 210: a broadcast per FMA is too
+// many). 1x1 stride-1 convolutions stay a GEMM on the image.
 func (g *geom) useBcast() bool {
 	if !haveTile || !g.bcastFits() {
 		return false
@@ -121,7 +122,7 @@ func (g *geom) useBcast() bool {
 	if g.direct {
 		return g.ohow <= 64 || g.ohow <= 784 && g.C >= 256
 	}
-	return g.StrideW == 2 || g.flatTiles(8)
+	return true
 }
 
 // A 1x1 convolution needs no padded copy: the bcast kernels tile its pixels
