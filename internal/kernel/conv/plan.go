@@ -467,15 +467,11 @@ func (st *runState) groupTasks(lo, hi int) {
 	}
 }
 
-// blockTasks runs units (MR-channel block, output row) of image st.img, a
-// tile kernel call per NR output columns, or with flat tiles units (block,
-// tile of the flattened phase grid).
-func (st *runState) blockTasks(lo, hi int) {
-	pl := st.pl
-	g, ph, mr := &pl.g, &pl.ph, pl.mr
-	nr := tileNR(mr)
-	scale, shift, floor := pl.ones, pl.zeros, float32(math.Inf(-1))
-	var res []float32
+// tileEpilogue unpacks the call's epilogue for the tile kernels, which take
+// every part: an identity scale and shift where it has none, and the ReLU as
+// a floor of 0 (else -Inf).
+func (st *runState) tileEpilogue() (scale, shift, res []float32, floor float32) {
+	scale, shift, floor = st.pl.ones, st.pl.zeros, float32(math.Inf(-1))
 	if e := st.epi; e != nil {
 		if e.Scale != nil {
 			scale = e.Scale
@@ -488,6 +484,17 @@ func (st *runState) blockTasks(lo, hi int) {
 			floor = 0
 		}
 	}
+	return scale, shift, res, floor
+}
+
+// blockTasks runs units (MR-channel block, output row) of image st.img, a
+// tile kernel call per NR output columns, or with flat tiles units (block,
+// tile of the flattened phase grid).
+func (st *runState) blockTasks(lo, hi int) {
+	pl := st.pl
+	g, ph, mr := &pl.g, &pl.ph, pl.mr
+	nr := tileNR(mr)
+	scale, shift, res, floor := st.tileEpilogue()
 	if g.flatTiles(mr) {
 		st.flatTasks(lo, hi, scale, shift, res, floor)
 		return
@@ -570,20 +577,7 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 func (st *runState) bcastTasks(lo, hi int) {
 	pl := st.pl
 	g := &pl.g
-	scale, shift, floor := pl.ones, pl.zeros, float32(math.Inf(-1))
-	var res []float32
-	if e := st.epi; e != nil {
-		if e.Scale != nil {
-			scale = e.Scale
-		}
-		if e.Shift != nil {
-			shift = e.Shift
-		}
-		res = e.Residual
-		if e.ReLU {
-			floor = 0
-		}
-	}
+	scale, shift, res, floor := st.tileEpilogue()
 	kernelFloor := floor
 	if res != nil {
 		kernelFloor = float32(math.Inf(-1))
