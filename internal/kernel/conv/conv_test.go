@@ -183,6 +183,10 @@ var planShapes = []Params{
 	{1, 3, 11, 30, 32, 3, 3, 1, 1, 1, 1, 1}, // bcast, stride 1
 	{1, 7, 15, 61, 96, 7, 7, 2, 2, 3, 3, 1}, // bcast, 7x7 stride 2
 	{1, 4, 9, 27, 32, 3, 3, 2, 2, 0, 0, 1},  // bcast, no padding
+	{2, 40, 7, 7, 64, 1, 1, 1, 1, 0, 0, 1},  // bcast on the flat image (1x1)
+	{1, 9, 5, 9, 32, 1, 1, 1, 1, 0, 0, 1},   // the same, 45 pixels: a partial last tile
+	{1, 3, 5, 64, 32, 3, 3, 1, 1, 1, 1, 1},  // bcast: a wide row of 14-column tiles
+	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},  // the same at stride 2
 }
 
 func TestPlanEpilogues(t *testing.T) {
