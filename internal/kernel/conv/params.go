@@ -3,11 +3,13 @@
 //
 // The *Ref functions are direct loops that define the results; Forward, Plan,
 // BackwardData and BackwardFilter must match them. The forward pass picks one
-// of four strategies per call (plan.go): a GEMM straight on the image for
+// of five strategies per call (plan.go): a GEMM straight on the image for
 // 1x1 stride-1 convolutions, im2col tiles or a whole-image im2col followed by
-// sgemm, or the blocked direct tile kernels (tile.go, AVX-512 assembly) that
-// read a stride-phase copy of the input and fuse the epilogue. The backward
-// passes use im2col/col2im and sgemm.
+// sgemm, the blocked direct tile kernels (tile.go, AVX-512 assembly) that
+// read a stride-phase copy of the input, or the bcast kernels, vectorised
+// over output channels, that read a zero-padded copy (or a 1x1
+// convolution's image itself); both fuse the epilogue. The backward passes
+// use im2col/col2im and sgemm.
 package conv
 
 import (

@@ -39,7 +39,7 @@ const (
 	// bcast: like blocked, but the kernel is vectorised over 32 output
 	// channels and broadcasts each input, so strided columns cost nothing
 	// extra (the blocked stride-2 kernels spend a permute per vector and
-	// twice the cache traffic). Used for stride-2 convolutions.
+	// twice the cache traffic). See useBcast for where it runs.
 	bcast
 )
 
@@ -110,11 +110,16 @@ func (g *geom) bcastFits() bool {
 	return g.Groups == 1 && g.K%bcastK == 0 && g.StrideW <= 2
 }
 
-// useBcast picks the bcast kernels wherever they fit: BenchmarkConv against
-// the blocked kernels, stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s,
-// 3x3 512->512 at 7x7 166 -> 216, 32->32 at 56x56 166 -> 175 (a 16-channel
-// variant for the stem ran at 90 against 210: a broadcast per FMA is too
-// many). 1x1 stride-1 convolutions stay a GEMM on the image.
+// useBcast picks the bcast kernels wherever they fit, except for most 1x1
+// stride-1 convolutions. Against the blocked kernels (BenchmarkConv): stride
+// 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3 512->512 at 7x7 166 ->
+// 216, 32->32 at 56x56 166 -> 175 (a 16-channel variant for the stem ran at
+// 90 against 210: a broadcast per FMA is too many). A 1x1 convolution needs
+// no padded copy: the kernels tile its pixels as one flat row of the image.
+// They beat the GEMM on the image at 7x7 outputs (2560->1024: 172 -> 226,
+// 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
+// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202), but not
+// with 128 input channels (128->256 at 28x28: 199 -> 182) or at 56x56.
 func (g *geom) useBcast() bool {
 	if !haveTile || !g.bcastFits() {
 		return false
@@ -124,13 +129,6 @@ func (g *geom) useBcast() bool {
 	}
 	return true
 }
-
-// A 1x1 convolution needs no padded copy: the bcast kernels tile its pixels
-// as one flat row of the image itself. They beat the GEMM on the image
-// (BenchmarkConv, one run) at 7x7 outputs (2560->1024: 172 -> 226 GFLOP/s,
-// 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
-// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202), but not
-// with 128 input channels (128->256 at 28x28: 199 -> 182) or at 56x56.
 
 // bcastSource is g read from a plain zero-padded copy (unit strides).
 func (g *geom) bcastSource() geom {
