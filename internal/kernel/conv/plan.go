@@ -118,14 +118,15 @@ func (g *geom) bcastFits() bool {
 // no padded copy: the kernels tile its pixels as one flat row of the image.
 // They beat the GEMM on the image at 7x7 outputs (2560->1024: 172 -> 226,
 // 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
-// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202), but not
-// with 128 input channels (128->256 at 28x28: 199 -> 182) or at 56x56.
+// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202) and, from
+// 512, at 56x56 (512->256: 161 -> 203), but not with 128 input channels
+// (128->256 at 28x28: 199 -> 182) or 256 at 56x56 (level).
 func (g *geom) useBcast() bool {
 	if !haveTile || !g.bcastFits() {
 		return false
 	}
 	if g.direct {
-		return g.ohow <= 64 || g.ohow <= 784 && g.C >= 256
+		return g.ohow <= 64 || g.ohow <= 784 && g.C >= 256 || g.C >= 512
 	}
 	return true
 }
