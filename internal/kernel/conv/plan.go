@@ -204,8 +204,8 @@ type Plan struct {
 // batch size). It panics when p is invalid: validate untrusted params first.
 func NewPlan(p Params, w []float32) *Plan { return newPlan(p, w, nil) }
 
-// newPlan is NewPlan; a non-nil tw (K*kdim floats) receives the blocked
-// strategy's packed weights instead of a new allocation.
+// newPlan is NewPlan; a non-nil tw (K*kdim floats) receives the blocked or
+// bcast strategy's packed weights instead of a new allocation.
 func newPlan(p Params, w, tw []float32) *Plan {
 	p.N = 1
 	g := mustValid(p)
@@ -219,28 +219,23 @@ func newPlan(p Params, w, tw []float32) *Plan {
 			pl.packs = append(pl.packs, sgemm.PackA(false, g.kg, g.kdim, w[grp*g.kg*g.kdim:], g.kdim))
 		}
 	}
-	if strat == bcast {
-		// The bcast kernels take the blocked fields: 32-channel weight
-		// blocks, a zero-padded copy, its tap offsets.
-		pl.mr, pl.step = bcastK, g.StrideW
-		if tw == nil {
-			tw = make([]float32, p.K*g.kdim)
+	// The blocked and bcast kernels share the tile fields: weights packed in
+	// blocks of mr channels, the layout they read, its tap offsets.
+	switch mr := tileMR(g.kg); {
+	case strat == bcast:
+		pl.mr, pl.src, pl.step = bcastK, g.bcastSource(), g.StrideW
+	case mr > 0 && (forced >= 0 || g.useBlocked()):
+		pl.mr, pl.src, pl.step = mr, g.tileSource(), 1
+		if g.stride2Tiles(mr) {
+			pl.step = 2
 		}
-		pl.tw = tw[:p.K*g.kdim]
-		g.packTile(pl.tw, w, bcastK)
-		pl.src = g.bcastSource()
-		pl.ph = pl.src.phases()
-		pl.offs = pl.src.tileOffsets(&pl.ph)
-	} else if pl.mr = tileMR(g.kg); pl.mr > 0 && (forced >= 0 || g.useBlocked()) {
+	}
+	if pl.mr > 0 {
 		if tw == nil {
 			tw = make([]float32, p.K*g.kdim)
 		}
 		pl.tw = tw[:p.K*g.kdim]
 		g.packTile(pl.tw, w, pl.mr)
-		pl.src, pl.step = g.tileSource(), 1
-		if g.stride2Tiles(pl.mr) {
-			pl.step = 2
-		}
 		pl.ph = pl.src.phases()
 		pl.offs = pl.src.tileOffsets(&pl.ph)
 	}
@@ -422,12 +417,11 @@ func (st *runState) tileTasks(lo, hi int) {
 }
 
 // Forward computes y = epi(conv(x, w)) for p.N images, packing w for this
-// call only (training, where weights change every step); the blocked
-// strategy packs into ws. ws must hold WorkspaceSize(p) floats.
+// call only (training, where weights change every step); the blocked and
+// bcast strategies pack into ws. ws must hold WorkspaceSize(p) floats.
 func Forward(p Params, x, w, y []float32, epi *Epilogue, ws []float32) {
 	g := mustValid(p)
-	if g.schedule(p.N, parallel.Workers()).strat != blocked {
-		// (bcast packs its weights in NewPlan too: it serves inference.)
+	if strat := g.schedule(p.N, parallel.Workers()).strat; strat != blocked && strat != bcast {
 		NewPlan(p, w).Run(x, y, p.N, epi, ws)
 		return
 	}
