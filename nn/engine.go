@@ -27,7 +27,9 @@ type Engine struct {
 	bufs   []buffer    // storage units: a value of its own or a concatenation
 	output int
 
-	wholeBatch bool // Options.WholeBatch
+	// smallModel: a batch runs image by image (see imageByImageMACs)
+	// unless Options.WholeBatch.
+	smallModel bool
 
 	mu    sync.Mutex
 	plans map[int]*memPlan // by batch size
@@ -189,7 +191,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	canon := func(v int) int { return alias[v] }
 	done := make([]bool, len(g.Nodes)) // absorbed into an earlier step
 	var staging []float32
-	e := &Engine{g: g, plans: map[int]*memPlan{}, wholeBatch: opt.WholeBatch}
+	e := &Engine{g: g, plans: map[int]*memPlan{}, smallModel: !opt.WholeBatch && g.MACs() < imageByImageMACs}
 
 	// Merge identical max pools of the same input (level roots pool twice).
 	seen := map[[2]int]int{}
@@ -499,9 +501,7 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 // 203.8 vs 186.8 and DLA102 531.5 vs 510.5, whose Winograd products grow).
 const imageByImageMACs = 1e9
 
-func (e *Engine) imageByImage(n int) bool {
-	return n > 1 && !e.wholeBatch && e.g.MACs() < imageByImageMACs
-}
+func (e *Engine) imageByImage(n int) bool { return n > 1 && e.smallModel }
 
 // forward runs the batch x of plan p's size into out.
 func (e *Engine) forward(p *memPlan, x, out []float32) {
