@@ -73,3 +73,42 @@ func BenchmarkBackward(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBcast runs the shapes that decided where the bcast kernels run
+// (useBcast) on bcast and on the strategy they compete with, GEMM on the
+// image for 1x1 convolutions and the blocked kernels otherwise, both workers:
+//
+//	go test -run '^$' -bench 'Bcast$' -benchtime 50x ./internal/kernel/conv/
+func BenchmarkBcast(b *testing.B) {
+	for _, s := range []struct {
+		name string
+		p    Params
+	}{
+		{"3x3s2_16-32@224", Params{1, 16, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1}},
+		{"3x3s2_64-64@112", Params{1, 64, 112, 112, 64, 3, 3, 2, 2, 1, 1, 1}},
+		{"3x3s2_128-128@56", Params{1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1}},
+		{"3x3s2_256-256@28", Params{1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1}},
+		{"3x3_512-512@7", Params{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1}},
+		{"3x3_32-32@56", Params{1, 32, 56, 56, 32, 3, 3, 1, 1, 1, 1, 1}},
+		{"1x1_2560-1024@7", Params{1, 2560, 7, 7, 1024, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_256-256@7", Params{1, 256, 7, 7, 256, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_2304-512@14", Params{1, 2304, 14, 14, 512, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_256-128@28", Params{1, 256, 28, 28, 128, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_128-256@28", Params{1, 128, 28, 28, 256, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_512-256@56", Params{1, 512, 56, 56, 256, 1, 1, 1, 1, 0, 0, 1}},
+		{"1x1_256-128@56", Params{1, 256, 56, 56, 128, 1, 1, 1, 1, 0, 0, 1}},
+	} {
+		rival := blocked
+		if s.p.R == 1 && s.p.S == 1 {
+			rival = direct
+		}
+		for _, strat := range []strategy{rival, bcast} {
+			name := map[strategy]string{direct: "gemm", blocked: "blocked", bcast: "bcast"}[strat]
+			b.Run(s.name+"/"+name, func(b *testing.B) {
+				defer func(old strategy) { forced = old }(forced)
+				forced = strat
+				benchPlan(b, s.p)
+			})
+		}
+	}
+}

@@ -111,16 +111,17 @@ func (g *geom) bcastFits() bool {
 }
 
 // useBcast picks the bcast kernels wherever they fit, except for most 1x1
-// stride-1 convolutions. Against the blocked kernels (BenchmarkConv): stride
-// 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3 512->512 at 7x7 166 ->
-// 216, 32->32 at 56x56 166 -> 175 (a 16-channel variant for the stem ran at
+// stride-1 convolutions (BenchmarkBcast has the deciding shapes). Against
+// the blocked kernels: stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s,
+// 3x3 512->512 at 7x7 166 -> 216 (a 16-channel variant for the stem ran at
 // 90 against 210: a broadcast per FMA is too many). A 1x1 convolution needs
 // no padded copy: the kernels tile its pixels as one flat row of the image.
 // They beat the GEMM on the image at 7x7 outputs (2560->1024: 172 -> 226,
 // 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
 // (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202) and, from
-// 512, at 56x56 (512->256: 161 -> 203), but not with 128 input channels
-// (128->256 at 28x28: 199 -> 182) or 256 at 56x56 (level).
+// 512, at 56x56 (512->256: 161 -> 203). The close calls, 3x3 32->32 at
+// 56x56 and 1x1 with 128 input channels at 28x28 (or 256 at 56x56), come
+// out either way from run to run within 10%.
 func (g *geom) useBcast() bool {
 	if !haveTile || !g.bcastFits() {
 		return false
