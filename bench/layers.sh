@@ -3,13 +3,16 @@
 # `dla bench --profile` and bench/ort_profile.js on one model and batch, then
 # pairs the convolutions in graph order (ORT fuses Conv+BN+ReLU(+Add) into one
 # node, as we do, so the counts match) and prints both times and their ratio,
-# with totals by kind and size.
+# with totals by kind and size. THREADS=1 compares one core each: the host's
+# slow phases (docs/performance.md) take away the second core, not the first,
+# so kernel work is judged best there.
 #
-# usage: bench/layers.sh MODEL [BATCH]     (set-up as for compare_ort.sh)
+# usage: [THREADS=N] bench/layers.sh MODEL [BATCH]     (set-up as for compare_ort.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 m="${1:?usage: bench/layers.sh MODEL [BATCH]}"
 b="${2:-1}"
+export THREADS="${THREADS:-2}"
 OUT="${OUT:-/tmp/dla-layers}"
 ONNX_DIR="${ONNX_DIR:-/tmp/dla-onnx}"
 export NODE_PATH="${ORT_NODE_DIR:-/tmp/ortnode}/node_modules"
@@ -17,7 +20,7 @@ mkdir -p "$OUT"
 [ -f "$ONNX_DIR/$m.onnx" ] || /usr/bin/python3 ../shared/peers/export_onnx.py --out-dir "$ONNX_DIR" "$m" >/dev/null
 go build -o "$OUT/dla" ./cmd/dla
 node bench/ort_profile.js "$ONNX_DIR/$m.onnx" "$b" 30 > "$OUT/ort.txt"
-"$OUT/dla" bench -m "$m" -b "$b" --profile --min-time 3s > "$OUT/dla.txt"
+"$OUT/dla" bench -m "$m" -b "$b" --threads "$THREADS" --profile --min-time 3s > "$OUT/dla.txt"
 head -1 "$OUT/ort.txt"
 sed -n 2,3p "$OUT/dla.txt"
 awk -F'\t' '$2 == "Conv" || $2 == "FusedConv" {print $3}' "$OUT/ort.txt" > "$OUT/ort.conv"

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // ort_profile.js: per-node kernel times of ONNX Runtime (onnxruntime-node, CPU,
-// 2 threads, the session options of ../shared/peers/bench_ort.js) for one
+// THREADS threads (default 2), the session options of ../shared/peers/bench_ort.js) for one
 // model file, from ORT's own profiler: the median over the timed runs of each
 // node, in graph order.
 //
-// usage: NODE_PATH=/tmp/ortnode/node_modules node bench/ort_profile.js MODEL.onnx [BATCH] [RUNS]
+// usage: [THREADS=N] NODE_PATH=/tmp/ortnode/node_modules node bench/ort_profile.js MODEL.onnx [BATCH] [RUNS]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -16,7 +16,7 @@ async function main() {
   if (!file) throw new Error('usage: ort_profile.js MODEL.onnx [BATCH] [RUNS]');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ortprof-'));
   const s = await ort.InferenceSession.create(file, {
-    intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    intraOpNumThreads: Number(process.env.THREADS || 2), interOpNumThreads: 1, graphOptimizationLevel: 'all',
     executionMode: 'sequential', enableProfiling: true, profileFilePrefix: path.join(dir, 'p'),
   });
   const n = batch * 3 * 224 * 224;
