@@ -566,16 +566,11 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 // bcastTasks runs units (32-channel block, output row) of image st.img, or
 // for 1x1 convolutions (32-channel block) over the flattened image: a bcast
 // kernel call per 14 (or, for the last 7 or fewer, 7) output columns, which
-// applies the epilogue and writes the channel rows of the output. A residual
-// is added afterwards (the kernel then leaves out the ReLU).
+// applies the epilogue and writes the channel rows of the output.
 func (st *runState) bcastTasks(lo, hi int) {
 	pl := st.pl
 	g := &pl.g
 	scale, shift, res, floor := st.tileEpilogue()
-	kernelFloor := floor
-	if res != nil {
-		kernelFloor = float32(math.Inf(-1))
-	}
 	// The tiled grid: output rows of a zero-padded copy in ws, or one row
 	// of all pixels of the image itself (which then must not be over-read).
 	src, rows, width, rowStep := st.ws, g.oh, g.ow, g.StrideH*pl.ph.wph
@@ -595,13 +590,14 @@ func (st *runState) bcastTasks(lo, hi int) {
 			n := min(cols, rem)
 			i0 := (st.img*g.K+k0)*g.ohow + r*width + ow0
 			x, y := src[base+pl.step*ow0:], st.y[i0:]
-			if g.direct && n < cols {
-				bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
-			} else {
-				bcastTile(cols, pl.step, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], kernelFloor)
-			}
+			var r []float32
 			if res != nil {
-				addMaxRows(y, res[i0:], g.ohow, bcastK, n, floor)
+				r = res[i0:]
+			}
+			if g.direct && n < cols {
+				bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
+			} else {
+				bcastTile(cols, pl.step, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
 			}
 			ow0 += n
 		}

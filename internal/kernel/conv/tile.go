@@ -43,27 +43,20 @@ func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks
 const bcastK = 32
 
 // bcastGeneric is the definition of the bcast kernels: a 32-channel x
-// cols-column tile with the epilogue, written to the first n columns of 32
-// output rows ldy apart.
-func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift []float32, floor float32) {
+// cols-column tile with the epilogue (res, when not nil, laid out like y),
+// written to the first n columns of 32 output rows ldy apart.
+func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	for j := range min(n, cols) {
 		for k := range bcastK {
 			var s float32
 			for t := range taps {
 				s += w[t*bcastK+k] * x[offs[t]+step*j]
 			}
-			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
-		}
-	}
-}
-
-// addMaxRowsGeneric is the definition of addMaxRows: the residual and the
-// floor applied to rows of n output floats, ld apart.
-func addMaxRowsGeneric(y, res []float32, ld, rows, n int, floor float32) {
-	for r := range rows {
-		dst, rr := y[r*ld:r*ld+n], res[r*ld:r*ld+n]
-		for j := range dst {
-			dst[j] = max(dst[j]+rr[j], floor)
+			s = s*scale[k] + shift[k]
+			if res != nil {
+				s += res[k*ldy+j]
+			}
+			y[k*ldy+j] = max(s, floor)
 		}
 	}
 }

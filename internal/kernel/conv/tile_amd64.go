@@ -101,7 +101,7 @@ func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
+// 1 <= n <= cols; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -109,15 +109,19 @@ func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+1*j] // fused multiply-add
 //			}
-//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
+func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
+// 1 <= n <= cols; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -125,15 +129,19 @@ func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+2*j] // fused multiply-add
 //			}
-//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
+func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
+// 1 <= n <= cols; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -141,15 +149,19 @@ func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+1*j] // fused multiply-add
 //			}
-//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
+func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= cols, 32*ldy < 2^31. It is, in Go:
+// 1 <= n <= cols; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -157,21 +169,13 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //			for t := range taps {
 //				s += w[t*32+k] * x[offs[t]+2*j] // fused multiply-add
 //			}
-//			y[k*ldy+j] = max(s*scale[k]+shift[k], floor)
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor)
 //		}
 //	}
 //
 //go:noescape
-func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
-
-// addMaxRowsAVX512 adds res to y and applies the floor on rows >= 1 rows of
-// 1 <= n <= 16 floats, ld apart. It is, in Go:
-//
-//	for r := range rows {
-//		for j := range n {
-//			y[r*ld+j] = max(y[r*ld+j]+res[r*ld+j], floor)
-//		}
-//	}
-//
-//go:noescape
-func addMaxRowsAVX512(y *float32, res *float32, ld int, rows int, n int, floor float32)
+func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)

@@ -1022,27 +1022,9 @@ done:
 	VZEROUPPER
 	RET
 
-DATA iota16<>+0(SB)/4, $0x00000000
-DATA iota16<>+4(SB)/4, $0x00000001
-DATA iota16<>+8(SB)/4, $0x00000002
-DATA iota16<>+12(SB)/4, $0x00000003
-DATA iota16<>+16(SB)/4, $0x00000004
-DATA iota16<>+20(SB)/4, $0x00000005
-DATA iota16<>+24(SB)/4, $0x00000006
-DATA iota16<>+28(SB)/4, $0x00000007
-DATA iota16<>+32(SB)/4, $0x00000008
-DATA iota16<>+36(SB)/4, $0x00000009
-DATA iota16<>+40(SB)/4, $0x0000000a
-DATA iota16<>+44(SB)/4, $0x0000000b
-DATA iota16<>+48(SB)/4, $0x0000000c
-DATA iota16<>+52(SB)/4, $0x0000000d
-DATA iota16<>+56(SB)/4, $0x0000000e
-DATA iota16<>+60(SB)/4, $0x0000000f
-GLOBL iota16<>(SB), RODATA|NOPTR, $64
-
-// func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
-// Requires: AVX, AVX512F
-TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-76
+// func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1126,190 +1108,605 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
+	MOVQ         scale+56(FP), AX
+	MOVQ         shift+64(FP), CX
+	VMULPS       (AX), Z0, Z0
+	VADDPS       (CX), Z0, Z0
+	VMULPS       64(AX), Z1, Z1
+	VADDPS       64(CX), Z1, Z1
+	VMULPS       (AX), Z2, Z2
+	VADDPS       (CX), Z2, Z2
+	VMULPS       64(AX), Z3, Z3
+	VADDPS       64(CX), Z3, Z3
+	VMULPS       (AX), Z4, Z4
+	VADDPS       (CX), Z4, Z4
+	VMULPS       64(AX), Z5, Z5
+	VADDPS       64(CX), Z5, Z5
+	VMULPS       (AX), Z6, Z6
+	VADDPS       (CX), Z6, Z6
+	VMULPS       64(AX), Z7, Z7
+	VADDPS       64(CX), Z7, Z7
+	VMULPS       (AX), Z8, Z8
+	VADDPS       (CX), Z8, Z8
+	VMULPS       64(AX), Z9, Z9
+	VADDPS       64(CX), Z9, Z9
+	VMULPS       (AX), Z10, Z10
+	VADDPS       (CX), Z10, Z10
+	VMULPS       64(AX), Z11, Z11
+	VADDPS       64(CX), Z11, Z11
+	VMULPS       (AX), Z12, Z12
+	VADDPS       (CX), Z12, Z12
+	VMULPS       64(AX), Z13, Z13
+	VADDPS       64(CX), Z13, Z13
+	VMULPS       (AX), Z14, Z14
+	VADDPS       (CX), Z14, Z14
+	VMULPS       64(AX), Z15, Z15
+	VADDPS       64(CX), Z15, Z15
+	VMULPS       (AX), Z16, Z16
+	VADDPS       (CX), Z16, Z16
+	VMULPS       64(AX), Z17, Z17
+	VADDPS       64(CX), Z17, Z17
+	VMULPS       (AX), Z18, Z18
+	VADDPS       (CX), Z18, Z18
+	VMULPS       64(AX), Z19, Z19
+	VADDPS       64(CX), Z19, Z19
+	VMULPS       (AX), Z20, Z20
+	VADDPS       (CX), Z20, Z20
+	VMULPS       64(AX), Z21, Z21
+	VADDPS       64(CX), Z21, Z21
+	VMULPS       (AX), Z22, Z22
+	VADDPS       (CX), Z22, Z22
+	VMULPS       64(AX), Z23, Z23
+	VADDPS       64(CX), Z23, Z23
+	VMULPS       (AX), Z24, Z24
+	VADDPS       (CX), Z24, Z24
+	VMULPS       64(AX), Z25, Z25
+	VADDPS       64(CX), Z25, Z25
+	VMULPS       (AX), Z26, Z26
+	VADDPS       (CX), Z26, Z26
+	VMULPS       64(AX), Z27, Z27
+	VADDPS       64(CX), Z27, Z27
+	MOVQ         n+48(FP), AX
+	MOVQ         $0x00000001, CX
+	SHLXQ        AX, CX, CX
+	DECQ         CX
+	KMOVW        CX, K1
 	MOVQ         ldy+40(FP), AX
-	VPBROADCASTD AX, Z28
-	VPMULLD      iota16<>+0(SB), Z28, Z28
-	SHLQ         $0x06, AX
+	SHLQ         $0x02, AX
 	MOVQ         y+32(FP), CX
-	LEAQ         (CX)(AX*1), AX
-	MOVQ         n+48(FP), DX
-	MOVQ         scale+56(FP), BX
-	MOVQ         shift+64(FP), SI
-	MOVL         $0x0000ffff, DI
-	VMULPS       (BX), Z0, Z0
-	VADDPS       (SI), Z0, Z0
-	VMAXPS.BCST  floor+72(FP), Z0, Z0
-	KMOVW        DI, K1
-	VSCATTERDPS  Z0, K1, (CX)(Z28*4)
-	VMULPS       64(BX), Z1, Z1
-	VADDPS       64(SI), Z1, Z1
-	VMAXPS.BCST  floor+72(FP), Z1, Z1
-	KMOVW        DI, K1
-	VSCATTERDPS  Z1, K1, (AX)(Z28*4)
-	CMPQ         DX, $0x00000001
-	JLE          done
-	VMULPS       (BX), Z2, Z2
-	VADDPS       (SI), Z2, Z2
-	VMAXPS.BCST  floor+72(FP), Z2, Z2
-	KMOVW        DI, K1
-	VSCATTERDPS  Z2, K1, 4(CX)(Z28*4)
-	VMULPS       64(BX), Z3, Z3
-	VADDPS       64(SI), Z3, Z3
-	VMAXPS.BCST  floor+72(FP), Z3, Z3
-	KMOVW        DI, K1
-	VSCATTERDPS  Z3, K1, 4(AX)(Z28*4)
-	CMPQ         DX, $0x00000002
-	JLE          done
-	VMULPS       (BX), Z4, Z4
-	VADDPS       (SI), Z4, Z4
-	VMAXPS.BCST  floor+72(FP), Z4, Z4
-	KMOVW        DI, K1
-	VSCATTERDPS  Z4, K1, 8(CX)(Z28*4)
-	VMULPS       64(BX), Z5, Z5
-	VADDPS       64(SI), Z5, Z5
-	VMAXPS.BCST  floor+72(FP), Z5, Z5
-	KMOVW        DI, K1
-	VSCATTERDPS  Z5, K1, 8(AX)(Z28*4)
-	CMPQ         DX, $0x00000003
-	JLE          done
-	VMULPS       (BX), Z6, Z6
-	VADDPS       (SI), Z6, Z6
-	VMAXPS.BCST  floor+72(FP), Z6, Z6
-	KMOVW        DI, K1
-	VSCATTERDPS  Z6, K1, 12(CX)(Z28*4)
-	VMULPS       64(BX), Z7, Z7
-	VADDPS       64(SI), Z7, Z7
-	VMAXPS.BCST  floor+72(FP), Z7, Z7
-	KMOVW        DI, K1
-	VSCATTERDPS  Z7, K1, 12(AX)(Z28*4)
-	CMPQ         DX, $0x00000004
-	JLE          done
-	VMULPS       (BX), Z8, Z8
-	VADDPS       (SI), Z8, Z8
-	VMAXPS.BCST  floor+72(FP), Z8, Z8
-	KMOVW        DI, K1
-	VSCATTERDPS  Z8, K1, 16(CX)(Z28*4)
-	VMULPS       64(BX), Z9, Z9
-	VADDPS       64(SI), Z9, Z9
-	VMAXPS.BCST  floor+72(FP), Z9, Z9
-	KMOVW        DI, K1
-	VSCATTERDPS  Z9, K1, 16(AX)(Z28*4)
-	CMPQ         DX, $0x00000005
-	JLE          done
-	VMULPS       (BX), Z10, Z10
-	VADDPS       (SI), Z10, Z10
-	VMAXPS.BCST  floor+72(FP), Z10, Z10
-	KMOVW        DI, K1
-	VSCATTERDPS  Z10, K1, 20(CX)(Z28*4)
-	VMULPS       64(BX), Z11, Z11
-	VADDPS       64(SI), Z11, Z11
-	VMAXPS.BCST  floor+72(FP), Z11, Z11
-	KMOVW        DI, K1
-	VSCATTERDPS  Z11, K1, 20(AX)(Z28*4)
-	CMPQ         DX, $0x00000006
-	JLE          done
-	VMULPS       (BX), Z12, Z12
-	VADDPS       (SI), Z12, Z12
-	VMAXPS.BCST  floor+72(FP), Z12, Z12
-	KMOVW        DI, K1
-	VSCATTERDPS  Z12, K1, 24(CX)(Z28*4)
-	VMULPS       64(BX), Z13, Z13
-	VADDPS       64(SI), Z13, Z13
-	VMAXPS.BCST  floor+72(FP), Z13, Z13
-	KMOVW        DI, K1
-	VSCATTERDPS  Z13, K1, 24(AX)(Z28*4)
-	CMPQ         DX, $0x00000007
-	JLE          done
-	VMULPS       (BX), Z14, Z14
-	VADDPS       (SI), Z14, Z14
-	VMAXPS.BCST  floor+72(FP), Z14, Z14
-	KMOVW        DI, K1
-	VSCATTERDPS  Z14, K1, 28(CX)(Z28*4)
-	VMULPS       64(BX), Z15, Z15
-	VADDPS       64(SI), Z15, Z15
-	VMAXPS.BCST  floor+72(FP), Z15, Z15
-	KMOVW        DI, K1
-	VSCATTERDPS  Z15, K1, 28(AX)(Z28*4)
-	CMPQ         DX, $0x00000008
-	JLE          done
-	VMULPS       (BX), Z16, Z16
-	VADDPS       (SI), Z16, Z16
-	VMAXPS.BCST  floor+72(FP), Z16, Z16
-	KMOVW        DI, K1
-	VSCATTERDPS  Z16, K1, 32(CX)(Z28*4)
-	VMULPS       64(BX), Z17, Z17
-	VADDPS       64(SI), Z17, Z17
-	VMAXPS.BCST  floor+72(FP), Z17, Z17
-	KMOVW        DI, K1
-	VSCATTERDPS  Z17, K1, 32(AX)(Z28*4)
-	CMPQ         DX, $0x00000009
-	JLE          done
-	VMULPS       (BX), Z18, Z18
-	VADDPS       (SI), Z18, Z18
-	VMAXPS.BCST  floor+72(FP), Z18, Z18
-	KMOVW        DI, K1
-	VSCATTERDPS  Z18, K1, 36(CX)(Z28*4)
-	VMULPS       64(BX), Z19, Z19
-	VADDPS       64(SI), Z19, Z19
-	VMAXPS.BCST  floor+72(FP), Z19, Z19
-	KMOVW        DI, K1
-	VSCATTERDPS  Z19, K1, 36(AX)(Z28*4)
-	CMPQ         DX, $0x0000000a
-	JLE          done
-	VMULPS       (BX), Z20, Z20
-	VADDPS       (SI), Z20, Z20
-	VMAXPS.BCST  floor+72(FP), Z20, Z20
-	KMOVW        DI, K1
-	VSCATTERDPS  Z20, K1, 40(CX)(Z28*4)
-	VMULPS       64(BX), Z21, Z21
-	VADDPS       64(SI), Z21, Z21
-	VMAXPS.BCST  floor+72(FP), Z21, Z21
-	KMOVW        DI, K1
-	VSCATTERDPS  Z21, K1, 40(AX)(Z28*4)
-	CMPQ         DX, $0x0000000b
-	JLE          done
-	VMULPS       (BX), Z22, Z22
-	VADDPS       (SI), Z22, Z22
-	VMAXPS.BCST  floor+72(FP), Z22, Z22
-	KMOVW        DI, K1
-	VSCATTERDPS  Z22, K1, 44(CX)(Z28*4)
-	VMULPS       64(BX), Z23, Z23
-	VADDPS       64(SI), Z23, Z23
-	VMAXPS.BCST  floor+72(FP), Z23, Z23
-	KMOVW        DI, K1
-	VSCATTERDPS  Z23, K1, 44(AX)(Z28*4)
-	CMPQ         DX, $0x0000000c
-	JLE          done
-	VMULPS       (BX), Z24, Z24
-	VADDPS       (SI), Z24, Z24
-	VMAXPS.BCST  floor+72(FP), Z24, Z24
-	KMOVW        DI, K1
-	VSCATTERDPS  Z24, K1, 48(CX)(Z28*4)
-	VMULPS       64(BX), Z25, Z25
-	VADDPS       64(SI), Z25, Z25
-	VMAXPS.BCST  floor+72(FP), Z25, Z25
-	KMOVW        DI, K1
-	VSCATTERDPS  Z25, K1, 48(AX)(Z28*4)
-	CMPQ         DX, $0x0000000d
-	JLE          done
-	VMULPS       (BX), Z26, Z26
-	VADDPS       (SI), Z26, Z26
-	VMAXPS.BCST  floor+72(FP), Z26, Z26
-	KMOVW        DI, K1
-	VSCATTERDPS  Z26, K1, 52(CX)(Z28*4)
-	VMULPS       64(BX), Z27, Z27
-	VADDPS       64(SI), Z27, Z27
-	VMAXPS.BCST  floor+72(FP), Z27, Z27
-	KMOVW        DI, K1
-	VSCATTERDPS  Z27, K1, 52(AX)(Z28*4)
+	MOVQ         res+72(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	VMOVUPS      (CX), Z28
+	VMOVUPS      (CX), Z29
+	VUNPCKLPS    Z2, Z0, Z30
+	VUNPCKHPS    Z2, Z0, Z2
+	VUNPCKLPS    Z6, Z4, Z0
+	VUNPCKHPS    Z6, Z4, Z6
+	VUNPCKLPS    Z10, Z8, Z4
+	VUNPCKHPS    Z10, Z8, Z10
+	VUNPCKLPS    Z14, Z12, Z8
+	VUNPCKHPS    Z14, Z12, Z14
+	VUNPCKLPS    Z18, Z16, Z12
+	VUNPCKHPS    Z18, Z16, Z18
+	VUNPCKLPS    Z22, Z20, Z16
+	VUNPCKHPS    Z22, Z20, Z22
+	VUNPCKLPS    Z26, Z24, Z20
+	VUNPCKHPS    Z26, Z24, Z26
+	VUNPCKLPS    Z29, Z28, Z24
+	VUNPCKHPS    Z29, Z28, Z29
+	VSHUFPS      $0x44, Z0, Z30, Z28
+	VSHUFPS      $0xee, Z0, Z30, Z0
+	VSHUFPS      $0x44, Z6, Z2, Z30
+	VSHUFPS      $0xee, Z6, Z2, Z6
+	VSHUFPS      $0x44, Z8, Z4, Z2
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z14, Z10, Z4
+	VSHUFPS      $0xee, Z14, Z10, Z14
+	VSHUFPS      $0x44, Z16, Z12, Z10
+	VSHUFPS      $0xee, Z16, Z12, Z16
+	VSHUFPS      $0x44, Z22, Z18, Z12
+	VSHUFPS      $0xee, Z22, Z18, Z22
+	VSHUFPS      $0x44, Z24, Z20, Z18
+	VSHUFPS      $0xee, Z24, Z20, Z24
+	VSHUFPS      $0x44, Z29, Z26, Z20
+	VSHUFPS      $0xee, Z29, Z26, Z29
+	VSHUFF32X4   $0x88, Z2, Z28, Z26
+	VSHUFF32X4   $0xdd, Z2, Z28, Z2
+	VSHUFF32X4   $0x88, Z8, Z0, Z28
+	VSHUFF32X4   $0xdd, Z8, Z0, Z8
+	VSHUFF32X4   $0x88, Z4, Z30, Z0
+	VSHUFF32X4   $0xdd, Z4, Z30, Z4
+	VSHUFF32X4   $0x88, Z14, Z6, Z30
+	VSHUFF32X4   $0xdd, Z14, Z6, Z14
+	VSHUFF32X4   $0x88, Z18, Z10, Z6
+	VSHUFF32X4   $0xdd, Z18, Z10, Z18
+	VSHUFF32X4   $0x88, Z24, Z16, Z10
+	VSHUFF32X4   $0xdd, Z24, Z16, Z24
+	VSHUFF32X4   $0x88, Z20, Z12, Z16
+	VSHUFF32X4   $0xdd, Z20, Z12, Z20
+	VSHUFF32X4   $0x88, Z29, Z22, Z12
+	VSHUFF32X4   $0xdd, Z29, Z22, Z29
+	VSHUFF32X4   $0x88, Z6, Z26, Z22
+	VSHUFF32X4   $0xdd, Z6, Z26, Z6
+	VSHUFF32X4   $0x88, Z10, Z28, Z26
+	VSHUFF32X4   $0xdd, Z10, Z28, Z10
+	VSHUFF32X4   $0x88, Z16, Z0, Z28
+	VSHUFF32X4   $0xdd, Z16, Z0, Z16
+	VSHUFF32X4   $0x88, Z12, Z30, Z0
+	VSHUFF32X4   $0xdd, Z12, Z30, Z12
+	VSHUFF32X4   $0x88, Z18, Z2, Z30
+	VSHUFF32X4   $0xdd, Z18, Z2, Z18
+	VSHUFF32X4   $0x88, Z24, Z8, Z2
+	VSHUFF32X4   $0xdd, Z24, Z8, Z24
+	VSHUFF32X4   $0x88, Z20, Z4, Z8
+	VSHUFF32X4   $0xdd, Z20, Z4, Z20
+	VSHUFF32X4   $0x88, Z29, Z14, Z4
+	VSHUFF32X4   $0xdd, Z29, Z14, Z29
+	VADDPS.Z     (DX), Z22, K1, Z22
+	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMOVUPS      Z22, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z26, K1, Z26
+	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMOVUPS      Z26, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z28, K1, Z28
+	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMOVUPS      Z28, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z30, K1, Z30
+	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMOVUPS      Z30, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z18, K1, Z18
+	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMOVUPS      Z18, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z24, K1, Z24
+	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMOVUPS      Z24, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z20, K1, Z20
+	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMOVUPS      Z20, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z29, K1, Z29
+	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMOVUPS      Z29, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z2
+	VUNPCKLPS    Z3, Z1, Z4
+	VUNPCKHPS    Z3, Z1, Z3
+	VUNPCKLPS    Z7, Z5, Z1
+	VUNPCKHPS    Z7, Z5, Z7
+	VUNPCKLPS    Z11, Z9, Z5
+	VUNPCKHPS    Z11, Z9, Z11
+	VUNPCKLPS    Z15, Z13, Z6
+	VUNPCKHPS    Z15, Z13, Z15
+	VUNPCKLPS    Z19, Z17, Z8
+	VUNPCKHPS    Z19, Z17, Z19
+	VUNPCKLPS    Z23, Z21, Z9
+	VUNPCKHPS    Z23, Z21, Z23
+	VUNPCKLPS    Z27, Z25, Z10
+	VUNPCKHPS    Z27, Z25, Z27
+	VUNPCKLPS    Z2, Z0, Z12
+	VUNPCKHPS    Z2, Z0, Z2
+	VSHUFPS      $0x44, Z1, Z4, Z0
+	VSHUFPS      $0xee, Z1, Z4, Z1
+	VSHUFPS      $0x44, Z7, Z3, Z4
+	VSHUFPS      $0xee, Z7, Z3, Z7
+	VSHUFPS      $0x44, Z6, Z5, Z3
+	VSHUFPS      $0xee, Z6, Z5, Z6
+	VSHUFPS      $0x44, Z15, Z11, Z5
+	VSHUFPS      $0xee, Z15, Z11, Z15
+	VSHUFPS      $0x44, Z9, Z8, Z11
+	VSHUFPS      $0xee, Z9, Z8, Z9
+	VSHUFPS      $0x44, Z23, Z19, Z8
+	VSHUFPS      $0xee, Z23, Z19, Z23
+	VSHUFPS      $0x44, Z12, Z10, Z13
+	VSHUFPS      $0xee, Z12, Z10, Z12
+	VSHUFPS      $0x44, Z2, Z27, Z10
+	VSHUFPS      $0xee, Z2, Z27, Z2
+	VSHUFF32X4   $0x88, Z3, Z0, Z14
+	VSHUFF32X4   $0xdd, Z3, Z0, Z3
+	VSHUFF32X4   $0x88, Z6, Z1, Z0
+	VSHUFF32X4   $0xdd, Z6, Z1, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z5
+	VSHUFF32X4   $0x88, Z15, Z7, Z4
+	VSHUFF32X4   $0xdd, Z15, Z7, Z15
+	VSHUFF32X4   $0x88, Z13, Z11, Z7
+	VSHUFF32X4   $0xdd, Z13, Z11, Z13
+	VSHUFF32X4   $0x88, Z12, Z9, Z11
+	VSHUFF32X4   $0xdd, Z12, Z9, Z12
+	VSHUFF32X4   $0x88, Z10, Z8, Z9
+	VSHUFF32X4   $0xdd, Z10, Z8, Z10
+	VSHUFF32X4   $0x88, Z2, Z23, Z8
+	VSHUFF32X4   $0xdd, Z2, Z23, Z2
+	VSHUFF32X4   $0x88, Z7, Z14, Z16
+	VSHUFF32X4   $0xdd, Z7, Z14, Z7
+	VSHUFF32X4   $0x88, Z11, Z0, Z14
+	VSHUFF32X4   $0xdd, Z11, Z0, Z11
+	VSHUFF32X4   $0x88, Z9, Z1, Z0
+	VSHUFF32X4   $0xdd, Z9, Z1, Z9
+	VSHUFF32X4   $0x88, Z8, Z4, Z1
+	VSHUFF32X4   $0xdd, Z8, Z4, Z8
+	VSHUFF32X4   $0x88, Z13, Z3, Z4
+	VSHUFF32X4   $0xdd, Z13, Z3, Z13
+	VSHUFF32X4   $0x88, Z12, Z6, Z3
+	VSHUFF32X4   $0xdd, Z12, Z6, Z12
+	VSHUFF32X4   $0x88, Z10, Z5, Z6
+	VSHUFF32X4   $0xdd, Z10, Z5, Z10
+	VSHUFF32X4   $0x88, Z2, Z15, Z5
+	VSHUFF32X4   $0xdd, Z2, Z15, Z2
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z14, K1, Z14
+	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMOVUPS      Z14, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z1, K1, Z1
+	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z3, K1, Z3
+	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z5, K1, Z5
+	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMOVUPS      Z5, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z7, K1, Z7
+	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMOVUPS      Z7, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z11, K1, Z11
+	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMOVUPS      Z11, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z9, K1, Z9
+	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMOVUPS      Z9, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z13, K1, Z13
+	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMOVUPS      Z13, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	JMP          done
+
+nores:
+	MOVQ        CX, DX
+	VMOVUPS     (CX), Z28
+	VMOVUPS     (CX), Z29
+	VUNPCKLPS   Z2, Z0, Z30
+	VUNPCKHPS   Z2, Z0, Z2
+	VUNPCKLPS   Z6, Z4, Z0
+	VUNPCKHPS   Z6, Z4, Z6
+	VUNPCKLPS   Z10, Z8, Z4
+	VUNPCKHPS   Z10, Z8, Z10
+	VUNPCKLPS   Z14, Z12, Z8
+	VUNPCKHPS   Z14, Z12, Z14
+	VUNPCKLPS   Z18, Z16, Z12
+	VUNPCKHPS   Z18, Z16, Z18
+	VUNPCKLPS   Z22, Z20, Z16
+	VUNPCKHPS   Z22, Z20, Z22
+	VUNPCKLPS   Z26, Z24, Z20
+	VUNPCKHPS   Z26, Z24, Z26
+	VUNPCKLPS   Z29, Z28, Z24
+	VUNPCKHPS   Z29, Z28, Z29
+	VSHUFPS     $0x44, Z0, Z30, Z28
+	VSHUFPS     $0xee, Z0, Z30, Z0
+	VSHUFPS     $0x44, Z6, Z2, Z30
+	VSHUFPS     $0xee, Z6, Z2, Z6
+	VSHUFPS     $0x44, Z8, Z4, Z2
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z14, Z10, Z4
+	VSHUFPS     $0xee, Z14, Z10, Z14
+	VSHUFPS     $0x44, Z16, Z12, Z10
+	VSHUFPS     $0xee, Z16, Z12, Z16
+	VSHUFPS     $0x44, Z22, Z18, Z12
+	VSHUFPS     $0xee, Z22, Z18, Z22
+	VSHUFPS     $0x44, Z24, Z20, Z18
+	VSHUFPS     $0xee, Z24, Z20, Z24
+	VSHUFPS     $0x44, Z29, Z26, Z20
+	VSHUFPS     $0xee, Z29, Z26, Z29
+	VSHUFF32X4  $0x88, Z2, Z28, Z26
+	VSHUFF32X4  $0xdd, Z2, Z28, Z2
+	VSHUFF32X4  $0x88, Z8, Z0, Z28
+	VSHUFF32X4  $0xdd, Z8, Z0, Z8
+	VSHUFF32X4  $0x88, Z4, Z30, Z0
+	VSHUFF32X4  $0xdd, Z4, Z30, Z4
+	VSHUFF32X4  $0x88, Z14, Z6, Z30
+	VSHUFF32X4  $0xdd, Z14, Z6, Z14
+	VSHUFF32X4  $0x88, Z18, Z10, Z6
+	VSHUFF32X4  $0xdd, Z18, Z10, Z18
+	VSHUFF32X4  $0x88, Z24, Z16, Z10
+	VSHUFF32X4  $0xdd, Z24, Z16, Z24
+	VSHUFF32X4  $0x88, Z20, Z12, Z16
+	VSHUFF32X4  $0xdd, Z20, Z12, Z20
+	VSHUFF32X4  $0x88, Z29, Z22, Z12
+	VSHUFF32X4  $0xdd, Z29, Z22, Z29
+	VSHUFF32X4  $0x88, Z6, Z26, Z22
+	VSHUFF32X4  $0xdd, Z6, Z26, Z6
+	VSHUFF32X4  $0x88, Z10, Z28, Z26
+	VSHUFF32X4  $0xdd, Z10, Z28, Z10
+	VSHUFF32X4  $0x88, Z16, Z0, Z28
+	VSHUFF32X4  $0xdd, Z16, Z0, Z16
+	VSHUFF32X4  $0x88, Z12, Z30, Z0
+	VSHUFF32X4  $0xdd, Z12, Z30, Z12
+	VSHUFF32X4  $0x88, Z18, Z2, Z30
+	VSHUFF32X4  $0xdd, Z18, Z2, Z18
+	VSHUFF32X4  $0x88, Z24, Z8, Z2
+	VSHUFF32X4  $0xdd, Z24, Z8, Z24
+	VSHUFF32X4  $0x88, Z20, Z4, Z8
+	VSHUFF32X4  $0xdd, Z20, Z4, Z20
+	VSHUFF32X4  $0x88, Z29, Z14, Z4
+	VSHUFF32X4  $0xdd, Z29, Z14, Z29
+	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMOVUPS     Z22, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMOVUPS     Z26, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMOVUPS     Z28, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMOVUPS     Z30, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMOVUPS     Z18, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMOVUPS     Z24, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMOVUPS     Z20, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMOVUPS     Z29, K1, (DX)
+	ADDQ        AX, DX
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (CX), Z2
+	VUNPCKLPS   Z3, Z1, Z4
+	VUNPCKHPS   Z3, Z1, Z3
+	VUNPCKLPS   Z7, Z5, Z1
+	VUNPCKHPS   Z7, Z5, Z7
+	VUNPCKLPS   Z11, Z9, Z5
+	VUNPCKHPS   Z11, Z9, Z11
+	VUNPCKLPS   Z15, Z13, Z6
+	VUNPCKHPS   Z15, Z13, Z15
+	VUNPCKLPS   Z19, Z17, Z8
+	VUNPCKHPS   Z19, Z17, Z19
+	VUNPCKLPS   Z23, Z21, Z9
+	VUNPCKHPS   Z23, Z21, Z23
+	VUNPCKLPS   Z27, Z25, Z10
+	VUNPCKHPS   Z27, Z25, Z27
+	VUNPCKLPS   Z2, Z0, Z12
+	VUNPCKHPS   Z2, Z0, Z2
+	VSHUFPS     $0x44, Z1, Z4, Z0
+	VSHUFPS     $0xee, Z1, Z4, Z1
+	VSHUFPS     $0x44, Z7, Z3, Z4
+	VSHUFPS     $0xee, Z7, Z3, Z7
+	VSHUFPS     $0x44, Z6, Z5, Z3
+	VSHUFPS     $0xee, Z6, Z5, Z6
+	VSHUFPS     $0x44, Z15, Z11, Z5
+	VSHUFPS     $0xee, Z15, Z11, Z15
+	VSHUFPS     $0x44, Z9, Z8, Z11
+	VSHUFPS     $0xee, Z9, Z8, Z9
+	VSHUFPS     $0x44, Z23, Z19, Z8
+	VSHUFPS     $0xee, Z23, Z19, Z23
+	VSHUFPS     $0x44, Z12, Z10, Z13
+	VSHUFPS     $0xee, Z12, Z10, Z12
+	VSHUFPS     $0x44, Z2, Z27, Z10
+	VSHUFPS     $0xee, Z2, Z27, Z2
+	VSHUFF32X4  $0x88, Z3, Z0, Z14
+	VSHUFF32X4  $0xdd, Z3, Z0, Z3
+	VSHUFF32X4  $0x88, Z6, Z1, Z0
+	VSHUFF32X4  $0xdd, Z6, Z1, Z6
+	VSHUFF32X4  $0x88, Z5, Z4, Z1
+	VSHUFF32X4  $0xdd, Z5, Z4, Z5
+	VSHUFF32X4  $0x88, Z15, Z7, Z4
+	VSHUFF32X4  $0xdd, Z15, Z7, Z15
+	VSHUFF32X4  $0x88, Z13, Z11, Z7
+	VSHUFF32X4  $0xdd, Z13, Z11, Z13
+	VSHUFF32X4  $0x88, Z12, Z9, Z11
+	VSHUFF32X4  $0xdd, Z12, Z9, Z12
+	VSHUFF32X4  $0x88, Z10, Z8, Z9
+	VSHUFF32X4  $0xdd, Z10, Z8, Z10
+	VSHUFF32X4  $0x88, Z2, Z23, Z8
+	VSHUFF32X4  $0xdd, Z2, Z23, Z2
+	VSHUFF32X4  $0x88, Z7, Z14, Z16
+	VSHUFF32X4  $0xdd, Z7, Z14, Z7
+	VSHUFF32X4  $0x88, Z11, Z0, Z14
+	VSHUFF32X4  $0xdd, Z11, Z0, Z11
+	VSHUFF32X4  $0x88, Z9, Z1, Z0
+	VSHUFF32X4  $0xdd, Z9, Z1, Z9
+	VSHUFF32X4  $0x88, Z8, Z4, Z1
+	VSHUFF32X4  $0xdd, Z8, Z4, Z8
+	VSHUFF32X4  $0x88, Z13, Z3, Z4
+	VSHUFF32X4  $0xdd, Z13, Z3, Z13
+	VSHUFF32X4  $0x88, Z12, Z6, Z3
+	VSHUFF32X4  $0xdd, Z12, Z6, Z12
+	VSHUFF32X4  $0x88, Z10, Z5, Z6
+	VSHUFF32X4  $0xdd, Z10, Z5, Z10
+	VSHUFF32X4  $0x88, Z2, Z15, Z5
+	VSHUFF32X4  $0xdd, Z2, Z15, Z2
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMOVUPS     Z14, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMOVUPS     Z1, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMOVUPS     Z3, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMOVUPS     Z5, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMOVUPS     Z7, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMOVUPS     Z11, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMOVUPS     Z9, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMOVUPS     Z13, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
-// Requires: AVX, AVX512F
-TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-76
+// func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1393,190 +1790,605 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
+	MOVQ         scale+56(FP), AX
+	MOVQ         shift+64(FP), CX
+	VMULPS       (AX), Z0, Z0
+	VADDPS       (CX), Z0, Z0
+	VMULPS       64(AX), Z1, Z1
+	VADDPS       64(CX), Z1, Z1
+	VMULPS       (AX), Z2, Z2
+	VADDPS       (CX), Z2, Z2
+	VMULPS       64(AX), Z3, Z3
+	VADDPS       64(CX), Z3, Z3
+	VMULPS       (AX), Z4, Z4
+	VADDPS       (CX), Z4, Z4
+	VMULPS       64(AX), Z5, Z5
+	VADDPS       64(CX), Z5, Z5
+	VMULPS       (AX), Z6, Z6
+	VADDPS       (CX), Z6, Z6
+	VMULPS       64(AX), Z7, Z7
+	VADDPS       64(CX), Z7, Z7
+	VMULPS       (AX), Z8, Z8
+	VADDPS       (CX), Z8, Z8
+	VMULPS       64(AX), Z9, Z9
+	VADDPS       64(CX), Z9, Z9
+	VMULPS       (AX), Z10, Z10
+	VADDPS       (CX), Z10, Z10
+	VMULPS       64(AX), Z11, Z11
+	VADDPS       64(CX), Z11, Z11
+	VMULPS       (AX), Z12, Z12
+	VADDPS       (CX), Z12, Z12
+	VMULPS       64(AX), Z13, Z13
+	VADDPS       64(CX), Z13, Z13
+	VMULPS       (AX), Z14, Z14
+	VADDPS       (CX), Z14, Z14
+	VMULPS       64(AX), Z15, Z15
+	VADDPS       64(CX), Z15, Z15
+	VMULPS       (AX), Z16, Z16
+	VADDPS       (CX), Z16, Z16
+	VMULPS       64(AX), Z17, Z17
+	VADDPS       64(CX), Z17, Z17
+	VMULPS       (AX), Z18, Z18
+	VADDPS       (CX), Z18, Z18
+	VMULPS       64(AX), Z19, Z19
+	VADDPS       64(CX), Z19, Z19
+	VMULPS       (AX), Z20, Z20
+	VADDPS       (CX), Z20, Z20
+	VMULPS       64(AX), Z21, Z21
+	VADDPS       64(CX), Z21, Z21
+	VMULPS       (AX), Z22, Z22
+	VADDPS       (CX), Z22, Z22
+	VMULPS       64(AX), Z23, Z23
+	VADDPS       64(CX), Z23, Z23
+	VMULPS       (AX), Z24, Z24
+	VADDPS       (CX), Z24, Z24
+	VMULPS       64(AX), Z25, Z25
+	VADDPS       64(CX), Z25, Z25
+	VMULPS       (AX), Z26, Z26
+	VADDPS       (CX), Z26, Z26
+	VMULPS       64(AX), Z27, Z27
+	VADDPS       64(CX), Z27, Z27
+	MOVQ         n+48(FP), AX
+	MOVQ         $0x00000001, CX
+	SHLXQ        AX, CX, CX
+	DECQ         CX
+	KMOVW        CX, K1
 	MOVQ         ldy+40(FP), AX
-	VPBROADCASTD AX, Z28
-	VPMULLD      iota16<>+0(SB), Z28, Z28
-	SHLQ         $0x06, AX
+	SHLQ         $0x02, AX
 	MOVQ         y+32(FP), CX
-	LEAQ         (CX)(AX*1), AX
-	MOVQ         n+48(FP), DX
-	MOVQ         scale+56(FP), BX
-	MOVQ         shift+64(FP), SI
-	MOVL         $0x0000ffff, DI
-	VMULPS       (BX), Z0, Z0
-	VADDPS       (SI), Z0, Z0
-	VMAXPS.BCST  floor+72(FP), Z0, Z0
-	KMOVW        DI, K1
-	VSCATTERDPS  Z0, K1, (CX)(Z28*4)
-	VMULPS       64(BX), Z1, Z1
-	VADDPS       64(SI), Z1, Z1
-	VMAXPS.BCST  floor+72(FP), Z1, Z1
-	KMOVW        DI, K1
-	VSCATTERDPS  Z1, K1, (AX)(Z28*4)
-	CMPQ         DX, $0x00000001
-	JLE          done
-	VMULPS       (BX), Z2, Z2
-	VADDPS       (SI), Z2, Z2
-	VMAXPS.BCST  floor+72(FP), Z2, Z2
-	KMOVW        DI, K1
-	VSCATTERDPS  Z2, K1, 4(CX)(Z28*4)
-	VMULPS       64(BX), Z3, Z3
-	VADDPS       64(SI), Z3, Z3
-	VMAXPS.BCST  floor+72(FP), Z3, Z3
-	KMOVW        DI, K1
-	VSCATTERDPS  Z3, K1, 4(AX)(Z28*4)
-	CMPQ         DX, $0x00000002
-	JLE          done
-	VMULPS       (BX), Z4, Z4
-	VADDPS       (SI), Z4, Z4
-	VMAXPS.BCST  floor+72(FP), Z4, Z4
-	KMOVW        DI, K1
-	VSCATTERDPS  Z4, K1, 8(CX)(Z28*4)
-	VMULPS       64(BX), Z5, Z5
-	VADDPS       64(SI), Z5, Z5
-	VMAXPS.BCST  floor+72(FP), Z5, Z5
-	KMOVW        DI, K1
-	VSCATTERDPS  Z5, K1, 8(AX)(Z28*4)
-	CMPQ         DX, $0x00000003
-	JLE          done
-	VMULPS       (BX), Z6, Z6
-	VADDPS       (SI), Z6, Z6
-	VMAXPS.BCST  floor+72(FP), Z6, Z6
-	KMOVW        DI, K1
-	VSCATTERDPS  Z6, K1, 12(CX)(Z28*4)
-	VMULPS       64(BX), Z7, Z7
-	VADDPS       64(SI), Z7, Z7
-	VMAXPS.BCST  floor+72(FP), Z7, Z7
-	KMOVW        DI, K1
-	VSCATTERDPS  Z7, K1, 12(AX)(Z28*4)
-	CMPQ         DX, $0x00000004
-	JLE          done
-	VMULPS       (BX), Z8, Z8
-	VADDPS       (SI), Z8, Z8
-	VMAXPS.BCST  floor+72(FP), Z8, Z8
-	KMOVW        DI, K1
-	VSCATTERDPS  Z8, K1, 16(CX)(Z28*4)
-	VMULPS       64(BX), Z9, Z9
-	VADDPS       64(SI), Z9, Z9
-	VMAXPS.BCST  floor+72(FP), Z9, Z9
-	KMOVW        DI, K1
-	VSCATTERDPS  Z9, K1, 16(AX)(Z28*4)
-	CMPQ         DX, $0x00000005
-	JLE          done
-	VMULPS       (BX), Z10, Z10
-	VADDPS       (SI), Z10, Z10
-	VMAXPS.BCST  floor+72(FP), Z10, Z10
-	KMOVW        DI, K1
-	VSCATTERDPS  Z10, K1, 20(CX)(Z28*4)
-	VMULPS       64(BX), Z11, Z11
-	VADDPS       64(SI), Z11, Z11
-	VMAXPS.BCST  floor+72(FP), Z11, Z11
-	KMOVW        DI, K1
-	VSCATTERDPS  Z11, K1, 20(AX)(Z28*4)
-	CMPQ         DX, $0x00000006
-	JLE          done
-	VMULPS       (BX), Z12, Z12
-	VADDPS       (SI), Z12, Z12
-	VMAXPS.BCST  floor+72(FP), Z12, Z12
-	KMOVW        DI, K1
-	VSCATTERDPS  Z12, K1, 24(CX)(Z28*4)
-	VMULPS       64(BX), Z13, Z13
-	VADDPS       64(SI), Z13, Z13
-	VMAXPS.BCST  floor+72(FP), Z13, Z13
-	KMOVW        DI, K1
-	VSCATTERDPS  Z13, K1, 24(AX)(Z28*4)
-	CMPQ         DX, $0x00000007
-	JLE          done
-	VMULPS       (BX), Z14, Z14
-	VADDPS       (SI), Z14, Z14
-	VMAXPS.BCST  floor+72(FP), Z14, Z14
-	KMOVW        DI, K1
-	VSCATTERDPS  Z14, K1, 28(CX)(Z28*4)
-	VMULPS       64(BX), Z15, Z15
-	VADDPS       64(SI), Z15, Z15
-	VMAXPS.BCST  floor+72(FP), Z15, Z15
-	KMOVW        DI, K1
-	VSCATTERDPS  Z15, K1, 28(AX)(Z28*4)
-	CMPQ         DX, $0x00000008
-	JLE          done
-	VMULPS       (BX), Z16, Z16
-	VADDPS       (SI), Z16, Z16
-	VMAXPS.BCST  floor+72(FP), Z16, Z16
-	KMOVW        DI, K1
-	VSCATTERDPS  Z16, K1, 32(CX)(Z28*4)
-	VMULPS       64(BX), Z17, Z17
-	VADDPS       64(SI), Z17, Z17
-	VMAXPS.BCST  floor+72(FP), Z17, Z17
-	KMOVW        DI, K1
-	VSCATTERDPS  Z17, K1, 32(AX)(Z28*4)
-	CMPQ         DX, $0x00000009
-	JLE          done
-	VMULPS       (BX), Z18, Z18
-	VADDPS       (SI), Z18, Z18
-	VMAXPS.BCST  floor+72(FP), Z18, Z18
-	KMOVW        DI, K1
-	VSCATTERDPS  Z18, K1, 36(CX)(Z28*4)
-	VMULPS       64(BX), Z19, Z19
-	VADDPS       64(SI), Z19, Z19
-	VMAXPS.BCST  floor+72(FP), Z19, Z19
-	KMOVW        DI, K1
-	VSCATTERDPS  Z19, K1, 36(AX)(Z28*4)
-	CMPQ         DX, $0x0000000a
-	JLE          done
-	VMULPS       (BX), Z20, Z20
-	VADDPS       (SI), Z20, Z20
-	VMAXPS.BCST  floor+72(FP), Z20, Z20
-	KMOVW        DI, K1
-	VSCATTERDPS  Z20, K1, 40(CX)(Z28*4)
-	VMULPS       64(BX), Z21, Z21
-	VADDPS       64(SI), Z21, Z21
-	VMAXPS.BCST  floor+72(FP), Z21, Z21
-	KMOVW        DI, K1
-	VSCATTERDPS  Z21, K1, 40(AX)(Z28*4)
-	CMPQ         DX, $0x0000000b
-	JLE          done
-	VMULPS       (BX), Z22, Z22
-	VADDPS       (SI), Z22, Z22
-	VMAXPS.BCST  floor+72(FP), Z22, Z22
-	KMOVW        DI, K1
-	VSCATTERDPS  Z22, K1, 44(CX)(Z28*4)
-	VMULPS       64(BX), Z23, Z23
-	VADDPS       64(SI), Z23, Z23
-	VMAXPS.BCST  floor+72(FP), Z23, Z23
-	KMOVW        DI, K1
-	VSCATTERDPS  Z23, K1, 44(AX)(Z28*4)
-	CMPQ         DX, $0x0000000c
-	JLE          done
-	VMULPS       (BX), Z24, Z24
-	VADDPS       (SI), Z24, Z24
-	VMAXPS.BCST  floor+72(FP), Z24, Z24
-	KMOVW        DI, K1
-	VSCATTERDPS  Z24, K1, 48(CX)(Z28*4)
-	VMULPS       64(BX), Z25, Z25
-	VADDPS       64(SI), Z25, Z25
-	VMAXPS.BCST  floor+72(FP), Z25, Z25
-	KMOVW        DI, K1
-	VSCATTERDPS  Z25, K1, 48(AX)(Z28*4)
-	CMPQ         DX, $0x0000000d
-	JLE          done
-	VMULPS       (BX), Z26, Z26
-	VADDPS       (SI), Z26, Z26
-	VMAXPS.BCST  floor+72(FP), Z26, Z26
-	KMOVW        DI, K1
-	VSCATTERDPS  Z26, K1, 52(CX)(Z28*4)
-	VMULPS       64(BX), Z27, Z27
-	VADDPS       64(SI), Z27, Z27
-	VMAXPS.BCST  floor+72(FP), Z27, Z27
-	KMOVW        DI, K1
-	VSCATTERDPS  Z27, K1, 52(AX)(Z28*4)
+	MOVQ         res+72(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	VMOVUPS      (CX), Z28
+	VMOVUPS      (CX), Z29
+	VUNPCKLPS    Z2, Z0, Z30
+	VUNPCKHPS    Z2, Z0, Z2
+	VUNPCKLPS    Z6, Z4, Z0
+	VUNPCKHPS    Z6, Z4, Z6
+	VUNPCKLPS    Z10, Z8, Z4
+	VUNPCKHPS    Z10, Z8, Z10
+	VUNPCKLPS    Z14, Z12, Z8
+	VUNPCKHPS    Z14, Z12, Z14
+	VUNPCKLPS    Z18, Z16, Z12
+	VUNPCKHPS    Z18, Z16, Z18
+	VUNPCKLPS    Z22, Z20, Z16
+	VUNPCKHPS    Z22, Z20, Z22
+	VUNPCKLPS    Z26, Z24, Z20
+	VUNPCKHPS    Z26, Z24, Z26
+	VUNPCKLPS    Z29, Z28, Z24
+	VUNPCKHPS    Z29, Z28, Z29
+	VSHUFPS      $0x44, Z0, Z30, Z28
+	VSHUFPS      $0xee, Z0, Z30, Z0
+	VSHUFPS      $0x44, Z6, Z2, Z30
+	VSHUFPS      $0xee, Z6, Z2, Z6
+	VSHUFPS      $0x44, Z8, Z4, Z2
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z14, Z10, Z4
+	VSHUFPS      $0xee, Z14, Z10, Z14
+	VSHUFPS      $0x44, Z16, Z12, Z10
+	VSHUFPS      $0xee, Z16, Z12, Z16
+	VSHUFPS      $0x44, Z22, Z18, Z12
+	VSHUFPS      $0xee, Z22, Z18, Z22
+	VSHUFPS      $0x44, Z24, Z20, Z18
+	VSHUFPS      $0xee, Z24, Z20, Z24
+	VSHUFPS      $0x44, Z29, Z26, Z20
+	VSHUFPS      $0xee, Z29, Z26, Z29
+	VSHUFF32X4   $0x88, Z2, Z28, Z26
+	VSHUFF32X4   $0xdd, Z2, Z28, Z2
+	VSHUFF32X4   $0x88, Z8, Z0, Z28
+	VSHUFF32X4   $0xdd, Z8, Z0, Z8
+	VSHUFF32X4   $0x88, Z4, Z30, Z0
+	VSHUFF32X4   $0xdd, Z4, Z30, Z4
+	VSHUFF32X4   $0x88, Z14, Z6, Z30
+	VSHUFF32X4   $0xdd, Z14, Z6, Z14
+	VSHUFF32X4   $0x88, Z18, Z10, Z6
+	VSHUFF32X4   $0xdd, Z18, Z10, Z18
+	VSHUFF32X4   $0x88, Z24, Z16, Z10
+	VSHUFF32X4   $0xdd, Z24, Z16, Z24
+	VSHUFF32X4   $0x88, Z20, Z12, Z16
+	VSHUFF32X4   $0xdd, Z20, Z12, Z20
+	VSHUFF32X4   $0x88, Z29, Z22, Z12
+	VSHUFF32X4   $0xdd, Z29, Z22, Z29
+	VSHUFF32X4   $0x88, Z6, Z26, Z22
+	VSHUFF32X4   $0xdd, Z6, Z26, Z6
+	VSHUFF32X4   $0x88, Z10, Z28, Z26
+	VSHUFF32X4   $0xdd, Z10, Z28, Z10
+	VSHUFF32X4   $0x88, Z16, Z0, Z28
+	VSHUFF32X4   $0xdd, Z16, Z0, Z16
+	VSHUFF32X4   $0x88, Z12, Z30, Z0
+	VSHUFF32X4   $0xdd, Z12, Z30, Z12
+	VSHUFF32X4   $0x88, Z18, Z2, Z30
+	VSHUFF32X4   $0xdd, Z18, Z2, Z18
+	VSHUFF32X4   $0x88, Z24, Z8, Z2
+	VSHUFF32X4   $0xdd, Z24, Z8, Z24
+	VSHUFF32X4   $0x88, Z20, Z4, Z8
+	VSHUFF32X4   $0xdd, Z20, Z4, Z20
+	VSHUFF32X4   $0x88, Z29, Z14, Z4
+	VSHUFF32X4   $0xdd, Z29, Z14, Z29
+	VADDPS.Z     (DX), Z22, K1, Z22
+	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMOVUPS      Z22, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z26, K1, Z26
+	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMOVUPS      Z26, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z28, K1, Z28
+	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMOVUPS      Z28, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z30, K1, Z30
+	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMOVUPS      Z30, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z18, K1, Z18
+	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMOVUPS      Z18, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z24, K1, Z24
+	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMOVUPS      Z24, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z20, K1, Z20
+	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMOVUPS      Z20, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z29, K1, Z29
+	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMOVUPS      Z29, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z2
+	VUNPCKLPS    Z3, Z1, Z4
+	VUNPCKHPS    Z3, Z1, Z3
+	VUNPCKLPS    Z7, Z5, Z1
+	VUNPCKHPS    Z7, Z5, Z7
+	VUNPCKLPS    Z11, Z9, Z5
+	VUNPCKHPS    Z11, Z9, Z11
+	VUNPCKLPS    Z15, Z13, Z6
+	VUNPCKHPS    Z15, Z13, Z15
+	VUNPCKLPS    Z19, Z17, Z8
+	VUNPCKHPS    Z19, Z17, Z19
+	VUNPCKLPS    Z23, Z21, Z9
+	VUNPCKHPS    Z23, Z21, Z23
+	VUNPCKLPS    Z27, Z25, Z10
+	VUNPCKHPS    Z27, Z25, Z27
+	VUNPCKLPS    Z2, Z0, Z12
+	VUNPCKHPS    Z2, Z0, Z2
+	VSHUFPS      $0x44, Z1, Z4, Z0
+	VSHUFPS      $0xee, Z1, Z4, Z1
+	VSHUFPS      $0x44, Z7, Z3, Z4
+	VSHUFPS      $0xee, Z7, Z3, Z7
+	VSHUFPS      $0x44, Z6, Z5, Z3
+	VSHUFPS      $0xee, Z6, Z5, Z6
+	VSHUFPS      $0x44, Z15, Z11, Z5
+	VSHUFPS      $0xee, Z15, Z11, Z15
+	VSHUFPS      $0x44, Z9, Z8, Z11
+	VSHUFPS      $0xee, Z9, Z8, Z9
+	VSHUFPS      $0x44, Z23, Z19, Z8
+	VSHUFPS      $0xee, Z23, Z19, Z23
+	VSHUFPS      $0x44, Z12, Z10, Z13
+	VSHUFPS      $0xee, Z12, Z10, Z12
+	VSHUFPS      $0x44, Z2, Z27, Z10
+	VSHUFPS      $0xee, Z2, Z27, Z2
+	VSHUFF32X4   $0x88, Z3, Z0, Z14
+	VSHUFF32X4   $0xdd, Z3, Z0, Z3
+	VSHUFF32X4   $0x88, Z6, Z1, Z0
+	VSHUFF32X4   $0xdd, Z6, Z1, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z5
+	VSHUFF32X4   $0x88, Z15, Z7, Z4
+	VSHUFF32X4   $0xdd, Z15, Z7, Z15
+	VSHUFF32X4   $0x88, Z13, Z11, Z7
+	VSHUFF32X4   $0xdd, Z13, Z11, Z13
+	VSHUFF32X4   $0x88, Z12, Z9, Z11
+	VSHUFF32X4   $0xdd, Z12, Z9, Z12
+	VSHUFF32X4   $0x88, Z10, Z8, Z9
+	VSHUFF32X4   $0xdd, Z10, Z8, Z10
+	VSHUFF32X4   $0x88, Z2, Z23, Z8
+	VSHUFF32X4   $0xdd, Z2, Z23, Z2
+	VSHUFF32X4   $0x88, Z7, Z14, Z16
+	VSHUFF32X4   $0xdd, Z7, Z14, Z7
+	VSHUFF32X4   $0x88, Z11, Z0, Z14
+	VSHUFF32X4   $0xdd, Z11, Z0, Z11
+	VSHUFF32X4   $0x88, Z9, Z1, Z0
+	VSHUFF32X4   $0xdd, Z9, Z1, Z9
+	VSHUFF32X4   $0x88, Z8, Z4, Z1
+	VSHUFF32X4   $0xdd, Z8, Z4, Z8
+	VSHUFF32X4   $0x88, Z13, Z3, Z4
+	VSHUFF32X4   $0xdd, Z13, Z3, Z13
+	VSHUFF32X4   $0x88, Z12, Z6, Z3
+	VSHUFF32X4   $0xdd, Z12, Z6, Z12
+	VSHUFF32X4   $0x88, Z10, Z5, Z6
+	VSHUFF32X4   $0xdd, Z10, Z5, Z10
+	VSHUFF32X4   $0x88, Z2, Z15, Z5
+	VSHUFF32X4   $0xdd, Z2, Z15, Z2
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z14, K1, Z14
+	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMOVUPS      Z14, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z1, K1, Z1
+	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z3, K1, Z3
+	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z5, K1, Z5
+	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMOVUPS      Z5, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z7, K1, Z7
+	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMOVUPS      Z7, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z11, K1, Z11
+	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMOVUPS      Z11, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z9, K1, Z9
+	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMOVUPS      Z9, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z13, K1, Z13
+	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMOVUPS      Z13, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	JMP          done
+
+nores:
+	MOVQ        CX, DX
+	VMOVUPS     (CX), Z28
+	VMOVUPS     (CX), Z29
+	VUNPCKLPS   Z2, Z0, Z30
+	VUNPCKHPS   Z2, Z0, Z2
+	VUNPCKLPS   Z6, Z4, Z0
+	VUNPCKHPS   Z6, Z4, Z6
+	VUNPCKLPS   Z10, Z8, Z4
+	VUNPCKHPS   Z10, Z8, Z10
+	VUNPCKLPS   Z14, Z12, Z8
+	VUNPCKHPS   Z14, Z12, Z14
+	VUNPCKLPS   Z18, Z16, Z12
+	VUNPCKHPS   Z18, Z16, Z18
+	VUNPCKLPS   Z22, Z20, Z16
+	VUNPCKHPS   Z22, Z20, Z22
+	VUNPCKLPS   Z26, Z24, Z20
+	VUNPCKHPS   Z26, Z24, Z26
+	VUNPCKLPS   Z29, Z28, Z24
+	VUNPCKHPS   Z29, Z28, Z29
+	VSHUFPS     $0x44, Z0, Z30, Z28
+	VSHUFPS     $0xee, Z0, Z30, Z0
+	VSHUFPS     $0x44, Z6, Z2, Z30
+	VSHUFPS     $0xee, Z6, Z2, Z6
+	VSHUFPS     $0x44, Z8, Z4, Z2
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z14, Z10, Z4
+	VSHUFPS     $0xee, Z14, Z10, Z14
+	VSHUFPS     $0x44, Z16, Z12, Z10
+	VSHUFPS     $0xee, Z16, Z12, Z16
+	VSHUFPS     $0x44, Z22, Z18, Z12
+	VSHUFPS     $0xee, Z22, Z18, Z22
+	VSHUFPS     $0x44, Z24, Z20, Z18
+	VSHUFPS     $0xee, Z24, Z20, Z24
+	VSHUFPS     $0x44, Z29, Z26, Z20
+	VSHUFPS     $0xee, Z29, Z26, Z29
+	VSHUFF32X4  $0x88, Z2, Z28, Z26
+	VSHUFF32X4  $0xdd, Z2, Z28, Z2
+	VSHUFF32X4  $0x88, Z8, Z0, Z28
+	VSHUFF32X4  $0xdd, Z8, Z0, Z8
+	VSHUFF32X4  $0x88, Z4, Z30, Z0
+	VSHUFF32X4  $0xdd, Z4, Z30, Z4
+	VSHUFF32X4  $0x88, Z14, Z6, Z30
+	VSHUFF32X4  $0xdd, Z14, Z6, Z14
+	VSHUFF32X4  $0x88, Z18, Z10, Z6
+	VSHUFF32X4  $0xdd, Z18, Z10, Z18
+	VSHUFF32X4  $0x88, Z24, Z16, Z10
+	VSHUFF32X4  $0xdd, Z24, Z16, Z24
+	VSHUFF32X4  $0x88, Z20, Z12, Z16
+	VSHUFF32X4  $0xdd, Z20, Z12, Z20
+	VSHUFF32X4  $0x88, Z29, Z22, Z12
+	VSHUFF32X4  $0xdd, Z29, Z22, Z29
+	VSHUFF32X4  $0x88, Z6, Z26, Z22
+	VSHUFF32X4  $0xdd, Z6, Z26, Z6
+	VSHUFF32X4  $0x88, Z10, Z28, Z26
+	VSHUFF32X4  $0xdd, Z10, Z28, Z10
+	VSHUFF32X4  $0x88, Z16, Z0, Z28
+	VSHUFF32X4  $0xdd, Z16, Z0, Z16
+	VSHUFF32X4  $0x88, Z12, Z30, Z0
+	VSHUFF32X4  $0xdd, Z12, Z30, Z12
+	VSHUFF32X4  $0x88, Z18, Z2, Z30
+	VSHUFF32X4  $0xdd, Z18, Z2, Z18
+	VSHUFF32X4  $0x88, Z24, Z8, Z2
+	VSHUFF32X4  $0xdd, Z24, Z8, Z24
+	VSHUFF32X4  $0x88, Z20, Z4, Z8
+	VSHUFF32X4  $0xdd, Z20, Z4, Z20
+	VSHUFF32X4  $0x88, Z29, Z14, Z4
+	VSHUFF32X4  $0xdd, Z29, Z14, Z29
+	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMOVUPS     Z22, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMOVUPS     Z26, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMOVUPS     Z28, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMOVUPS     Z30, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMOVUPS     Z18, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMOVUPS     Z24, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMOVUPS     Z20, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMOVUPS     Z29, K1, (DX)
+	ADDQ        AX, DX
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (CX), Z2
+	VUNPCKLPS   Z3, Z1, Z4
+	VUNPCKHPS   Z3, Z1, Z3
+	VUNPCKLPS   Z7, Z5, Z1
+	VUNPCKHPS   Z7, Z5, Z7
+	VUNPCKLPS   Z11, Z9, Z5
+	VUNPCKHPS   Z11, Z9, Z11
+	VUNPCKLPS   Z15, Z13, Z6
+	VUNPCKHPS   Z15, Z13, Z15
+	VUNPCKLPS   Z19, Z17, Z8
+	VUNPCKHPS   Z19, Z17, Z19
+	VUNPCKLPS   Z23, Z21, Z9
+	VUNPCKHPS   Z23, Z21, Z23
+	VUNPCKLPS   Z27, Z25, Z10
+	VUNPCKHPS   Z27, Z25, Z27
+	VUNPCKLPS   Z2, Z0, Z12
+	VUNPCKHPS   Z2, Z0, Z2
+	VSHUFPS     $0x44, Z1, Z4, Z0
+	VSHUFPS     $0xee, Z1, Z4, Z1
+	VSHUFPS     $0x44, Z7, Z3, Z4
+	VSHUFPS     $0xee, Z7, Z3, Z7
+	VSHUFPS     $0x44, Z6, Z5, Z3
+	VSHUFPS     $0xee, Z6, Z5, Z6
+	VSHUFPS     $0x44, Z15, Z11, Z5
+	VSHUFPS     $0xee, Z15, Z11, Z15
+	VSHUFPS     $0x44, Z9, Z8, Z11
+	VSHUFPS     $0xee, Z9, Z8, Z9
+	VSHUFPS     $0x44, Z23, Z19, Z8
+	VSHUFPS     $0xee, Z23, Z19, Z23
+	VSHUFPS     $0x44, Z12, Z10, Z13
+	VSHUFPS     $0xee, Z12, Z10, Z12
+	VSHUFPS     $0x44, Z2, Z27, Z10
+	VSHUFPS     $0xee, Z2, Z27, Z2
+	VSHUFF32X4  $0x88, Z3, Z0, Z14
+	VSHUFF32X4  $0xdd, Z3, Z0, Z3
+	VSHUFF32X4  $0x88, Z6, Z1, Z0
+	VSHUFF32X4  $0xdd, Z6, Z1, Z6
+	VSHUFF32X4  $0x88, Z5, Z4, Z1
+	VSHUFF32X4  $0xdd, Z5, Z4, Z5
+	VSHUFF32X4  $0x88, Z15, Z7, Z4
+	VSHUFF32X4  $0xdd, Z15, Z7, Z15
+	VSHUFF32X4  $0x88, Z13, Z11, Z7
+	VSHUFF32X4  $0xdd, Z13, Z11, Z13
+	VSHUFF32X4  $0x88, Z12, Z9, Z11
+	VSHUFF32X4  $0xdd, Z12, Z9, Z12
+	VSHUFF32X4  $0x88, Z10, Z8, Z9
+	VSHUFF32X4  $0xdd, Z10, Z8, Z10
+	VSHUFF32X4  $0x88, Z2, Z23, Z8
+	VSHUFF32X4  $0xdd, Z2, Z23, Z2
+	VSHUFF32X4  $0x88, Z7, Z14, Z16
+	VSHUFF32X4  $0xdd, Z7, Z14, Z7
+	VSHUFF32X4  $0x88, Z11, Z0, Z14
+	VSHUFF32X4  $0xdd, Z11, Z0, Z11
+	VSHUFF32X4  $0x88, Z9, Z1, Z0
+	VSHUFF32X4  $0xdd, Z9, Z1, Z9
+	VSHUFF32X4  $0x88, Z8, Z4, Z1
+	VSHUFF32X4  $0xdd, Z8, Z4, Z8
+	VSHUFF32X4  $0x88, Z13, Z3, Z4
+	VSHUFF32X4  $0xdd, Z13, Z3, Z13
+	VSHUFF32X4  $0x88, Z12, Z6, Z3
+	VSHUFF32X4  $0xdd, Z12, Z6, Z12
+	VSHUFF32X4  $0x88, Z10, Z5, Z6
+	VSHUFF32X4  $0xdd, Z10, Z5, Z10
+	VSHUFF32X4  $0x88, Z2, Z15, Z5
+	VSHUFF32X4  $0xdd, Z2, Z15, Z2
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMOVUPS     Z14, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMOVUPS     Z1, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMOVUPS     Z3, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMOVUPS     Z5, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMOVUPS     Z7, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMOVUPS     Z11, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMOVUPS     Z9, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMOVUPS     Z13, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
-// Requires: AVX, AVX512F
-TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-76
+// func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1625,106 +2437,605 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
+	MOVQ         scale+56(FP), AX
+	MOVQ         shift+64(FP), CX
+	VMULPS       (AX), Z0, Z0
+	VADDPS       (CX), Z0, Z0
+	VMULPS       64(AX), Z1, Z1
+	VADDPS       64(CX), Z1, Z1
+	VMULPS       (AX), Z2, Z2
+	VADDPS       (CX), Z2, Z2
+	VMULPS       64(AX), Z3, Z3
+	VADDPS       64(CX), Z3, Z3
+	VMULPS       (AX), Z4, Z4
+	VADDPS       (CX), Z4, Z4
+	VMULPS       64(AX), Z5, Z5
+	VADDPS       64(CX), Z5, Z5
+	VMULPS       (AX), Z6, Z6
+	VADDPS       (CX), Z6, Z6
+	VMULPS       64(AX), Z7, Z7
+	VADDPS       64(CX), Z7, Z7
+	VMULPS       (AX), Z8, Z8
+	VADDPS       (CX), Z8, Z8
+	VMULPS       64(AX), Z9, Z9
+	VADDPS       64(CX), Z9, Z9
+	VMULPS       (AX), Z10, Z10
+	VADDPS       (CX), Z10, Z10
+	VMULPS       64(AX), Z11, Z11
+	VADDPS       64(CX), Z11, Z11
+	VMULPS       (AX), Z12, Z12
+	VADDPS       (CX), Z12, Z12
+	VMULPS       64(AX), Z13, Z13
+	VADDPS       64(CX), Z13, Z13
+	MOVQ         n+48(FP), AX
+	MOVQ         $0x00000001, CX
+	SHLXQ        AX, CX, CX
+	DECQ         CX
+	KMOVW        CX, K1
 	MOVQ         ldy+40(FP), AX
-	VPBROADCASTD AX, Z14
-	VPMULLD      iota16<>+0(SB), Z14, Z14
-	SHLQ         $0x06, AX
+	SHLQ         $0x02, AX
 	MOVQ         y+32(FP), CX
-	LEAQ         (CX)(AX*1), AX
-	MOVQ         n+48(FP), DX
-	MOVQ         scale+56(FP), BX
-	MOVQ         shift+64(FP), SI
-	MOVL         $0x0000ffff, DI
-	VMULPS       (BX), Z0, Z0
-	VADDPS       (SI), Z0, Z0
-	VMAXPS.BCST  floor+72(FP), Z0, Z0
-	KMOVW        DI, K1
-	VSCATTERDPS  Z0, K1, (CX)(Z14*4)
-	VMULPS       64(BX), Z1, Z1
-	VADDPS       64(SI), Z1, Z1
-	VMAXPS.BCST  floor+72(FP), Z1, Z1
-	KMOVW        DI, K1
-	VSCATTERDPS  Z1, K1, (AX)(Z14*4)
-	CMPQ         DX, $0x00000001
-	JLE          done
-	VMULPS       (BX), Z2, Z2
-	VADDPS       (SI), Z2, Z2
-	VMAXPS.BCST  floor+72(FP), Z2, Z2
-	KMOVW        DI, K1
-	VSCATTERDPS  Z2, K1, 4(CX)(Z14*4)
-	VMULPS       64(BX), Z3, Z3
-	VADDPS       64(SI), Z3, Z3
-	VMAXPS.BCST  floor+72(FP), Z3, Z3
-	KMOVW        DI, K1
-	VSCATTERDPS  Z3, K1, 4(AX)(Z14*4)
-	CMPQ         DX, $0x00000002
-	JLE          done
-	VMULPS       (BX), Z4, Z4
-	VADDPS       (SI), Z4, Z4
-	VMAXPS.BCST  floor+72(FP), Z4, Z4
-	KMOVW        DI, K1
-	VSCATTERDPS  Z4, K1, 8(CX)(Z14*4)
-	VMULPS       64(BX), Z5, Z5
-	VADDPS       64(SI), Z5, Z5
-	VMAXPS.BCST  floor+72(FP), Z5, Z5
-	KMOVW        DI, K1
-	VSCATTERDPS  Z5, K1, 8(AX)(Z14*4)
-	CMPQ         DX, $0x00000003
-	JLE          done
-	VMULPS       (BX), Z6, Z6
-	VADDPS       (SI), Z6, Z6
-	VMAXPS.BCST  floor+72(FP), Z6, Z6
-	KMOVW        DI, K1
-	VSCATTERDPS  Z6, K1, 12(CX)(Z14*4)
-	VMULPS       64(BX), Z7, Z7
-	VADDPS       64(SI), Z7, Z7
-	VMAXPS.BCST  floor+72(FP), Z7, Z7
-	KMOVW        DI, K1
-	VSCATTERDPS  Z7, K1, 12(AX)(Z14*4)
-	CMPQ         DX, $0x00000004
-	JLE          done
-	VMULPS       (BX), Z8, Z8
-	VADDPS       (SI), Z8, Z8
-	VMAXPS.BCST  floor+72(FP), Z8, Z8
-	KMOVW        DI, K1
-	VSCATTERDPS  Z8, K1, 16(CX)(Z14*4)
-	VMULPS       64(BX), Z9, Z9
-	VADDPS       64(SI), Z9, Z9
-	VMAXPS.BCST  floor+72(FP), Z9, Z9
-	KMOVW        DI, K1
-	VSCATTERDPS  Z9, K1, 16(AX)(Z14*4)
-	CMPQ         DX, $0x00000005
-	JLE          done
-	VMULPS       (BX), Z10, Z10
-	VADDPS       (SI), Z10, Z10
-	VMAXPS.BCST  floor+72(FP), Z10, Z10
-	KMOVW        DI, K1
-	VSCATTERDPS  Z10, K1, 20(CX)(Z14*4)
-	VMULPS       64(BX), Z11, Z11
-	VADDPS       64(SI), Z11, Z11
-	VMAXPS.BCST  floor+72(FP), Z11, Z11
-	KMOVW        DI, K1
-	VSCATTERDPS  Z11, K1, 20(AX)(Z14*4)
-	CMPQ         DX, $0x00000006
-	JLE          done
-	VMULPS       (BX), Z12, Z12
-	VADDPS       (SI), Z12, Z12
-	VMAXPS.BCST  floor+72(FP), Z12, Z12
-	KMOVW        DI, K1
-	VSCATTERDPS  Z12, K1, 24(CX)(Z14*4)
-	VMULPS       64(BX), Z13, Z13
-	VADDPS       64(SI), Z13, Z13
-	VMAXPS.BCST  floor+72(FP), Z13, Z13
-	KMOVW        DI, K1
-	VSCATTERDPS  Z13, K1, 24(AX)(Z14*4)
+	MOVQ         res+72(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	VMOVUPS      (CX), Z14
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (CX), Z16
+	VMOVUPS      (CX), Z17
+	VMOVUPS      (CX), Z18
+	VMOVUPS      (CX), Z19
+	VMOVUPS      (CX), Z20
+	VMOVUPS      (CX), Z21
+	VMOVUPS      (CX), Z22
+	VUNPCKLPS    Z2, Z0, Z23
+	VUNPCKHPS    Z2, Z0, Z2
+	VUNPCKLPS    Z6, Z4, Z0
+	VUNPCKHPS    Z6, Z4, Z6
+	VUNPCKLPS    Z10, Z8, Z4
+	VUNPCKHPS    Z10, Z8, Z10
+	VUNPCKLPS    Z14, Z12, Z8
+	VUNPCKHPS    Z14, Z12, Z14
+	VUNPCKLPS    Z16, Z15, Z12
+	VUNPCKHPS    Z16, Z15, Z16
+	VUNPCKLPS    Z18, Z17, Z15
+	VUNPCKHPS    Z18, Z17, Z18
+	VUNPCKLPS    Z20, Z19, Z17
+	VUNPCKHPS    Z20, Z19, Z20
+	VUNPCKLPS    Z22, Z21, Z19
+	VUNPCKHPS    Z22, Z21, Z22
+	VSHUFPS      $0x44, Z0, Z23, Z21
+	VSHUFPS      $0xee, Z0, Z23, Z0
+	VSHUFPS      $0x44, Z6, Z2, Z23
+	VSHUFPS      $0xee, Z6, Z2, Z6
+	VSHUFPS      $0x44, Z8, Z4, Z2
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z14, Z10, Z4
+	VSHUFPS      $0xee, Z14, Z10, Z14
+	VSHUFPS      $0x44, Z15, Z12, Z10
+	VSHUFPS      $0xee, Z15, Z12, Z15
+	VSHUFPS      $0x44, Z18, Z16, Z12
+	VSHUFPS      $0xee, Z18, Z16, Z18
+	VSHUFPS      $0x44, Z19, Z17, Z16
+	VSHUFPS      $0xee, Z19, Z17, Z19
+	VSHUFPS      $0x44, Z22, Z20, Z17
+	VSHUFPS      $0xee, Z22, Z20, Z22
+	VSHUFF32X4   $0x88, Z2, Z21, Z20
+	VSHUFF32X4   $0xdd, Z2, Z21, Z2
+	VSHUFF32X4   $0x88, Z8, Z0, Z21
+	VSHUFF32X4   $0xdd, Z8, Z0, Z8
+	VSHUFF32X4   $0x88, Z4, Z23, Z0
+	VSHUFF32X4   $0xdd, Z4, Z23, Z4
+	VSHUFF32X4   $0x88, Z14, Z6, Z23
+	VSHUFF32X4   $0xdd, Z14, Z6, Z14
+	VSHUFF32X4   $0x88, Z16, Z10, Z6
+	VSHUFF32X4   $0xdd, Z16, Z10, Z16
+	VSHUFF32X4   $0x88, Z19, Z15, Z10
+	VSHUFF32X4   $0xdd, Z19, Z15, Z19
+	VSHUFF32X4   $0x88, Z17, Z12, Z15
+	VSHUFF32X4   $0xdd, Z17, Z12, Z17
+	VSHUFF32X4   $0x88, Z22, Z18, Z12
+	VSHUFF32X4   $0xdd, Z22, Z18, Z22
+	VSHUFF32X4   $0x88, Z6, Z20, Z18
+	VSHUFF32X4   $0xdd, Z6, Z20, Z6
+	VSHUFF32X4   $0x88, Z10, Z21, Z20
+	VSHUFF32X4   $0xdd, Z10, Z21, Z10
+	VSHUFF32X4   $0x88, Z15, Z0, Z21
+	VSHUFF32X4   $0xdd, Z15, Z0, Z15
+	VSHUFF32X4   $0x88, Z12, Z23, Z0
+	VSHUFF32X4   $0xdd, Z12, Z23, Z12
+	VSHUFF32X4   $0x88, Z16, Z2, Z23
+	VSHUFF32X4   $0xdd, Z16, Z2, Z16
+	VSHUFF32X4   $0x88, Z19, Z8, Z2
+	VSHUFF32X4   $0xdd, Z19, Z8, Z19
+	VSHUFF32X4   $0x88, Z17, Z4, Z8
+	VSHUFF32X4   $0xdd, Z17, Z4, Z17
+	VSHUFF32X4   $0x88, Z22, Z14, Z4
+	VSHUFF32X4   $0xdd, Z22, Z14, Z22
+	VADDPS.Z     (DX), Z18, K1, Z18
+	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMOVUPS      Z18, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z20, K1, Z20
+	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMOVUPS      Z20, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z21, K1, Z21
+	VMAXPS.BCST  floor+80(FP), Z21, Z21
+	VMOVUPS      Z21, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z23, K1, Z23
+	VMAXPS.BCST  floor+80(FP), Z23, Z23
+	VMOVUPS      Z23, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z15, K1, Z15
+	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMOVUPS      Z15, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z19, K1, Z19
+	VMAXPS.BCST  floor+80(FP), Z19, Z19
+	VMOVUPS      Z19, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z17, K1, Z17
+	VMAXPS.BCST  floor+80(FP), Z17, Z17
+	VMOVUPS      Z17, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z22, K1, Z22
+	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMOVUPS      Z22, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z2
+	VMOVUPS      (CX), Z4
+	VMOVUPS      (CX), Z6
+	VMOVUPS      (CX), Z8
+	VMOVUPS      (CX), Z10
+	VMOVUPS      (CX), Z12
+	VMOVUPS      (CX), Z14
+	VMOVUPS      (CX), Z15
+	VUNPCKLPS    Z3, Z1, Z16
+	VUNPCKHPS    Z3, Z1, Z3
+	VUNPCKLPS    Z7, Z5, Z1
+	VUNPCKHPS    Z7, Z5, Z7
+	VUNPCKLPS    Z11, Z9, Z5
+	VUNPCKHPS    Z11, Z9, Z11
+	VUNPCKLPS    Z0, Z13, Z9
+	VUNPCKHPS    Z0, Z13, Z0
+	VUNPCKLPS    Z4, Z2, Z13
+	VUNPCKHPS    Z4, Z2, Z4
+	VUNPCKLPS    Z8, Z6, Z2
+	VUNPCKHPS    Z8, Z6, Z8
+	VUNPCKLPS    Z12, Z10, Z6
+	VUNPCKHPS    Z12, Z10, Z12
+	VUNPCKLPS    Z15, Z14, Z10
+	VUNPCKHPS    Z15, Z14, Z15
+	VSHUFPS      $0x44, Z1, Z16, Z14
+	VSHUFPS      $0xee, Z1, Z16, Z1
+	VSHUFPS      $0x44, Z7, Z3, Z16
+	VSHUFPS      $0xee, Z7, Z3, Z7
+	VSHUFPS      $0x44, Z9, Z5, Z3
+	VSHUFPS      $0xee, Z9, Z5, Z9
+	VSHUFPS      $0x44, Z0, Z11, Z5
+	VSHUFPS      $0xee, Z0, Z11, Z0
+	VSHUFPS      $0x44, Z2, Z13, Z11
+	VSHUFPS      $0xee, Z2, Z13, Z2
+	VSHUFPS      $0x44, Z8, Z4, Z13
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z10, Z6, Z4
+	VSHUFPS      $0xee, Z10, Z6, Z10
+	VSHUFPS      $0x44, Z15, Z12, Z6
+	VSHUFPS      $0xee, Z15, Z12, Z15
+	VSHUFF32X4   $0x88, Z3, Z14, Z12
+	VSHUFF32X4   $0xdd, Z3, Z14, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z14
+	VSHUFF32X4   $0xdd, Z9, Z1, Z9
+	VSHUFF32X4   $0x88, Z5, Z16, Z1
+	VSHUFF32X4   $0xdd, Z5, Z16, Z5
+	VSHUFF32X4   $0x88, Z0, Z7, Z16
+	VSHUFF32X4   $0xdd, Z0, Z7, Z0
+	VSHUFF32X4   $0x88, Z4, Z11, Z7
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z10, Z2, Z11
+	VSHUFF32X4   $0xdd, Z10, Z2, Z10
+	VSHUFF32X4   $0x88, Z6, Z13, Z2
+	VSHUFF32X4   $0xdd, Z6, Z13, Z6
+	VSHUFF32X4   $0x88, Z15, Z8, Z13
+	VSHUFF32X4   $0xdd, Z15, Z8, Z15
+	VSHUFF32X4   $0x88, Z7, Z12, Z8
+	VSHUFF32X4   $0xdd, Z7, Z12, Z7
+	VSHUFF32X4   $0x88, Z11, Z14, Z12
+	VSHUFF32X4   $0xdd, Z11, Z14, Z11
+	VSHUFF32X4   $0x88, Z2, Z1, Z14
+	VSHUFF32X4   $0xdd, Z2, Z1, Z2
+	VSHUFF32X4   $0x88, Z13, Z16, Z1
+	VSHUFF32X4   $0xdd, Z13, Z16, Z13
+	VSHUFF32X4   $0x88, Z4, Z3, Z16
+	VSHUFF32X4   $0xdd, Z4, Z3, Z4
+	VSHUFF32X4   $0x88, Z10, Z9, Z3
+	VSHUFF32X4   $0xdd, Z10, Z9, Z10
+	VSHUFF32X4   $0x88, Z6, Z5, Z9
+	VSHUFF32X4   $0xdd, Z6, Z5, Z6
+	VSHUFF32X4   $0x88, Z15, Z0, Z5
+	VSHUFF32X4   $0xdd, Z15, Z0, Z15
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z14, K1, Z14
+	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMOVUPS      Z14, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z1, K1, Z1
+	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z3, K1, Z3
+	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z9, K1, Z9
+	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMOVUPS      Z9, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z5, K1, Z5
+	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMOVUPS      Z5, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z7, K1, Z7
+	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMOVUPS      Z7, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z11, K1, Z11
+	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMOVUPS      Z11, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z13, K1, Z13
+	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMOVUPS      Z13, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z15, K1, Z15
+	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMOVUPS      Z15, K1, (BX)
+	JMP          done
+
+nores:
+	MOVQ        CX, DX
+	VMOVUPS     (CX), Z14
+	VMOVUPS     (CX), Z15
+	VMOVUPS     (CX), Z16
+	VMOVUPS     (CX), Z17
+	VMOVUPS     (CX), Z18
+	VMOVUPS     (CX), Z19
+	VMOVUPS     (CX), Z20
+	VMOVUPS     (CX), Z21
+	VMOVUPS     (CX), Z22
+	VUNPCKLPS   Z2, Z0, Z23
+	VUNPCKHPS   Z2, Z0, Z2
+	VUNPCKLPS   Z6, Z4, Z0
+	VUNPCKHPS   Z6, Z4, Z6
+	VUNPCKLPS   Z10, Z8, Z4
+	VUNPCKHPS   Z10, Z8, Z10
+	VUNPCKLPS   Z14, Z12, Z8
+	VUNPCKHPS   Z14, Z12, Z14
+	VUNPCKLPS   Z16, Z15, Z12
+	VUNPCKHPS   Z16, Z15, Z16
+	VUNPCKLPS   Z18, Z17, Z15
+	VUNPCKHPS   Z18, Z17, Z18
+	VUNPCKLPS   Z20, Z19, Z17
+	VUNPCKHPS   Z20, Z19, Z20
+	VUNPCKLPS   Z22, Z21, Z19
+	VUNPCKHPS   Z22, Z21, Z22
+	VSHUFPS     $0x44, Z0, Z23, Z21
+	VSHUFPS     $0xee, Z0, Z23, Z0
+	VSHUFPS     $0x44, Z6, Z2, Z23
+	VSHUFPS     $0xee, Z6, Z2, Z6
+	VSHUFPS     $0x44, Z8, Z4, Z2
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z14, Z10, Z4
+	VSHUFPS     $0xee, Z14, Z10, Z14
+	VSHUFPS     $0x44, Z15, Z12, Z10
+	VSHUFPS     $0xee, Z15, Z12, Z15
+	VSHUFPS     $0x44, Z18, Z16, Z12
+	VSHUFPS     $0xee, Z18, Z16, Z18
+	VSHUFPS     $0x44, Z19, Z17, Z16
+	VSHUFPS     $0xee, Z19, Z17, Z19
+	VSHUFPS     $0x44, Z22, Z20, Z17
+	VSHUFPS     $0xee, Z22, Z20, Z22
+	VSHUFF32X4  $0x88, Z2, Z21, Z20
+	VSHUFF32X4  $0xdd, Z2, Z21, Z2
+	VSHUFF32X4  $0x88, Z8, Z0, Z21
+	VSHUFF32X4  $0xdd, Z8, Z0, Z8
+	VSHUFF32X4  $0x88, Z4, Z23, Z0
+	VSHUFF32X4  $0xdd, Z4, Z23, Z4
+	VSHUFF32X4  $0x88, Z14, Z6, Z23
+	VSHUFF32X4  $0xdd, Z14, Z6, Z14
+	VSHUFF32X4  $0x88, Z16, Z10, Z6
+	VSHUFF32X4  $0xdd, Z16, Z10, Z16
+	VSHUFF32X4  $0x88, Z19, Z15, Z10
+	VSHUFF32X4  $0xdd, Z19, Z15, Z19
+	VSHUFF32X4  $0x88, Z17, Z12, Z15
+	VSHUFF32X4  $0xdd, Z17, Z12, Z17
+	VSHUFF32X4  $0x88, Z22, Z18, Z12
+	VSHUFF32X4  $0xdd, Z22, Z18, Z22
+	VSHUFF32X4  $0x88, Z6, Z20, Z18
+	VSHUFF32X4  $0xdd, Z6, Z20, Z6
+	VSHUFF32X4  $0x88, Z10, Z21, Z20
+	VSHUFF32X4  $0xdd, Z10, Z21, Z10
+	VSHUFF32X4  $0x88, Z15, Z0, Z21
+	VSHUFF32X4  $0xdd, Z15, Z0, Z15
+	VSHUFF32X4  $0x88, Z12, Z23, Z0
+	VSHUFF32X4  $0xdd, Z12, Z23, Z12
+	VSHUFF32X4  $0x88, Z16, Z2, Z23
+	VSHUFF32X4  $0xdd, Z16, Z2, Z16
+	VSHUFF32X4  $0x88, Z19, Z8, Z2
+	VSHUFF32X4  $0xdd, Z19, Z8, Z19
+	VSHUFF32X4  $0x88, Z17, Z4, Z8
+	VSHUFF32X4  $0xdd, Z17, Z4, Z17
+	VSHUFF32X4  $0x88, Z22, Z14, Z4
+	VSHUFF32X4  $0xdd, Z22, Z14, Z22
+	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMOVUPS     Z18, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMOVUPS     Z20, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z21, Z21
+	VMOVUPS     Z21, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z23, Z23
+	VMOVUPS     Z23, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMOVUPS     Z15, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z19, Z19
+	VMOVUPS     Z19, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z17, Z17
+	VMOVUPS     Z17, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMOVUPS     Z22, K1, (DX)
+	ADDQ        AX, DX
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (CX), Z6
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (CX), Z10
+	VMOVUPS     (CX), Z12
+	VMOVUPS     (CX), Z14
+	VMOVUPS     (CX), Z15
+	VUNPCKLPS   Z3, Z1, Z16
+	VUNPCKHPS   Z3, Z1, Z3
+	VUNPCKLPS   Z7, Z5, Z1
+	VUNPCKHPS   Z7, Z5, Z7
+	VUNPCKLPS   Z11, Z9, Z5
+	VUNPCKHPS   Z11, Z9, Z11
+	VUNPCKLPS   Z0, Z13, Z9
+	VUNPCKHPS   Z0, Z13, Z0
+	VUNPCKLPS   Z4, Z2, Z13
+	VUNPCKHPS   Z4, Z2, Z4
+	VUNPCKLPS   Z8, Z6, Z2
+	VUNPCKHPS   Z8, Z6, Z8
+	VUNPCKLPS   Z12, Z10, Z6
+	VUNPCKHPS   Z12, Z10, Z12
+	VUNPCKLPS   Z15, Z14, Z10
+	VUNPCKHPS   Z15, Z14, Z15
+	VSHUFPS     $0x44, Z1, Z16, Z14
+	VSHUFPS     $0xee, Z1, Z16, Z1
+	VSHUFPS     $0x44, Z7, Z3, Z16
+	VSHUFPS     $0xee, Z7, Z3, Z7
+	VSHUFPS     $0x44, Z9, Z5, Z3
+	VSHUFPS     $0xee, Z9, Z5, Z9
+	VSHUFPS     $0x44, Z0, Z11, Z5
+	VSHUFPS     $0xee, Z0, Z11, Z0
+	VSHUFPS     $0x44, Z2, Z13, Z11
+	VSHUFPS     $0xee, Z2, Z13, Z2
+	VSHUFPS     $0x44, Z8, Z4, Z13
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z10, Z6, Z4
+	VSHUFPS     $0xee, Z10, Z6, Z10
+	VSHUFPS     $0x44, Z15, Z12, Z6
+	VSHUFPS     $0xee, Z15, Z12, Z15
+	VSHUFF32X4  $0x88, Z3, Z14, Z12
+	VSHUFF32X4  $0xdd, Z3, Z14, Z3
+	VSHUFF32X4  $0x88, Z9, Z1, Z14
+	VSHUFF32X4  $0xdd, Z9, Z1, Z9
+	VSHUFF32X4  $0x88, Z5, Z16, Z1
+	VSHUFF32X4  $0xdd, Z5, Z16, Z5
+	VSHUFF32X4  $0x88, Z0, Z7, Z16
+	VSHUFF32X4  $0xdd, Z0, Z7, Z0
+	VSHUFF32X4  $0x88, Z4, Z11, Z7
+	VSHUFF32X4  $0xdd, Z4, Z11, Z4
+	VSHUFF32X4  $0x88, Z10, Z2, Z11
+	VSHUFF32X4  $0xdd, Z10, Z2, Z10
+	VSHUFF32X4  $0x88, Z6, Z13, Z2
+	VSHUFF32X4  $0xdd, Z6, Z13, Z6
+	VSHUFF32X4  $0x88, Z15, Z8, Z13
+	VSHUFF32X4  $0xdd, Z15, Z8, Z15
+	VSHUFF32X4  $0x88, Z7, Z12, Z8
+	VSHUFF32X4  $0xdd, Z7, Z12, Z7
+	VSHUFF32X4  $0x88, Z11, Z14, Z12
+	VSHUFF32X4  $0xdd, Z11, Z14, Z11
+	VSHUFF32X4  $0x88, Z2, Z1, Z14
+	VSHUFF32X4  $0xdd, Z2, Z1, Z2
+	VSHUFF32X4  $0x88, Z13, Z16, Z1
+	VSHUFF32X4  $0xdd, Z13, Z16, Z13
+	VSHUFF32X4  $0x88, Z4, Z3, Z16
+	VSHUFF32X4  $0xdd, Z4, Z3, Z4
+	VSHUFF32X4  $0x88, Z10, Z9, Z3
+	VSHUFF32X4  $0xdd, Z10, Z9, Z10
+	VSHUFF32X4  $0x88, Z6, Z5, Z9
+	VSHUFF32X4  $0xdd, Z6, Z5, Z6
+	VSHUFF32X4  $0x88, Z15, Z0, Z5
+	VSHUFF32X4  $0xdd, Z15, Z0, Z15
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMOVUPS     Z14, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMOVUPS     Z1, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMOVUPS     Z3, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMOVUPS     Z9, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMOVUPS     Z5, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMOVUPS     Z7, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMOVUPS     Z11, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMOVUPS     Z13, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMOVUPS     Z15, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, floor float32)
-// Requires: AVX, AVX512F
-TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-76
+// func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1773,127 +3084,598 @@ loop:
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
+	MOVQ         scale+56(FP), AX
+	MOVQ         shift+64(FP), CX
+	VMULPS       (AX), Z0, Z0
+	VADDPS       (CX), Z0, Z0
+	VMULPS       64(AX), Z1, Z1
+	VADDPS       64(CX), Z1, Z1
+	VMULPS       (AX), Z2, Z2
+	VADDPS       (CX), Z2, Z2
+	VMULPS       64(AX), Z3, Z3
+	VADDPS       64(CX), Z3, Z3
+	VMULPS       (AX), Z4, Z4
+	VADDPS       (CX), Z4, Z4
+	VMULPS       64(AX), Z5, Z5
+	VADDPS       64(CX), Z5, Z5
+	VMULPS       (AX), Z6, Z6
+	VADDPS       (CX), Z6, Z6
+	VMULPS       64(AX), Z7, Z7
+	VADDPS       64(CX), Z7, Z7
+	VMULPS       (AX), Z8, Z8
+	VADDPS       (CX), Z8, Z8
+	VMULPS       64(AX), Z9, Z9
+	VADDPS       64(CX), Z9, Z9
+	VMULPS       (AX), Z10, Z10
+	VADDPS       (CX), Z10, Z10
+	VMULPS       64(AX), Z11, Z11
+	VADDPS       64(CX), Z11, Z11
+	VMULPS       (AX), Z12, Z12
+	VADDPS       (CX), Z12, Z12
+	VMULPS       64(AX), Z13, Z13
+	VADDPS       64(CX), Z13, Z13
+	MOVQ         n+48(FP), AX
+	MOVQ         $0x00000001, CX
+	SHLXQ        AX, CX, CX
+	DECQ         CX
+	KMOVW        CX, K1
 	MOVQ         ldy+40(FP), AX
-	VPBROADCASTD AX, Z14
-	VPMULLD      iota16<>+0(SB), Z14, Z14
-	SHLQ         $0x06, AX
+	SHLQ         $0x02, AX
 	MOVQ         y+32(FP), CX
-	LEAQ         (CX)(AX*1), AX
-	MOVQ         n+48(FP), DX
-	MOVQ         scale+56(FP), BX
-	MOVQ         shift+64(FP), SI
-	MOVL         $0x0000ffff, DI
-	VMULPS       (BX), Z0, Z0
-	VADDPS       (SI), Z0, Z0
-	VMAXPS.BCST  floor+72(FP), Z0, Z0
-	KMOVW        DI, K1
-	VSCATTERDPS  Z0, K1, (CX)(Z14*4)
-	VMULPS       64(BX), Z1, Z1
-	VADDPS       64(SI), Z1, Z1
-	VMAXPS.BCST  floor+72(FP), Z1, Z1
-	KMOVW        DI, K1
-	VSCATTERDPS  Z1, K1, (AX)(Z14*4)
-	CMPQ         DX, $0x00000001
-	JLE          done
-	VMULPS       (BX), Z2, Z2
-	VADDPS       (SI), Z2, Z2
-	VMAXPS.BCST  floor+72(FP), Z2, Z2
-	KMOVW        DI, K1
-	VSCATTERDPS  Z2, K1, 4(CX)(Z14*4)
-	VMULPS       64(BX), Z3, Z3
-	VADDPS       64(SI), Z3, Z3
-	VMAXPS.BCST  floor+72(FP), Z3, Z3
-	KMOVW        DI, K1
-	VSCATTERDPS  Z3, K1, 4(AX)(Z14*4)
-	CMPQ         DX, $0x00000002
-	JLE          done
-	VMULPS       (BX), Z4, Z4
-	VADDPS       (SI), Z4, Z4
-	VMAXPS.BCST  floor+72(FP), Z4, Z4
-	KMOVW        DI, K1
-	VSCATTERDPS  Z4, K1, 8(CX)(Z14*4)
-	VMULPS       64(BX), Z5, Z5
-	VADDPS       64(SI), Z5, Z5
-	VMAXPS.BCST  floor+72(FP), Z5, Z5
-	KMOVW        DI, K1
-	VSCATTERDPS  Z5, K1, 8(AX)(Z14*4)
-	CMPQ         DX, $0x00000003
-	JLE          done
-	VMULPS       (BX), Z6, Z6
-	VADDPS       (SI), Z6, Z6
-	VMAXPS.BCST  floor+72(FP), Z6, Z6
-	KMOVW        DI, K1
-	VSCATTERDPS  Z6, K1, 12(CX)(Z14*4)
-	VMULPS       64(BX), Z7, Z7
-	VADDPS       64(SI), Z7, Z7
-	VMAXPS.BCST  floor+72(FP), Z7, Z7
-	KMOVW        DI, K1
-	VSCATTERDPS  Z7, K1, 12(AX)(Z14*4)
-	CMPQ         DX, $0x00000004
-	JLE          done
-	VMULPS       (BX), Z8, Z8
-	VADDPS       (SI), Z8, Z8
-	VMAXPS.BCST  floor+72(FP), Z8, Z8
-	KMOVW        DI, K1
-	VSCATTERDPS  Z8, K1, 16(CX)(Z14*4)
-	VMULPS       64(BX), Z9, Z9
-	VADDPS       64(SI), Z9, Z9
-	VMAXPS.BCST  floor+72(FP), Z9, Z9
-	KMOVW        DI, K1
-	VSCATTERDPS  Z9, K1, 16(AX)(Z14*4)
-	CMPQ         DX, $0x00000005
-	JLE          done
-	VMULPS       (BX), Z10, Z10
-	VADDPS       (SI), Z10, Z10
-	VMAXPS.BCST  floor+72(FP), Z10, Z10
-	KMOVW        DI, K1
-	VSCATTERDPS  Z10, K1, 20(CX)(Z14*4)
-	VMULPS       64(BX), Z11, Z11
-	VADDPS       64(SI), Z11, Z11
-	VMAXPS.BCST  floor+72(FP), Z11, Z11
-	KMOVW        DI, K1
-	VSCATTERDPS  Z11, K1, 20(AX)(Z14*4)
-	CMPQ         DX, $0x00000006
-	JLE          done
-	VMULPS       (BX), Z12, Z12
-	VADDPS       (SI), Z12, Z12
-	VMAXPS.BCST  floor+72(FP), Z12, Z12
-	KMOVW        DI, K1
-	VSCATTERDPS  Z12, K1, 24(CX)(Z14*4)
-	VMULPS       64(BX), Z13, Z13
-	VADDPS       64(SI), Z13, Z13
-	VMAXPS.BCST  floor+72(FP), Z13, Z13
-	KMOVW        DI, K1
-	VSCATTERDPS  Z13, K1, 24(AX)(Z14*4)
+	MOVQ         res+72(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	VMOVUPS      (CX), Z14
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (CX), Z16
+	VMOVUPS      (CX), Z17
+	VMOVUPS      (CX), Z18
+	VMOVUPS      (CX), Z19
+	VMOVUPS      (CX), Z20
+	VMOVUPS      (CX), Z21
+	VMOVUPS      (CX), Z22
+	VUNPCKLPS    Z2, Z0, Z23
+	VUNPCKHPS    Z2, Z0, Z2
+	VUNPCKLPS    Z6, Z4, Z0
+	VUNPCKHPS    Z6, Z4, Z6
+	VUNPCKLPS    Z10, Z8, Z4
+	VUNPCKHPS    Z10, Z8, Z10
+	VUNPCKLPS    Z14, Z12, Z8
+	VUNPCKHPS    Z14, Z12, Z14
+	VUNPCKLPS    Z16, Z15, Z12
+	VUNPCKHPS    Z16, Z15, Z16
+	VUNPCKLPS    Z18, Z17, Z15
+	VUNPCKHPS    Z18, Z17, Z18
+	VUNPCKLPS    Z20, Z19, Z17
+	VUNPCKHPS    Z20, Z19, Z20
+	VUNPCKLPS    Z22, Z21, Z19
+	VUNPCKHPS    Z22, Z21, Z22
+	VSHUFPS      $0x44, Z0, Z23, Z21
+	VSHUFPS      $0xee, Z0, Z23, Z0
+	VSHUFPS      $0x44, Z6, Z2, Z23
+	VSHUFPS      $0xee, Z6, Z2, Z6
+	VSHUFPS      $0x44, Z8, Z4, Z2
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z14, Z10, Z4
+	VSHUFPS      $0xee, Z14, Z10, Z14
+	VSHUFPS      $0x44, Z15, Z12, Z10
+	VSHUFPS      $0xee, Z15, Z12, Z15
+	VSHUFPS      $0x44, Z18, Z16, Z12
+	VSHUFPS      $0xee, Z18, Z16, Z18
+	VSHUFPS      $0x44, Z19, Z17, Z16
+	VSHUFPS      $0xee, Z19, Z17, Z19
+	VSHUFPS      $0x44, Z22, Z20, Z17
+	VSHUFPS      $0xee, Z22, Z20, Z22
+	VSHUFF32X4   $0x88, Z2, Z21, Z20
+	VSHUFF32X4   $0xdd, Z2, Z21, Z2
+	VSHUFF32X4   $0x88, Z8, Z0, Z21
+	VSHUFF32X4   $0xdd, Z8, Z0, Z8
+	VSHUFF32X4   $0x88, Z4, Z23, Z0
+	VSHUFF32X4   $0xdd, Z4, Z23, Z4
+	VSHUFF32X4   $0x88, Z14, Z6, Z23
+	VSHUFF32X4   $0xdd, Z14, Z6, Z14
+	VSHUFF32X4   $0x88, Z16, Z10, Z6
+	VSHUFF32X4   $0xdd, Z16, Z10, Z16
+	VSHUFF32X4   $0x88, Z19, Z15, Z10
+	VSHUFF32X4   $0xdd, Z19, Z15, Z19
+	VSHUFF32X4   $0x88, Z17, Z12, Z15
+	VSHUFF32X4   $0xdd, Z17, Z12, Z17
+	VSHUFF32X4   $0x88, Z22, Z18, Z12
+	VSHUFF32X4   $0xdd, Z22, Z18, Z22
+	VSHUFF32X4   $0x88, Z6, Z20, Z18
+	VSHUFF32X4   $0xdd, Z6, Z20, Z6
+	VSHUFF32X4   $0x88, Z10, Z21, Z20
+	VSHUFF32X4   $0xdd, Z10, Z21, Z10
+	VSHUFF32X4   $0x88, Z15, Z0, Z21
+	VSHUFF32X4   $0xdd, Z15, Z0, Z15
+	VSHUFF32X4   $0x88, Z12, Z23, Z0
+	VSHUFF32X4   $0xdd, Z12, Z23, Z12
+	VSHUFF32X4   $0x88, Z16, Z2, Z23
+	VSHUFF32X4   $0xdd, Z16, Z2, Z16
+	VSHUFF32X4   $0x88, Z19, Z8, Z2
+	VSHUFF32X4   $0xdd, Z19, Z8, Z19
+	VSHUFF32X4   $0x88, Z17, Z4, Z8
+	VSHUFF32X4   $0xdd, Z17, Z4, Z17
+	VSHUFF32X4   $0x88, Z22, Z14, Z4
+	VSHUFF32X4   $0xdd, Z22, Z14, Z22
+	VADDPS.Z     (DX), Z18, K1, Z18
+	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMOVUPS      Z18, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z20, K1, Z20
+	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMOVUPS      Z20, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z21, K1, Z21
+	VMAXPS.BCST  floor+80(FP), Z21, Z21
+	VMOVUPS      Z21, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z23, K1, Z23
+	VMAXPS.BCST  floor+80(FP), Z23, Z23
+	VMOVUPS      Z23, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z15, K1, Z15
+	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMOVUPS      Z15, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z19, K1, Z19
+	VMAXPS.BCST  floor+80(FP), Z19, Z19
+	VMOVUPS      Z19, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z17, K1, Z17
+	VMAXPS.BCST  floor+80(FP), Z17, Z17
+	VMOVUPS      Z17, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z22, K1, Z22
+	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMOVUPS      Z22, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z2
+	VMOVUPS      (CX), Z4
+	VMOVUPS      (CX), Z6
+	VMOVUPS      (CX), Z8
+	VMOVUPS      (CX), Z10
+	VMOVUPS      (CX), Z12
+	VMOVUPS      (CX), Z14
+	VMOVUPS      (CX), Z15
+	VUNPCKLPS    Z3, Z1, Z16
+	VUNPCKHPS    Z3, Z1, Z3
+	VUNPCKLPS    Z7, Z5, Z1
+	VUNPCKHPS    Z7, Z5, Z7
+	VUNPCKLPS    Z11, Z9, Z5
+	VUNPCKHPS    Z11, Z9, Z11
+	VUNPCKLPS    Z0, Z13, Z9
+	VUNPCKHPS    Z0, Z13, Z0
+	VUNPCKLPS    Z4, Z2, Z13
+	VUNPCKHPS    Z4, Z2, Z4
+	VUNPCKLPS    Z8, Z6, Z2
+	VUNPCKHPS    Z8, Z6, Z8
+	VUNPCKLPS    Z12, Z10, Z6
+	VUNPCKHPS    Z12, Z10, Z12
+	VUNPCKLPS    Z15, Z14, Z10
+	VUNPCKHPS    Z15, Z14, Z15
+	VSHUFPS      $0x44, Z1, Z16, Z14
+	VSHUFPS      $0xee, Z1, Z16, Z1
+	VSHUFPS      $0x44, Z7, Z3, Z16
+	VSHUFPS      $0xee, Z7, Z3, Z7
+	VSHUFPS      $0x44, Z9, Z5, Z3
+	VSHUFPS      $0xee, Z9, Z5, Z9
+	VSHUFPS      $0x44, Z0, Z11, Z5
+	VSHUFPS      $0xee, Z0, Z11, Z0
+	VSHUFPS      $0x44, Z2, Z13, Z11
+	VSHUFPS      $0xee, Z2, Z13, Z2
+	VSHUFPS      $0x44, Z8, Z4, Z13
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z10, Z6, Z4
+	VSHUFPS      $0xee, Z10, Z6, Z10
+	VSHUFPS      $0x44, Z15, Z12, Z6
+	VSHUFPS      $0xee, Z15, Z12, Z15
+	VSHUFF32X4   $0x88, Z3, Z14, Z12
+	VSHUFF32X4   $0xdd, Z3, Z14, Z3
+	VSHUFF32X4   $0x88, Z9, Z1, Z14
+	VSHUFF32X4   $0xdd, Z9, Z1, Z9
+	VSHUFF32X4   $0x88, Z5, Z16, Z1
+	VSHUFF32X4   $0xdd, Z5, Z16, Z5
+	VSHUFF32X4   $0x88, Z0, Z7, Z16
+	VSHUFF32X4   $0xdd, Z0, Z7, Z0
+	VSHUFF32X4   $0x88, Z4, Z11, Z7
+	VSHUFF32X4   $0xdd, Z4, Z11, Z4
+	VSHUFF32X4   $0x88, Z10, Z2, Z11
+	VSHUFF32X4   $0xdd, Z10, Z2, Z10
+	VSHUFF32X4   $0x88, Z6, Z13, Z2
+	VSHUFF32X4   $0xdd, Z6, Z13, Z6
+	VSHUFF32X4   $0x88, Z15, Z8, Z13
+	VSHUFF32X4   $0xdd, Z15, Z8, Z15
+	VSHUFF32X4   $0x88, Z7, Z12, Z8
+	VSHUFF32X4   $0xdd, Z7, Z12, Z7
+	VSHUFF32X4   $0x88, Z11, Z14, Z12
+	VSHUFF32X4   $0xdd, Z11, Z14, Z11
+	VSHUFF32X4   $0x88, Z2, Z1, Z14
+	VSHUFF32X4   $0xdd, Z2, Z1, Z2
+	VSHUFF32X4   $0x88, Z13, Z16, Z1
+	VSHUFF32X4   $0xdd, Z13, Z16, Z13
+	VSHUFF32X4   $0x88, Z4, Z3, Z16
+	VSHUFF32X4   $0xdd, Z4, Z3, Z4
+	VSHUFF32X4   $0x88, Z10, Z9, Z3
+	VSHUFF32X4   $0xdd, Z10, Z9, Z10
+	VSHUFF32X4   $0x88, Z6, Z5, Z9
+	VSHUFF32X4   $0xdd, Z6, Z5, Z6
+	VSHUFF32X4   $0x88, Z15, Z0, Z5
+	VSHUFF32X4   $0xdd, Z15, Z0, Z15
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z14, K1, Z14
+	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMOVUPS      Z14, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z1, K1, Z1
+	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z3, K1, Z3
+	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z9, K1, Z9
+	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMOVUPS      Z9, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z5, K1, Z5
+	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMOVUPS      Z5, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z7, K1, Z7
+	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMOVUPS      Z7, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z11, K1, Z11
+	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMOVUPS      Z11, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z13, K1, Z13
+	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMOVUPS      Z13, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z15, K1, Z15
+	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMOVUPS      Z15, K1, (BX)
+	JMP          done
+
+nores:
+	MOVQ        CX, DX
+	VMOVUPS     (CX), Z14
+	VMOVUPS     (CX), Z15
+	VMOVUPS     (CX), Z16
+	VMOVUPS     (CX), Z17
+	VMOVUPS     (CX), Z18
+	VMOVUPS     (CX), Z19
+	VMOVUPS     (CX), Z20
+	VMOVUPS     (CX), Z21
+	VMOVUPS     (CX), Z22
+	VUNPCKLPS   Z2, Z0, Z23
+	VUNPCKHPS   Z2, Z0, Z2
+	VUNPCKLPS   Z6, Z4, Z0
+	VUNPCKHPS   Z6, Z4, Z6
+	VUNPCKLPS   Z10, Z8, Z4
+	VUNPCKHPS   Z10, Z8, Z10
+	VUNPCKLPS   Z14, Z12, Z8
+	VUNPCKHPS   Z14, Z12, Z14
+	VUNPCKLPS   Z16, Z15, Z12
+	VUNPCKHPS   Z16, Z15, Z16
+	VUNPCKLPS   Z18, Z17, Z15
+	VUNPCKHPS   Z18, Z17, Z18
+	VUNPCKLPS   Z20, Z19, Z17
+	VUNPCKHPS   Z20, Z19, Z20
+	VUNPCKLPS   Z22, Z21, Z19
+	VUNPCKHPS   Z22, Z21, Z22
+	VSHUFPS     $0x44, Z0, Z23, Z21
+	VSHUFPS     $0xee, Z0, Z23, Z0
+	VSHUFPS     $0x44, Z6, Z2, Z23
+	VSHUFPS     $0xee, Z6, Z2, Z6
+	VSHUFPS     $0x44, Z8, Z4, Z2
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z14, Z10, Z4
+	VSHUFPS     $0xee, Z14, Z10, Z14
+	VSHUFPS     $0x44, Z15, Z12, Z10
+	VSHUFPS     $0xee, Z15, Z12, Z15
+	VSHUFPS     $0x44, Z18, Z16, Z12
+	VSHUFPS     $0xee, Z18, Z16, Z18
+	VSHUFPS     $0x44, Z19, Z17, Z16
+	VSHUFPS     $0xee, Z19, Z17, Z19
+	VSHUFPS     $0x44, Z22, Z20, Z17
+	VSHUFPS     $0xee, Z22, Z20, Z22
+	VSHUFF32X4  $0x88, Z2, Z21, Z20
+	VSHUFF32X4  $0xdd, Z2, Z21, Z2
+	VSHUFF32X4  $0x88, Z8, Z0, Z21
+	VSHUFF32X4  $0xdd, Z8, Z0, Z8
+	VSHUFF32X4  $0x88, Z4, Z23, Z0
+	VSHUFF32X4  $0xdd, Z4, Z23, Z4
+	VSHUFF32X4  $0x88, Z14, Z6, Z23
+	VSHUFF32X4  $0xdd, Z14, Z6, Z14
+	VSHUFF32X4  $0x88, Z16, Z10, Z6
+	VSHUFF32X4  $0xdd, Z16, Z10, Z16
+	VSHUFF32X4  $0x88, Z19, Z15, Z10
+	VSHUFF32X4  $0xdd, Z19, Z15, Z19
+	VSHUFF32X4  $0x88, Z17, Z12, Z15
+	VSHUFF32X4  $0xdd, Z17, Z12, Z17
+	VSHUFF32X4  $0x88, Z22, Z18, Z12
+	VSHUFF32X4  $0xdd, Z22, Z18, Z22
+	VSHUFF32X4  $0x88, Z6, Z20, Z18
+	VSHUFF32X4  $0xdd, Z6, Z20, Z6
+	VSHUFF32X4  $0x88, Z10, Z21, Z20
+	VSHUFF32X4  $0xdd, Z10, Z21, Z10
+	VSHUFF32X4  $0x88, Z15, Z0, Z21
+	VSHUFF32X4  $0xdd, Z15, Z0, Z15
+	VSHUFF32X4  $0x88, Z12, Z23, Z0
+	VSHUFF32X4  $0xdd, Z12, Z23, Z12
+	VSHUFF32X4  $0x88, Z16, Z2, Z23
+	VSHUFF32X4  $0xdd, Z16, Z2, Z16
+	VSHUFF32X4  $0x88, Z19, Z8, Z2
+	VSHUFF32X4  $0xdd, Z19, Z8, Z19
+	VSHUFF32X4  $0x88, Z17, Z4, Z8
+	VSHUFF32X4  $0xdd, Z17, Z4, Z17
+	VSHUFF32X4  $0x88, Z22, Z14, Z4
+	VSHUFF32X4  $0xdd, Z22, Z14, Z22
+	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMOVUPS     Z18, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMOVUPS     Z20, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z21, Z21
+	VMOVUPS     Z21, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z23, Z23
+	VMOVUPS     Z23, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMOVUPS     Z15, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z19, Z19
+	VMOVUPS     Z19, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z17, Z17
+	VMOVUPS     Z17, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMOVUPS     Z22, K1, (DX)
+	ADDQ        AX, DX
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (CX), Z6
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (CX), Z10
+	VMOVUPS     (CX), Z12
+	VMOVUPS     (CX), Z14
+	VMOVUPS     (CX), Z15
+	VUNPCKLPS   Z3, Z1, Z16
+	VUNPCKHPS   Z3, Z1, Z3
+	VUNPCKLPS   Z7, Z5, Z1
+	VUNPCKHPS   Z7, Z5, Z7
+	VUNPCKLPS   Z11, Z9, Z5
+	VUNPCKHPS   Z11, Z9, Z11
+	VUNPCKLPS   Z0, Z13, Z9
+	VUNPCKHPS   Z0, Z13, Z0
+	VUNPCKLPS   Z4, Z2, Z13
+	VUNPCKHPS   Z4, Z2, Z4
+	VUNPCKLPS   Z8, Z6, Z2
+	VUNPCKHPS   Z8, Z6, Z8
+	VUNPCKLPS   Z12, Z10, Z6
+	VUNPCKHPS   Z12, Z10, Z12
+	VUNPCKLPS   Z15, Z14, Z10
+	VUNPCKHPS   Z15, Z14, Z15
+	VSHUFPS     $0x44, Z1, Z16, Z14
+	VSHUFPS     $0xee, Z1, Z16, Z1
+	VSHUFPS     $0x44, Z7, Z3, Z16
+	VSHUFPS     $0xee, Z7, Z3, Z7
+	VSHUFPS     $0x44, Z9, Z5, Z3
+	VSHUFPS     $0xee, Z9, Z5, Z9
+	VSHUFPS     $0x44, Z0, Z11, Z5
+	VSHUFPS     $0xee, Z0, Z11, Z0
+	VSHUFPS     $0x44, Z2, Z13, Z11
+	VSHUFPS     $0xee, Z2, Z13, Z2
+	VSHUFPS     $0x44, Z8, Z4, Z13
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z10, Z6, Z4
+	VSHUFPS     $0xee, Z10, Z6, Z10
+	VSHUFPS     $0x44, Z15, Z12, Z6
+	VSHUFPS     $0xee, Z15, Z12, Z15
+	VSHUFF32X4  $0x88, Z3, Z14, Z12
+	VSHUFF32X4  $0xdd, Z3, Z14, Z3
+	VSHUFF32X4  $0x88, Z9, Z1, Z14
+	VSHUFF32X4  $0xdd, Z9, Z1, Z9
+	VSHUFF32X4  $0x88, Z5, Z16, Z1
+	VSHUFF32X4  $0xdd, Z5, Z16, Z5
+	VSHUFF32X4  $0x88, Z0, Z7, Z16
+	VSHUFF32X4  $0xdd, Z0, Z7, Z0
+	VSHUFF32X4  $0x88, Z4, Z11, Z7
+	VSHUFF32X4  $0xdd, Z4, Z11, Z4
+	VSHUFF32X4  $0x88, Z10, Z2, Z11
+	VSHUFF32X4  $0xdd, Z10, Z2, Z10
+	VSHUFF32X4  $0x88, Z6, Z13, Z2
+	VSHUFF32X4  $0xdd, Z6, Z13, Z6
+	VSHUFF32X4  $0x88, Z15, Z8, Z13
+	VSHUFF32X4  $0xdd, Z15, Z8, Z15
+	VSHUFF32X4  $0x88, Z7, Z12, Z8
+	VSHUFF32X4  $0xdd, Z7, Z12, Z7
+	VSHUFF32X4  $0x88, Z11, Z14, Z12
+	VSHUFF32X4  $0xdd, Z11, Z14, Z11
+	VSHUFF32X4  $0x88, Z2, Z1, Z14
+	VSHUFF32X4  $0xdd, Z2, Z1, Z2
+	VSHUFF32X4  $0x88, Z13, Z16, Z1
+	VSHUFF32X4  $0xdd, Z13, Z16, Z13
+	VSHUFF32X4  $0x88, Z4, Z3, Z16
+	VSHUFF32X4  $0xdd, Z4, Z3, Z4
+	VSHUFF32X4  $0x88, Z10, Z9, Z3
+	VSHUFF32X4  $0xdd, Z10, Z9, Z10
+	VSHUFF32X4  $0x88, Z6, Z5, Z9
+	VSHUFF32X4  $0xdd, Z6, Z5, Z6
+	VSHUFF32X4  $0x88, Z15, Z0, Z5
+	VSHUFF32X4  $0xdd, Z15, Z0, Z15
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMOVUPS     Z14, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMOVUPS     Z1, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMOVUPS     Z3, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMOVUPS     Z9, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMOVUPS     Z5, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMOVUPS     Z7, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMOVUPS     Z11, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMOVUPS     Z13, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMOVUPS     Z15, K1, (DX)
 
 done:
-	VZEROUPPER
-	RET
-
-// func addMaxRowsAVX512(y *float32, res *float32, ld int, rows int, n int, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·addMaxRowsAVX512(SB), NOSPLIT, $0-44
-	MOVQ         y+0(FP), AX
-	MOVQ         res+8(FP), CX
-	MOVQ         ld+16(FP), DX
-	SHLQ         $0x02, DX
-	MOVQ         rows+24(FP), BX
-	MOVQ         n+32(FP), SI
-	MOVQ         $0x00000001, DI
-	SHLXQ        SI, DI, DI
-	DECQ         DI
-	KMOVW        DI, K1
-	VBROADCASTSS floor+40(FP), Z0
-
-row:
-	VMOVUPS.Z (AX), K1, Z1
-	VMOVUPS.Z (CX), K1, Z2
-	VADDPS    Z2, Z1, Z1
-	VMAXPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K1, (AX)
-	ADDQ      DX, AX
-	ADDQ      DX, CX
-	DECQ      BX
-	JNZ       row
 	VZEROUPPER
 	RET

@@ -3,7 +3,6 @@
 package conv
 
 import (
-	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -35,32 +34,25 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 }
 
 // bcastTile runs the cols-column (14 or 7) bcast kernel for input step 1 or
-// 2 (see bcastGeneric); 32*ldy must fit the kernel's int32 scatter offsets.
-func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift []float32, floor float32) {
+// 2 (see bcastGeneric).
+func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	_, _, _ = y[(bcastK-1)*ldy+n-1], scale[bcastK-1], shift[bcastK-1]
-	if n < 1 || n > cols || ldy > math.MaxInt32/bcastK {
+	if n < 1 || n > cols {
 		panic("conv: bad bcast tile")
+	}
+	var r *float32
+	if res != nil {
+		_ = res[(bcastK-1)*ldy+n-1]
+		r = &res[0]
 	}
 	switch {
 	case cols == 14 && step == 1:
-		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
+		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case cols == 14:
-		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
+		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case step == 1:
-		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
+		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	default:
-		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], floor)
-	}
-}
-
-// addMaxRows runs addMaxRowsAVX512 (see addMaxRowsGeneric) on up to 16
-// columns at a time.
-func addMaxRows(y, res []float32, ld, rows, n int, floor float32) {
-	if rows < 1 || n < 1 {
-		return
-	}
-	_, _ = y[(rows-1)*ld+n-1], res[(rows-1)*ld+n-1]
-	for j := 0; j < n; j += 16 {
-		addMaxRowsAVX512(&y[j], &res[j], ld, rows, min(16, n-j), floor)
+		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	}
 }

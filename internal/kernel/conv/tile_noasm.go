@@ -10,10 +10,6 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, scale, shift, res, floor)
 }
 
-func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift []float32, floor float32) {
-	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, floor)
-}
-
-func addMaxRows(y, res []float32, ld, rows, n int, floor float32) {
-	addMaxRowsGeneric(y, res, ld, rows, n, floor)
+func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
+	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
 }

@@ -46,7 +46,8 @@ func TestTileKernel(t *testing.T) {
 
 // TestBcastKernel holds the dispatched bcast kernel (assembly when
 // available) to bcastGeneric on random taps, offsets, column counts and
-// epilogues, with guard bands around the output rows.
+// epilogues with and without a residual, with guard bands around the output
+// rows.
 func TestBcastKernel(t *testing.T) {
 	for _, c := range [][2]int{{14, 1}, {14, 2}, {7, 1}, {7, 2}} {
 		cols, step := c[0], c[1]
@@ -61,32 +62,15 @@ func TestBcastKernel(t *testing.T) {
 			ldy := cols + 3
 			for _, n := range []int{1, cols / 2, cols - 1, cols} {
 				for _, floor := range []float32{0, float32(math.Inf(-1))} {
-					want := kerneltest.Rand(bcastK*ldy, 6)
-					got, check := kerneltest.Guarded(len(want), want)
-					bcastGeneric(cols, step, taps, w, offs, x, want, ldy, n, scale, shift, floor)
-					bcastTile(cols, step, taps, w, offs, x, got, ldy, n, scale, shift, floor)
-					check(t)
-					kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d n=%d floor=%v", cols, step, taps, n, floor), got, want, kerneltest.DefaultNMSE)
+					for _, res := range [][]float32{nil, kerneltest.Rand(bcastK*ldy, 7)} {
+						want := kerneltest.Rand(bcastK*ldy, 6)
+						got, check := kerneltest.Guarded(len(want), want)
+						bcastGeneric(cols, step, taps, w, offs, x, want, ldy, n, scale, shift, res, floor)
+						bcastTile(cols, step, taps, w, offs, x, got, ldy, n, scale, shift, res, floor)
+						check(t)
+						kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d n=%d floor=%v res=%v", cols, step, taps, n, floor, res != nil), got, want, kerneltest.DefaultNMSE)
+					}
 				}
-			}
-		}
-	}
-}
-
-// TestAddMaxRows holds the dispatched addMaxRows to its definition, with
-// guard bands around the rows.
-func TestAddMaxRows(t *testing.T) {
-	for _, n := range []int{1, 7, 14, 16, 17, 33} {
-		for _, rows := range []int{1, 3, 32} {
-			ld := n + 5
-			res := kerneltest.Rand(rows*ld, 2)
-			for _, floor := range []float32{0, float32(math.Inf(-1))} {
-				want := kerneltest.Rand(rows*ld, 1)
-				got, check := kerneltest.Guarded(len(want), want)
-				addMaxRowsGeneric(want, res, ld, rows, n, floor)
-				addMaxRows(got, res, ld, rows, n, floor)
-				check(t)
-				kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d rows=%d floor=%v", n, rows, floor), got, want, 0)
 			}
 		}
 	}
