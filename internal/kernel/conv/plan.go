@@ -110,24 +110,23 @@ func (g *geom) bcastFits() bool {
 	return g.Groups == 1 && g.K%bcastK == 0 && g.StrideW <= 2
 }
 
-// useBcast picks the bcast kernels wherever they fit, except for most 1x1
-// stride-1 convolutions (BenchmarkBcast has the deciding shapes). Against
-// the blocked kernels: stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s,
-// 3x3 512->512 at 7x7 166 -> 216 (a 16-channel variant for the stem ran at
-// 90 against 210: a broadcast per FMA is too many). A 1x1 convolution needs
-// no padded copy: the kernels tile its pixels as one flat row of the image.
-// They beat the GEMM on the image at 7x7 outputs (2560->1024: 172 -> 226,
-// 256->256: 131 -> 188) and, from 256 input channels, at 14x14 and 28x28
-// (2304->512 at 14x14: 211 -> 227, 256->128 at 28x28: 191 -> 202) and, from
-// 512, at 56x56 (512->256: 161 -> 203). The close calls, 3x3 32->32 at
-// 56x56 and 1x1 with 128 input channels at 28x28 (or 256 at 56x56), come
-// out either way from run to run within 10%.
+// useBcast picks the bcast kernels wherever they fit, except for 1x1
+// stride-1 convolutions at 56x56 and larger from fewer than 512 input
+// channels (BenchmarkBcast has the deciding shapes). Against the blocked
+// kernels: stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3
+// 512->512 at 7x7 166 -> 216 (a 16-channel variant for the stem ran at 90
+// against 210: a broadcast per FMA is too many). A 1x1 convolution needs no
+// padded copy: the kernels tile its pixels as one flat row of the image.
+// Against the GEMM on the image, since the kernels transpose their tiles in
+// registers (two workers): 64->128 at 14x14 157 -> 165-197, 128->128 at
+// 28x28 193 -> 201, 2560->1024 at 7x7 172 -> 226, 512->256 at 56x56 161 ->
+// 203; but 64->128 at 56x56 192 -> 180, and 256->128 there is level.
 func (g *geom) useBcast() bool {
 	if !haveTile || !g.bcastFits() {
 		return false
 	}
 	if g.direct {
-		return g.ohow <= 64 || g.ohow <= 784 && g.C >= 256 || g.C >= 512
+		return g.ohow <= 784 || g.C >= 512
 	}
 	return true
 }
