@@ -27,9 +27,9 @@ type Engine struct {
 	bufs   []buffer    // storage units: a value of its own or a concatenation
 	output int
 
-	// smallModel: a batch runs image by image (see imageByImageMACs)
-	// unless Options.WholeBatch.
-	smallModel bool
+	// perImage: a batch runs image by image (see batchesWhole) unless
+	// Options.WholeBatch.
+	perImage bool
 
 	mu    sync.Mutex
 	plans map[int]*memPlan // by batch size
@@ -104,8 +104,8 @@ type Options struct {
 	NoWinograd bool
 	// NoRegroup keeps thin convolution groups as they are (see regroup).
 	NoRegroup bool
-	// WholeBatch runs every batch as one, also for the small models that
-	// otherwise run image by image (see imageByImageMACs).
+	// WholeBatch runs every batch as one, also for the models that
+	// otherwise run image by image (see batchesWhole).
 	WholeBatch bool
 }
 
@@ -191,7 +191,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	canon := func(v int) int { return alias[v] }
 	done := make([]bool, len(g.Nodes)) // absorbed into an earlier step
 	var staging []float32
-	e := &Engine{g: g, plans: map[int]*memPlan{}, smallModel: !opt.WholeBatch && g.MACs() < imageByImageMACs}
+	e := &Engine{g: g, plans: map[int]*memPlan{}}
 
 	// Merge identical max pools of the same input (level roots pool twice).
 	seen := map[[2]int]int{}
@@ -293,6 +293,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 		e.steps = append(e.steps, st)
 	}
 	e.output = canon(g.Output)
+	e.perImage = !opt.WholeBatch && !e.batchesWhole()
 	e.placeValues(uses, canon)
 	return e, nil
 }
@@ -493,15 +494,31 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 	return nil
 }
 
-// imageByImageMACs is the model size under which a batch runs one image
-// at a time: the small models do little arithmetic per activation byte, so
-// a whole batch's activations streaming through memory cost more than the
-// larger products save (batch 8, image by image vs batched, one run: DLA46_c
-// 56.5 vs 59.1 ms, DLA46x_c 54.9 vs 58.7, DLA60x_c 60.7 vs 65.3; but DLA34
-// 203.8 vs 186.8 and DLA102 531.5 vs 510.5, whose Winograd products grow).
-const imageByImageMACs = 1e9
+// batchesWhole reports whether a batch should run as one rather than image
+// by image: only the Winograd layers gain from it (their products grow with
+// the batch while their large transformed weights are read once), and only
+// in models big enough for that to outweigh a whole batch's activations
+// streaming through memory. Batch 8, image by image vs batched, one run:
+// DLA46_c 56.5 vs 59.1 ms, DLA46x_c 54.9 vs 58.7, DLA60x_c 60.7 vs 65.3; the
+// X models, which have no Winograd layer: DLA60x 298 vs 305, DLA102x2 790 vs
+// 819; but DLA34 197 vs 187 and DLA102 516 vs 497, whose Winograd layers
+// are 30-55% of the arithmetic.
+func (e *Engine) batchesWhole() bool {
+	var all, wino int64
+	for _, st := range e.steps {
+		all += st.macs
+		if _, ok := st.conv.(*winograd.Plan); ok {
+			wino += st.macs
+		}
+	}
+	return all >= 1e9 && wino*10 >= all
+}
 
-func (e *Engine) imageByImage(n int) bool { return n > 1 && e.smallModel }
+func (e *Engine) imageByImage(n int) bool { return n > 1 && e.perImage }
+
+// ImageByImage reports whether the engine runs a batch one image at a time
+// (see batchesWhole).
+func (e *Engine) ImageByImage() bool { return e.perImage }
 
 // forward runs the batch x of plan p's size into out.
 func (e *Engine) forward(p *memPlan, x, out []float32) {

@@ -176,3 +176,12 @@ func TestEngineAlgorithmsMatchReference(t *testing.T) {
 		})
 	}
 }
+
+// Batches run whole only in the models whose Winograd layers gain from it.
+func TestImageByImageChoice(t *testing.T) {
+	for name, want := range map[string]bool{"dla34": false, "dla102": false, "dla46_c": true, "dla60x": true, "dla102x2": true} {
+		if _, _, e := compiled(t, name, 224); e.ImageByImage() != want {
+			t.Errorf("%s: ImageByImage() = %v, want %v", name, !want, want)
+		}
+	}
+}
