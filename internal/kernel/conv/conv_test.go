@@ -187,6 +187,23 @@ var planShapes = []Params{
 	{1, 9, 5, 9, 32, 1, 1, 1, 1, 0, 0, 1},   // the same, 45 pixels: a partial last tile
 	{1, 3, 5, 64, 32, 3, 3, 1, 1, 1, 1, 1},  // bcast: a wide row of 14-column tiles
 	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},  // the same at stride 2
+	// Row-vector tiles (rowVectorShapes).
+	{2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2},
+	{1, 32, 28, 28, 32, 3, 3, 2, 2, 1, 1, 8},
+	{1, 8, 9, 13, 8, 3, 3, 1, 1, 1, 1, 1},
+}
+
+// rowVectorShapes are the planShapes that the blocked kernels tile a vector
+// per output row: 8x32 tiles two rows at a time (the last group full or
+// not), 4x64 tiles four (the last of 14 rows half empty), at stride 1 and 2.
+var rowVectorShapes = planShapes[len(planShapes)-3:]
+
+func TestRowVectorShapesTakeRowVectors(t *testing.T) {
+	for _, p := range rowVectorShapes {
+		if g := newGeom(p); !g.rowVectors(tileMR(g.kg)) {
+			t.Errorf("%+v is not tiled by row vectors", p)
+		}
+	}
 }
 
 func TestPlanEpilogues(t *testing.T) {

@@ -143,12 +143,12 @@ func (g *geom) bcastSchedule() schedule {
 		return schedule{strat: bcast}
 	}
 	src := g.bcastSource()
-	return schedule{strat: bcast, ws: src.phases().len}
+	return schedule{strat: bcast, ws: src.phases(0).len}
 }
 
 func (g *geom) blockedSchedule() schedule {
 	src := g.tileSource()
-	return schedule{strat: blocked, ws: src.phases().len}
+	return schedule{strat: blocked, ws: src.phases(tileMR(g.kg)).len}
 }
 
 // tileWidth is the widest column tile whose im2col block fits tileFloats.
@@ -236,7 +236,11 @@ func newPlan(p Params, w, tw []float32) *Plan {
 		}
 		pl.tw = tw[:p.K*g.kdim]
 		g.packTile(pl.tw, w, pl.mr)
-		pl.ph = pl.src.phases()
+		if strat == bcast {
+			pl.ph = pl.src.phases(0)
+		} else {
+			pl.ph = pl.src.phases(pl.mr)
+		}
 		pl.offs = pl.src.tileOffsets(&pl.ph)
 	}
 	pl.ones, pl.zeros = make([]float32, p.K), make([]float32, p.K)
@@ -441,9 +445,13 @@ func (st *runState) phaseTasks(lo, hi int) {
 }
 
 // blockUnits is the number of blockTasks units per MR-channel block: output
-// rows, or tiles of the flattened phase grid.
+// rows, groups of rows (row-vector tiles) or tiles of the flattened phase
+// grid.
 func (pl *Plan) blockUnits() int {
-	if g := &pl.g; g.flatTiles(pl.mr) {
+	switch g := &pl.g; {
+	case g.rowVectors(pl.mr):
+		return ceilDiv(g.oh, tileNR(pl.mr)/16)
+	case g.flatTiles(pl.mr):
 		return ceilDiv(g.flatLen(&pl.ph), tileNR(pl.mr))
 	}
 	return pl.g.oh
@@ -481,19 +489,24 @@ func (st *runState) tileEpilogue() (scale, shift, res []float32, floor float32) 
 }
 
 // blockTasks runs units (MR-channel block, output row) of image st.img, a
-// tile kernel call per NR output columns, or with flat tiles units (block,
-// tile of the flattened phase grid).
+// tile kernel call per NR output columns; with row-vector tiles units (block,
+// NR/16 output rows), one call each; with flat tiles units (block, tile of
+// the flattened phase grid).
 func (st *runState) blockTasks(lo, hi int) {
 	pl := st.pl
 	g, ph, mr := &pl.g, &pl.ph, pl.mr
 	nr := tileNR(mr)
 	scale, shift, res, floor := st.tileEpilogue()
-	if g.flatTiles(mr) {
+	switch {
+	case g.rowVectors(mr):
+		st.rowVectorTasks(lo, hi, scale, shift, res, floor)
+		return
+	case g.flatTiles(mr):
 		st.flatTasks(lo, hi, scale, shift, res, floor)
 		return
 	}
 	// Output row oh starts at input row oh (phases) or oh*StrideH (padded copy).
-	rowStep := ph.wph
+	rowStep := ph.pitch
 	if pl.step == 2 {
 		rowStep *= g.StrideH
 	}
@@ -509,13 +522,39 @@ func (st *runState) blockTasks(lo, hi int) {
 			if res != nil {
 				r = res[yoff:]
 			}
-			tile(mr, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, scale[k0:], shift[k0:], r, floor)
+			tile(mr, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, 16, scale[k0:], shift[k0:], r, floor)
 		}
 	}
 }
 
+// rowVectorTasks runs units (MR-channel block, group of NR/16 output rows):
+// vector v of the tile computes output row oh0+v from phase row oh0+v (rows
+// 16 floats apart) and stores its g.ow columns straight into that row.
+func (st *runState) rowVectorTasks(lo, hi int, scale, shift, res []float32, floor float32) {
+	pl := st.pl
+	g, ph, mr := &pl.g, &pl.ph, pl.mr
+	nv := tileNR(mr) / 16
+	groups := ceilDiv(g.oh, nv)
+	rowMask := uint64(1)<<g.ow - 1
+	for u := lo; u < hi; u++ {
+		oh0, k0 := u%groups*nv, u/groups*mr
+		var masks uint64
+		for v := range min(nv, g.oh-oh0) {
+			masks |= rowMask << (16 * v)
+		}
+		base := k0/g.kg*g.cg*ph.chanLen + oh0*ph.pitch
+		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
+		yoff := (st.img*g.K+k0)*g.ohow + oh0*g.ow
+		var r []float32
+		if res != nil {
+			r = res[yoff:]
+		}
+		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], masks, st.y[yoff:], g.ohow, g.ow, scale[k0:], shift[k0:], r, floor)
+	}
+}
+
 // flatLen is the length of the flattened phase grid up to the last output.
-func (g *geom) flatLen(ph *phaseGeom) int { return (g.oh-1)*ph.wph + g.ow }
+func (g *geom) flatLen(ph *phaseGeom) int { return (g.oh-1)*ph.pitch + g.ow }
 
 // flatTasks computes each flat tile raw into a stack scratch, then applies
 // the epilogue while scattering the valid columns to their output rows.
@@ -530,12 +569,12 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 		k0 := blk * mr
 		base := k0/g.kg*g.cg*ph.chanLen + q0
 		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
-		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], ^uint64(0)>>(64-nr), scratch[:], nr, pl.ones, pl.zeros, nil, float32(math.Inf(-1)))
+		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], ^uint64(0)>>(64-nr), scratch[:], nr, 16, pl.ones, pl.zeros, nil, float32(math.Inf(-1)))
 		// Scatter run by run: each run is one output row's valid columns.
 		end := min(q0+nr, g.flatLen(ph))
 		for q := q0; q < end; {
-			oh, ow := q/ph.wph, q%ph.wph
-			run := min(ph.wph-ow, end-q)
+			oh, ow := q/ph.pitch, q%ph.pitch
+			run := min(ph.pitch-ow, end-q)
 			if ow >= g.ow {
 				q += run
 				continue
@@ -572,7 +611,7 @@ func (st *runState) bcastTasks(lo, hi int) {
 	scale, shift, res, floor := st.tileEpilogue()
 	// The tiled grid: output rows of a zero-padded copy in ws, or one row
 	// of all pixels of the image itself (which then must not be over-read).
-	src, rows, width, rowStep := st.ws, g.oh, g.ow, g.StrideH*pl.ph.wph
+	src, rows, width, rowStep := st.ws, g.oh, g.ow, g.StrideH*pl.ph.pitch
 	if g.direct {
 		src, rows, width, rowStep = st.x[st.img*g.C*g.hw:(st.img+1)*g.C*g.hw], 1, g.ohow, 0
 	}

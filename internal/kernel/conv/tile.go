@@ -13,12 +13,15 @@ package conv
 func tileNR(mr int) int { return 256 / mr }
 
 // tileGeneric is the definition of the tile kernels (see tile_amd64.s): for
-// MR = mr rows and NR = tileNR(mr) columns whose bit is set in masks,
+// MR = mr rows and NR = tileNR(mr) columns whose bit is set in masks, with
+// i = r*ldy + j/16*ystep + j%16,
 //
-//	y[r*ldy+j] = max(sum_t w[t*mr+r]*x[offs[t]+step*j] * scale[r] + shift[r] (+ res[r*ldy+j]), floor)
+//	y[i] = max(sum_t w[t*mr+r]*x[offs[t]+step*j] * scale[r] + shift[r] (+ res[i]), floor)
 //
-// (the assembly turns a NaN into floor; this returns it).
-func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+// (the assembly turns a NaN into floor; this returns it). Each 16 columns,
+// one vector, land ystep floats after the previous: 16 within one output
+// row, or a row's width when each vector computes its own output row.
+func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
 	for r := range mr {
 		for j := range tileNR(mr) {
 			if masks>>j&1 == 0 {
@@ -29,10 +32,11 @@ func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks
 				s += w[t*mr+r] * x[offs[t]+step*j]
 			}
 			s = s*scale[r] + shift[r]
+			i := r*ldy + j/16*ystep + j%16
 			if res != nil {
-				s += res[r*ldy+j]
+				s += res[i]
 			}
-			y[r*ldy+j] = max(s, floor)
+			y[i] = max(s, floor)
 		}
 	}
 }
@@ -64,7 +68,8 @@ func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y 
 // phaseGeom is the layout of the rearranged input of one image.
 type phaseGeom struct {
 	hph, wph int // rows and columns of one phase plane
-	plane    int // hph*wph
+	pitch    int // floats from one phase row to the next (>= wph; zeros between)
+	plane    int // hph*pitch
 	chanLen  int // StrideH*StrideW planes per channel
 	len      int // floats for all channels, plus slack for the last tile's over-read
 }
@@ -74,15 +79,30 @@ type phaseGeom struct {
 // along single output rows: narrow outputs would leave most of a row tile idle.
 func (g *geom) flatTiles(mr int) bool { return 2*g.ow < tileNR(mr) }
 
-func (g *geom) phases() phaseGeom {
+// rowVectors reports whether narrow outputs (9 to 16 columns: DLA's 14x14)
+// are tiled a vector per output row instead: phase rows 16 floats apart, so
+// each of a tile's vectors computes one output row and stores it in place,
+// where flat tiles need a scatter of their columns in Go.
+func (g *geom) rowVectors(mr int) bool {
+	return g.flatTiles(mr) && g.ow > 8 && ceilDiv(g.W+2*g.PadW, g.StrideW) <= 16
+}
+
+// phases lays out the phase planes with pitch 16 for row-vector tiles
+// (mr: their kernel height; 0 for the bcast kernels) and no gaps otherwise.
+func (g *geom) phases(mr int) phaseGeom {
 	var ph phaseGeom
 	ph.hph = ceilDiv(g.H+2*g.PadH, g.StrideH)
 	ph.wph = ceilDiv(g.W+2*g.PadW, g.StrideW)
-	ph.plane = ph.hph * ph.wph
+	ph.pitch = ph.wph
+	if mr > 0 && g.rowVectors(mr) {
+		ph.pitch = 16
+	}
+	ph.plane = ph.hph * ph.pitch
 	ph.chanLen = g.StrideH * g.StrideW * ph.plane
-	// A tile reads at most 2*NR floats past its last valid input, and a flat
-	// tile's dropped columns at most one phase row more.
-	ph.len = g.C*ph.chanLen + 2*tileNR(4) + ph.wph
+	// A tile reads at most 2*NR floats past its last valid input, a flat
+	// tile's dropped columns at most one phase row more, and a row-vector
+	// tile's rows past the output up to three rows more.
+	ph.len = g.C*ph.chanLen + 2*tileNR(4) + 4*ph.pitch
 	return ph
 }
 
@@ -119,7 +139,8 @@ func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
 		for pc := range g.StrideW {
 			plane := dst[(pr*g.StrideW+pc)*ph.plane : (pr*g.StrideW+pc+1)*ph.plane]
 			for i := range ph.hph {
-				row := plane[i*ph.wph : (i+1)*ph.wph]
+				clear(plane[i*ph.pitch+ph.wph : (i+1)*ph.pitch])
+				row := plane[i*ph.pitch : i*ph.pitch+ph.wph]
 				ih := i*g.StrideH + pr - g.PadH
 				if ih < 0 || ih >= g.H {
 					clear(row)
@@ -163,7 +184,7 @@ func (g *geom) tileOffsets(ph *phaseGeom) []int {
 		for r := range g.R {
 			for s := range g.S {
 				planeIdx := (r%g.StrideH)*g.StrideW + s%g.StrideW
-				offs = append(offs, c*ph.chanLen+planeIdx*ph.plane+(r/g.StrideH)*ph.wph+s/g.StrideW)
+				offs = append(offs, c*ph.chanLen+planeIdx*ph.plane+(r/g.StrideH)*ph.pitch+s/g.StrideW)
 			}
 		}
 	}

@@ -16,17 +16,20 @@ package conv
 //				s += w[t*MR+r] * x[offs[t]+j] // fused multiply-add
 //			}
 //			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
 //			if res != nil {
-//				s += res[r*ldy+j]
+//				s += res[i]
 //			}
-//			y[r*ldy+j] = max(s, floor)
+//			y[i] = max(s, floor)
 //		}
 //	}
 //
-// with MR = 4, NR = 64 (masks: one bit per column).
+// with MR = 4, NR = 64 (masks: one bit per column). Each 16 columns are
+// stored ystep floats after the previous 16: 16 for one output row, or an
+// output row's width when each vector computes a row of its own.
 //
 //go:noescape
-func tile4x64AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+func tile4x64AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // tile8x32AVX512 computes an 8x32 output tile; taps >= 1. It is, in Go:
 //
@@ -40,17 +43,20 @@ func tile4x64AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y
 //				s += w[t*MR+r] * x[offs[t]+j] // fused multiply-add
 //			}
 //			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
 //			if res != nil {
-//				s += res[r*ldy+j]
+//				s += res[i]
 //			}
-//			y[r*ldy+j] = max(s, floor)
+//			y[i] = max(s, floor)
 //		}
 //	}
 //
-// with MR = 8, NR = 32 (masks: one bit per column).
+// with MR = 8, NR = 32 (masks: one bit per column). Each 16 columns are
+// stored ystep floats after the previous 16: 16 for one output row, or an
+// output row's width when each vector computes a row of its own.
 //
 //go:noescape
-func tile8x32AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+func tile8x32AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // tile4x64S2AVX512 computes an 4x64 output tile; taps >= 1. It is, in Go:
 //
@@ -64,17 +70,20 @@ func tile8x32AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y
 //				s += w[t*MR+r] * x[offs[t]+2*j] // fused multiply-add
 //			}
 //			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
 //			if res != nil {
-//				s += res[r*ldy+j]
+//				s += res[i]
 //			}
-//			y[r*ldy+j] = max(s, floor)
+//			y[i] = max(s, floor)
 //		}
 //	}
 //
-// with MR = 4, NR = 64 (masks: one bit per column).
+// with MR = 4, NR = 64 (masks: one bit per column). Each 16 columns are
+// stored ystep floats after the previous 16: 16 for one output row, or an
+// output row's width when each vector computes a row of its own.
 //
 //go:noescape
-func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // tile8x32S2AVX512 computes an 8x32 output tile; taps >= 1. It is, in Go:
 //
@@ -88,17 +97,20 @@ func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 //				s += w[t*MR+r] * x[offs[t]+2*j] // fused multiply-add
 //			}
 //			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
 //			if res != nil {
-//				s += res[r*ldy+j]
+//				s += res[i]
 //			}
-//			y[r*ldy+j] = max(s, floor)
+//			y[i] = max(s, floor)
 //		}
 //	}
 //
-// with MR = 8, NR = 32 (masks: one bit per column).
+// with MR = 8, NR = 32 (masks: one bit per column). Each 16 columns are
+// stored ystep floats after the previous 16: 16 for one output row, or an
+// output row's width when each vector computes a row of its own.
 //
 //go:noescape
-func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
 // 1 <= n <= cols; res may be nil. It is, in Go:

@@ -3,6 +3,7 @@
 package conv
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -16,20 +17,29 @@ var haveTile = cpu.X86.HasAVX512F
 
 // tile runs the MR x tileNR(mr) kernel with input step 1 or 2 (see
 // tileGeneric) on the slices' first elements.
-func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
+func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
+	if masks == 0 {
+		return
+	}
+	// The last element written, so that a bad call panics here, not in
+	// memory it does not own.
+	j := 63 - bits.LeadingZeros64(masks&(1<<tileNR(mr)-1))
+	last := (mr-1)*ldy + j/16*ystep + j%16
+	_, _, _ = y[last], scale[mr-1], shift[mr-1]
 	var r *float32
 	if res != nil {
+		_ = res[last]
 		r = unsafe.SliceData(res)
 	}
 	switch {
 	case mr == 4 && step == 1:
-		tile4x64AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+		tile4x64AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, ystep, &scale[0], &shift[0], r, floor)
 	case mr == 4:
-		tile4x64S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+		tile4x64S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, ystep, &scale[0], &shift[0], r, floor)
 	case step == 1:
-		tile8x32AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+		tile8x32AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, ystep, &scale[0], &shift[0], r, floor)
 	default:
-		tile8x32S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, &scale[0], &shift[0], r, floor)
+		tile8x32S2AVX512(taps, &w[0], &offs[0], &x[0], masks, &y[0], ldy, ystep, &scale[0], &shift[0], r, floor)
 	}
 }
 

@@ -6,8 +6,8 @@ package conv
 // slower than the GEMM paths, so it is chosen only when a test forces it.
 var haveTile = false
 
-func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy int, scale, shift, res []float32, floor float32) {
-	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, scale, shift, res, floor)
+func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
+	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, ystep, scale, shift, res, floor)
 }
 
 func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {

@@ -9,7 +9,8 @@ import (
 )
 
 // TestTileKernel holds the dispatched tile kernel (assembly when available)
-// to tileGeneric on random taps, offsets, masks and epilogues.
+// to tileGeneric on random taps, offsets, masks, epilogues and vector steps
+// (16: one output row; 21: a vector per row of a 21-wide output).
 func TestTileKernel(t *testing.T) {
 	for _, c := range [][2]int{{4, 1}, {8, 1}, {4, 2}, {8, 2}} {
 		mr, step := c[0], c[1]
@@ -21,9 +22,10 @@ func TestTileKernel(t *testing.T) {
 			for t := range offs {
 				offs[t] = (t * 7) % (len(x) - 2*nr)
 			}
-			ldy := nr + 5
 			scale, shift := kerneltest.Rand(mr, 3), kerneltest.Rand(mr, 4)
-			for _, n := range []int{1, nr / 2, nr - 1, nr} {
+			for _, c := range [][2]int{{1, 16}, {nr / 2, 16}, {nr - 1, 16}, {nr, 16}, {nr, 21}, {nr - 20, 21}} {
+				n, ystep := c[0], c[1]
+				ldy := (nr/16-1)*ystep + 16 + 5
 				for _, withRes := range []bool{false, true} {
 					for _, floor := range []float32{0, float32(math.Inf(-1))} {
 						var res []float32
@@ -33,10 +35,10 @@ func TestTileKernel(t *testing.T) {
 						masks := ^uint64(0) >> (64 - n)
 						want := kerneltest.Rand(mr*ldy, 6)
 						got, check := kerneltest.Guarded(mr*ldy, want)
-						tileGeneric(mr, step, taps, w, offs, x, masks, want, ldy, scale, shift, res, floor)
-						tile(mr, step, taps, w, offs, x, masks, got, ldy, scale, shift, res, floor)
+						tileGeneric(mr, step, taps, w, offs, x, masks, want, ldy, ystep, scale, shift, res, floor)
+						tile(mr, step, taps, w, offs, x, masks, got, ldy, ystep, scale, shift, res, floor)
 						check(t)
-						kerneltest.CheckNMSE(t, fmt.Sprintf("step=%d mr=%d taps=%d n=%d res=%v floor=%v", step, mr, taps, n, withRes, floor), got, want, kerneltest.DefaultNMSE)
+						kerneltest.CheckNMSE(t, fmt.Sprintf("step=%d mr=%d taps=%d n=%d ystep=%d res=%v floor=%v", step, mr, taps, n, ystep, withRes, floor), got, want, kerneltest.DefaultNMSE)
 					}
 				}
 			}

@@ -53,7 +53,7 @@ func kernel(mr, nv int, stride2 bool, evens ...Mem) {
 		name = fmt.Sprintf("tile%dx%dS2AVX512", mr, nr)
 		step = "2*j"
 	}
-	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, scale, shift, res *float32, floor float32)")
+	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy, ystep int, scale, shift, res *float32, floor float32)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes an %dx%d output tile; taps >= 1. It is, in Go:", name, mr, nr),
@@ -68,14 +68,17 @@ func kernel(mr, nv int, stride2 bool, evens ...Mem) {
 		"\t\t\t\ts += w[t*MR+r] * x[offs[t]+"+step+"] // fused multiply-add",
 		"\t\t\t}",
 		"\t\t\ts = s*scale[r] + shift[r] // fused multiply-add",
+		"\t\t\ti := r*ldy + j/16*ystep + j%16",
 		"\t\t\tif res != nil {",
-		"\t\t\t\ts += res[r*ldy+j]",
+		"\t\t\t\ts += res[i]",
 		"\t\t\t}",
-		"\t\t\ty[r*ldy+j] = max(s, floor)",
+		"\t\t\ty[i] = max(s, floor)",
 		"\t\t}",
 		"\t}",
 		"",
-		fmt.Sprintf("with MR = %d, NR = %d (masks: one bit per column).", mr, nr),
+		fmt.Sprintf("with MR = %d, NR = %d (masks: one bit per column). Each 16 columns are", mr, nr),
+		"stored ystep floats after the previous 16: 16 for one output row, or an",
+		"output row's width when each vector computes a row of its own.",
 	)
 	acc := make([][]reg.VecVirtual, mr)
 	for r := range acc {
@@ -135,25 +138,41 @@ func kernel(mr, nv int, stride2 bool, evens ...Mem) {
 	y := Load(Param("y"), GP64())
 	ldy := Load(Param("ldy"), GP64())
 	SHLQ(U8(2), ldy)
+	// vecOff[v]: the byte offset of vector v's columns, v*ystep floats.
+	ystep := Load(Param("ystep"), GP64())
+	SHLQ(U8(2), ystep)
+	vecOff := make([]reg.Register, nv)
+	for v := 1; v < nv; v++ {
+		vecOff[v] = GP64()
+		switch v {
+		case 1:
+			MOVQ(ystep, vecOff[v])
+		case 2:
+			LEAQ(Mem{Base: ystep, Index: ystep, Scale: 1}, vecOff[v])
+		default:
+			LEAQ(Mem{Base: ystep, Index: ystep, Scale: 2}, vecOff[v])
+		}
+	}
 	scale := Load(Param("scale"), GP64())
 	shift := Load(Param("shift"), GP64())
 	res := Load(Param("res"), GP64())
 	floor := ZMM()
-	VBROADCASTSS(NewParamAddr("floor", 80), floor)
+	VBROADCASTSS(NewParamAddr("floor", 88), floor)
 	TESTQ(res, res)
 	JZ(LabelRef("nores"))
-	store(mr, nv, acc, k, y, ldy, scale, shift, res, floor)
+	store(mr, nv, acc, k, y, ldy, vecOff, scale, shift, res, floor)
 	JMP(LabelRef("done"))
 	Label("nores")
-	store(mr, nv, acc, k, y, ldy, scale, shift, nil, floor)
+	store(mr, nv, acc, k, y, ldy, vecOff, scale, shift, nil, floor)
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// store applies the epilogue to each accumulator and writes its valid lanes;
-// res, when not nil, walks the residual rows alongside y.
-func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy, scale, shift, res reg.Register, floor reg.VecVirtual) {
+// store applies the epilogue to each accumulator and writes its valid lanes,
+// vector v at vecOff[v] bytes (vector 0 at 0); res, when not nil, walks the
+// residual rows alongside y.
+func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy reg.Register, vecOff []reg.Register, scale, shift, res reg.Register, floor reg.VecVirtual) {
 	yp := GP64()
 	MOVQ(y, yp)
 	var rp reg.GPVirtual
@@ -166,15 +185,21 @@ func store(mr, nv int, acc [][]reg.VecVirtual, k []reg.OpmaskVirtual, y, ldy, sc
 		VBROADCASTSS(Mem{Base: scale, Disp: 4 * r}, s)
 		VBROADCASTSS(Mem{Base: shift, Disp: 4 * r}, h)
 		for v := range nv {
+			at := func(base reg.Register) Mem {
+				if v == 0 {
+					return Mem{Base: base}
+				}
+				return Mem{Base: base, Index: vecOff[v], Scale: 1}
+			}
 			a := acc[r][v]
 			VFMADD213PS(h, s, a)
 			if res != nil {
 				t := ZMM()
-				VMOVUPS_Z(Mem{Base: rp, Disp: 64 * v}, k[v], t)
+				VMOVUPS_Z(at(rp), k[v], t)
 				VADDPS(t, a, a)
 			}
 			VMAXPS(floor, a, a)
-			VMOVUPS(a, k[v], Mem{Base: yp, Disp: 64 * v})
+			VMOVUPS(a, k[v], at(yp))
 		}
 		if r < mr-1 {
 			ADDQ(ldy, yp)
