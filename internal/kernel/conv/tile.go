@@ -135,11 +135,23 @@ func tileMR(kg int) int {
 // buildPhases writes the stride phases of input plane src into dst (one
 // channel's chanLen floats), zero where they fall in the padding.
 func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
+	if g.StrideW == 2 {
+		g.buildPhases2(dst, src, ph)
+		return
+	}
+	g.buildPhasesAny(dst, src, ph)
+}
+
+// buildPhasesAny is buildPhases for any stride, an element at a time for
+// strides above 1.
+func (g *geom) buildPhasesAny(dst, src []float32, ph *phaseGeom) {
 	for pr := range g.StrideH {
 		for pc := range g.StrideW {
 			plane := dst[(pr*g.StrideW+pc)*ph.plane : (pr*g.StrideW+pc+1)*ph.plane]
 			for i := range ph.hph {
-				clear(plane[i*ph.pitch+ph.wph : (i+1)*ph.pitch])
+				if ph.pitch > ph.wph {
+					clear(plane[i*ph.pitch+ph.wph : (i+1)*ph.pitch])
+				}
 				row := plane[i*ph.pitch : i*ph.pitch+ph.wph]
 				ih := i*g.StrideH + pr - g.PadH
 				if ih < 0 || ih >= g.H {
@@ -172,6 +184,53 @@ func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
 				}
 				clear(row[hi:])
 			}
+		}
+	}
+}
+
+// buildPhases2 is buildPhases for column stride 2: each input row is split
+// once into its even and its odd columns, which are the rows of the two
+// column phases. Column j of phase pc holds input column 2j+pc-PadW, so with
+// PadW = 2q the evens fill phase 0 from j = q and the odds phase 1 from q;
+// with PadW = 2q+1 the evens fill phase 1 from q and the odds phase 0 from
+// q+1.
+func (g *geom) buildPhases2(dst, src []float32, ph *phaseGeom) {
+	q := g.PadW / 2
+	evenPC, evenLo, oddLo := 0, q, q
+	if g.PadW%2 == 1 {
+		evenPC, oddLo = 1, q+1
+	}
+	nEven, nOdd := (g.W+1)/2, g.W/2
+	for pr := range g.StrideH {
+		pe := dst[(pr*2+evenPC)*ph.plane : (pr*2+evenPC+1)*ph.plane]
+		po := dst[(pr*2+1-evenPC)*ph.plane : (pr*2+2-evenPC)*ph.plane]
+		for i := range ph.hph {
+			re, ro := pe[i*ph.pitch:(i+1)*ph.pitch], po[i*ph.pitch:(i+1)*ph.pitch]
+			ih := i*g.StrideH + pr - g.PadH
+			if ih < 0 || ih >= g.H {
+				clear(re)
+				clear(ro)
+				continue
+			}
+			split2(re[evenLo:evenLo+nEven], ro[oddLo:oddLo+nOdd], src[ih*g.W:(ih+1)*g.W])
+			// The pads are a few floats: plain stores beat runtime calls.
+			for _, pad := range [][]float32{re[:evenLo], re[evenLo+nEven:], ro[:oddLo], ro[oddLo+nOdd:]} {
+				for j := range pad {
+					pad[j] = 0
+				}
+			}
+		}
+	}
+}
+
+// split2Generic is the definition of split2: the even-indexed floats of src
+// to even, the odd-indexed to odd (len(src) floats in all).
+func split2Generic(even, odd, src []float32) {
+	for i, v := range src {
+		if i%2 == 0 {
+			even[i/2] = v
+		} else {
+			odd[i/2] = v
 		}
 	}
 }

@@ -191,3 +191,17 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //
 //go:noescape
 func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+
+// split2AVX512 writes the even-indexed of the n >= 1 floats of src to
+// even and the odd-indexed to odd. It is, in Go:
+//
+//	for i := range n {
+//		if i%2 == 0 {
+//			even[i/2] = src[i]
+//		} else {
+//			odd[i/2] = src[i]
+//		}
+//	}
+//
+//go:noescape
+func split2AVX512(even *float32, odd *float32, src *float32, n int)

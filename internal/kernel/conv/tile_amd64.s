@@ -3693,3 +3693,81 @@ nores:
 done:
 	VZEROUPPER
 	RET
+
+DATA odds<>+0(SB)/4, $0x00000001
+DATA odds<>+4(SB)/4, $0x00000003
+DATA odds<>+8(SB)/4, $0x00000005
+DATA odds<>+12(SB)/4, $0x00000007
+DATA odds<>+16(SB)/4, $0x00000009
+DATA odds<>+20(SB)/4, $0x0000000b
+DATA odds<>+24(SB)/4, $0x0000000d
+DATA odds<>+28(SB)/4, $0x0000000f
+DATA odds<>+32(SB)/4, $0x00000011
+DATA odds<>+36(SB)/4, $0x00000013
+DATA odds<>+40(SB)/4, $0x00000015
+DATA odds<>+44(SB)/4, $0x00000017
+DATA odds<>+48(SB)/4, $0x00000019
+DATA odds<>+52(SB)/4, $0x0000001b
+DATA odds<>+56(SB)/4, $0x0000001d
+DATA odds<>+60(SB)/4, $0x0000001f
+GLOBL odds<>(SB), RODATA|NOPTR, $64
+
+// func split2AVX512(even *float32, odd *float32, src *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·split2AVX512(SB), NOSPLIT, $0-32
+	MOVQ    even+0(FP), AX
+	MOVQ    odd+8(FP), CX
+	MOVQ    src+16(FP), DX
+	MOVQ    n+24(FP), BX
+	VMOVUPS evens<>+0(SB), Z0
+	VMOVUPS odds<>+0(SB), Z1
+	CMPQ    BX, $0x00000020
+	JL      tail
+
+loop:
+	VMOVUPS   (DX), Z2
+	VMOVAPS   Z2, Z3
+	VMOVAPS   Z2, Z2
+	VPERMT2PS 64(DX), Z0, Z3
+	VPERMT2PS 64(DX), Z1, Z2
+	VMOVUPS   Z3, (AX)
+	VMOVUPS   Z2, (CX)
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000020, BX
+	CMPQ      BX, $0x00000020
+	JGE       loop
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, SI
+	DECQ      SI
+	KMOVW     SI, K1
+	SHRQ      $0x10, SI
+	KMOVW     SI, K2
+	LEAQ      1(BX), DI
+	SHRQ      $0x01, DI
+	MOVQ      $0x00000001, SI
+	SHLXQ     DI, SI, SI
+	DECQ      SI
+	KMOVW     SI, K3
+	SHRQ      $0x01, BX
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, SI
+	DECQ      SI
+	KMOVW     SI, K4
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z 64(DX), K2, Z3
+	VMOVAPS   Z2, Z4
+	VMOVAPS   Z2, Z2
+	VPERMT2PS Z3, Z0, Z4
+	VPERMT2PS Z3, Z1, Z2
+	VMOVUPS   Z4, K3, (AX)
+	VMOVUPS   Z2, K4, (CX)
+
+done:
+	VZEROUPPER
+	RET

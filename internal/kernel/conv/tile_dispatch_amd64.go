@@ -66,3 +66,13 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	}
 }
+
+// split2 runs split2AVX512 (see split2Generic).
+func split2(even, odd, src []float32) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	_, _ = even[(n-1)/2], odd[max(n/2-1, 0):]
+	split2AVX512(&even[0], unsafe.SliceData(odd), &src[0], n)
+}

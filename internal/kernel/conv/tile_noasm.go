@@ -13,3 +13,5 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
 }
+
+func split2(even, odd, src []float32) { split2Generic(even, odd, src) }

@@ -77,3 +77,46 @@ func TestBcastKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestSplit2 holds the dispatched split2 to its definition on lengths
+// around the vector widths, with guard bands after both halves.
+func TestSplit2(t *testing.T) {
+	for _, n := range []int{1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100} {
+		src := kerneltest.Rand(n, uint64(n))
+		we, wo := make([]float32, (n+1)/2), make([]float32, n/2)
+		split2Generic(we, wo, src)
+		ge, checkE := kerneltest.Guarded(len(we), kerneltest.Rand(len(we), 8))
+		go_, checkO := kerneltest.Guarded(len(wo), kerneltest.Rand(len(wo), 9))
+		split2(ge, go_, src)
+		checkE(t)
+		checkO(t)
+		kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d even", n), ge, we, 0)
+		kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d odd", n), go_, wo, 0)
+	}
+}
+
+// TestBuildPhases2 holds the stride-2 phase split to the element-by-element
+// layout for odd and even widths and paddings, with and without row gaps.
+func TestBuildPhases2(t *testing.T) {
+	for _, w := range []int{1, 2, 7, 14, 29, 40} {
+		for pad := range 4 {
+			for _, mr := range []int{0, 8} {
+				p := Params{N: 1, C: 1, H: 5, W: w, K: 8, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: pad, Groups: 1}
+				if p.Validate() != nil {
+					continue
+				}
+				g := newGeom(p)
+				ph := g.phases(mr)
+				src := kerneltest.Rand(p.H*p.W, 1)
+				want, got := kerneltest.Rand(ph.chanLen, 2), kerneltest.Rand(ph.chanLen, 3)
+				g.buildPhasesAny(want, src, &ph)
+				g.buildPhases2(got, src, &ph)
+				for i := range ph.chanLen {
+					if got[i] != want[i] {
+						t.Fatalf("W=%d pad=%d pitch=%d: [%d] = %v, want %v", w, pad, ph.pitch, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -42,6 +42,11 @@ func main() {
 		bcastKernel(cols, 1)
 		bcastKernel(cols, 2)
 	}
+	odds := GLOBL("odds", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(2*i+1))
+	}
+	split2Kernel(evens, odds)
 	Generate()
 }
 
@@ -392,4 +397,87 @@ func transpose16(rows []reg.VecVirtual) {
 	for i := range 8 {
 		lanes(i, i+8)
 	}
+}
+
+// split2Kernel generates the column split of stride-2 phases: the two
+// column phases of a stride-2 convolution are the even and the odd inputs
+// of each row, and a scalar loop picking them was 60% of a grouped stride-2
+// layer at 28x28. Masked loads and stores take the row's tail, so one call
+// splits a row of any length without reading or writing past it.
+func split2Kernel(evens, odds Mem) {
+	TEXT("split2AVX512", NOSPLIT, "func(even, odd, src *float32, n int)")
+	Pragma("noescape")
+	Doc(
+		"split2AVX512 writes the even-indexed of the n >= 1 floats of src to",
+		"even and the odd-indexed to odd. It is, in Go:",
+		"",
+		"\tfor i := range n {",
+		"\t\tif i%2 == 0 {",
+		"\t\t\teven[i/2] = src[i]",
+		"\t\t} else {",
+		"\t\t\todd[i/2] = src[i]",
+		"\t\t}",
+		"\t}",
+	)
+	even := Load(Param("even"), GP64())
+	odd := Load(Param("odd"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	ie, io := ZMM(), ZMM()
+	VMOVUPS(evens, ie)
+	VMOVUPS(odds, io)
+	CMPQ(n, U32(32))
+	JL(LabelRef("tail"))
+	Label("loop")
+	a, e, o := ZMM(), ZMM(), ZMM()
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVAPS(a, e)
+	VMOVAPS(a, o)
+	VPERMT2PS(Mem{Base: src, Disp: 64}, ie, e)
+	VPERMT2PS(Mem{Base: src, Disp: 64}, io, o)
+	VMOVUPS(e, Mem{Base: even})
+	VMOVUPS(o, Mem{Base: odd})
+	ADDQ(U32(128), src)
+	ADDQ(U32(64), even)
+	ADDQ(U32(64), odd)
+	SUBQ(U32(32), n)
+	CMPQ(n, U32(32))
+	JGE(LabelRef("loop"))
+
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	// m = 1<<n - 1 over the n < 32 floats left; the evens are (n+1)/2 of
+	// them, the odds n/2.
+	m, t := GP64(), GP64()
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	klo, khi, ke, ko := K(), K(), K(), K()
+	KMOVW(m.As32(), klo)
+	SHRQ(U8(16), m)
+	KMOVW(m.As32(), khi)
+	LEAQ(Mem{Base: n, Disp: 1}, t)
+	SHRQ(U8(1), t)
+	MOVQ(U32(1), m)
+	SHLXQ(t, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), ke)
+	SHRQ(U8(1), n)
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), ko)
+	lo, hi, e2, o2 := ZMM(), ZMM(), ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: src}, klo, lo)
+	VMOVUPS_Z(Mem{Base: src, Disp: 64}, khi, hi)
+	VMOVAPS(lo, e2)
+	VMOVAPS(lo, o2)
+	VPERMT2PS(hi, ie, e2)
+	VPERMT2PS(hi, io, o2)
+	VMOVUPS(e2, ke, Mem{Base: even})
+	VMOVUPS(o2, ko, Mem{Base: odd})
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
