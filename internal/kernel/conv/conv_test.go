@@ -179,14 +179,15 @@ var planShapes = []Params{
 	{1, 8, 6, 40, 16, 1, 1, 1, 1, 0, 0, 1},
 	{1, 8, 9, 70, 16, 3, 3, 2, 2, 1, 1, 1},
 	{2, 8, 5, 130, 8, 3, 3, 2, 2, 1, 1, 2},
-	{2, 5, 13, 29, 64, 3, 3, 2, 2, 1, 1, 1}, // bcast, stride 2, a partial last column tile
-	{1, 3, 11, 30, 32, 3, 3, 1, 1, 1, 1, 1}, // bcast, stride 1
-	{1, 7, 15, 61, 96, 7, 7, 2, 2, 3, 3, 1}, // bcast, 7x7 stride 2
-	{1, 4, 9, 27, 32, 3, 3, 2, 2, 0, 0, 1},  // bcast, no padding
-	{2, 40, 7, 7, 64, 1, 1, 1, 1, 0, 0, 1},  // bcast on the flat image (1x1)
-	{1, 9, 5, 9, 32, 1, 1, 1, 1, 0, 0, 1},   // the same, 45 pixels: a partial last tile
-	{1, 3, 5, 64, 32, 3, 3, 1, 1, 1, 1, 1},  // bcast: a wide row of 14-column tiles
-	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},  // the same at stride 2
+	{2, 5, 13, 29, 64, 3, 3, 2, 2, 1, 1, 1},  // bcast, stride 2, a partial last column tile
+	{1, 3, 11, 30, 32, 3, 3, 1, 1, 1, 1, 1},  // bcast, stride 1
+	{1, 7, 15, 61, 96, 7, 7, 2, 2, 3, 3, 1},  // bcast, 7x7 stride 2
+	{1, 4, 9, 27, 32, 3, 3, 2, 2, 0, 0, 1},   // bcast, no padding
+	{2, 40, 7, 7, 64, 1, 1, 1, 1, 0, 0, 1},   // bcast on the flat image (1x1)
+	{1, 9, 5, 9, 32, 1, 1, 1, 1, 0, 0, 1},    // the same, 45 pixels: a partial last tile
+	{2, 24, 10, 17, 32, 1, 1, 1, 1, 0, 0, 1}, // the same in segments of 42 pixels, the last of 2
+	{1, 3, 5, 64, 32, 3, 3, 1, 1, 1, 1, 1},   // bcast: a wide row of 14-column tiles
+	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},   // the same at stride 2
 	// Row-vector tiles (rowVectorShapes).
 	{2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2},
 	{1, 32, 28, 28, 32, 3, 3, 2, 2, 1, 1, 8},

@@ -317,7 +317,13 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 	case bcast:
 		units := g.K / bcastK * g.oh
 		if g.direct {
-			units = g.K / bcastK
+			// The flat image in segments of whole tiles, enough for four
+			// units per worker: with one unit per channel block, a 1x1
+			// convolution to 32 channels ran on one core.
+			blocks := g.K / bcastK
+			segs := max(1, min(ceilDiv(4*workers, blocks), g.ohow/28))
+			st.seg = ceilDiv(ceilDiv(g.ohow, segs), 14) * 14
+			units = blocks * ceilDiv(g.ohow, st.seg)
 		}
 		for img := range n {
 			st.img = img
@@ -345,6 +351,7 @@ type runState struct {
 	epi                   *Epilogue
 	sc                    schedule
 	img, grain            int
+	seg                   int        // bcast 1x1: pixels per unit
 	epis                  []Epilogue // one per GEMM of the call, reused across calls
 	b                     []float32  // GEMM B operand for direct and whole
 	ldb, bImage           int        // its row stride and per-image offset
@@ -602,7 +609,8 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 }
 
 // bcastTasks runs units (32-channel block, output row) of image st.img, or
-// for 1x1 convolutions (32-channel block) over the flattened image: a bcast
+// for 1x1 convolutions (32-channel block, segment of st.seg pixels) over the
+// flattened image: a bcast
 // kernel call per 14 (or, for the last 7 or fewer, 7) output columns, which
 // applies the epilogue and writes the channel rows of the output.
 func (st *runState) bcastTasks(lo, hi int) {
@@ -613,11 +621,15 @@ func (st *runState) bcastTasks(lo, hi int) {
 	// of all pixels of the image itself (which then must not be over-read).
 	src, rows, width, rowStep := st.ws, g.oh, g.ow, g.StrideH*pl.ph.pitch
 	if g.direct {
-		src, rows, width, rowStep = st.x[st.img*g.C*g.hw:(st.img+1)*g.C*g.hw], 1, g.ohow, 0
+		src, rows, width, rowStep = st.x[st.img*g.C*g.hw:(st.img+1)*g.C*g.hw], ceilDiv(g.ohow, st.seg), st.seg, st.seg
 	}
 	for u := lo; u < hi; u++ {
 		r, k0 := u%rows, u/rows*bcastK
-		base := r * rowStep
+		base, out := r*rowStep, r*g.ow // the row's first input and output
+		width := width
+		if g.direct {
+			out, width = base, min(st.seg, g.ohow-base)
+		}
 		w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
 		for ow0 := 0; ow0 < width; {
 			rem := width - ow0
@@ -626,7 +638,7 @@ func (st *runState) bcastTasks(lo, hi int) {
 				cols = 7
 			}
 			n := min(cols, rem)
-			i0 := (st.img*g.K+k0)*g.ohow + r*width + ow0
+			i0 := (st.img*g.K+k0)*g.ohow + out + ow0
 			x, y := src[base+pl.step*ow0:], st.y[i0:]
 			var r []float32
 			if res != nil {
