@@ -135,11 +135,35 @@ func tileMR(kg int) int {
 // buildPhases writes the stride phases of input plane src into dst (one
 // channel's chanLen floats), zero where they fall in the padding.
 func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
-	if g.StrideW == 2 {
+	switch {
+	case g.StrideH == 1 && g.StrideW == 1:
+		g.buildPadded(dst, src, ph)
+	case g.StrideW == 2:
 		g.buildPhases2(dst, src, ph)
-		return
+	default:
+		g.buildPhasesAny(dst, src, ph)
 	}
-	g.buildPhasesAny(dst, src, ph)
+}
+
+// buildPadded is buildPhases for unit strides: the zero-padded plane, its
+// input rows written by one padRows call.
+func (g *geom) buildPadded(dst, src []float32, ph *phaseGeom) {
+	top := min(g.PadH, ph.hph)
+	rows := min(g.H, ph.hph-top)
+	clear(dst[:top*ph.pitch])
+	padRows(dst[top*ph.pitch:(top+rows)*ph.pitch], src[:rows*g.W], g.W, rows, g.PadW, ph.pitch)
+	clear(dst[(top+rows)*ph.pitch : ph.hph*ph.pitch])
+}
+
+// padRowsGeneric is the definition of padRows: rows rows of pitch floats,
+// each padL zeros, a w-float row of src and zeros to the end.
+func padRowsGeneric(dst, src []float32, w, rows, padL, pitch int) {
+	for r := range rows {
+		row := dst[r*pitch : (r+1)*pitch]
+		n := copy(row[min(padL, pitch):], src[r*w:(r+1)*w])
+		clear(row[:min(padL, pitch)])
+		clear(row[min(padL, pitch)+n:])
+	}
 }
 
 // buildPhasesAny is buildPhases for any stride, an element at a time for

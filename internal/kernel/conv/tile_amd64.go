@@ -192,6 +192,22 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //go:noescape
 func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
+// padRowsAVX512 writes rows >= 1 rows of pitch >= 1 floats to dst, each
+// padL zeros, w >= 1 floats of src and zeros to the end. It is, in Go:
+//
+//	for r := range rows {
+//		for d := range pitch {
+//			var v float32
+//			if d >= padL && d < padL+w {
+//				v = src[r*w+d-padL]
+//			}
+//			dst[r*pitch+d] = v
+//		}
+//	}
+//
+//go:noescape
+func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch int)
+
 // split2AVX512 writes the even-indexed of the n >= 1 floats of src to
 // even and the odd-indexed to odd. It is, in Go:
 //

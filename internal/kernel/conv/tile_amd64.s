@@ -3694,6 +3694,69 @@ done:
 	VZEROUPPER
 	RET
 
+// func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch int)
+// Requires: AVX, AVX512F, BMI, BMI2, CMOV
+TEXT ·padRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ w+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ padL+32(FP), SI
+	MOVQ pitch+40(FP), DI
+	MOVQ SI, R8
+	SHLQ $0x02, R8
+	NEGQ R8
+	ADDQ CX, R8
+	LEAQ (SI)(DX*1), CX
+	SHLQ $0x02, DX
+	MOVQ $-1, R9
+
+row:
+	XORQ R10, R10
+
+chunk:
+	MOVQ      SI, R11
+	SUBQ      R10, R11
+	MOVQ      $0x00000010, R13
+	CMPQ      R11, R13
+	CMOVQGT   R13, R11
+	XORQ      R13, R13
+	CMPQ      R11, R13
+	CMOVQLT   R13, R11
+	MOVQ      CX, R12
+	SUBQ      R10, R12
+	MOVQ      $0x00000010, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	BZHIQ     R12, R9, R12
+	BZHIQ     R11, R9, R11
+	ANDNQ     R12, R11, R12
+	KMOVW     R12, K1
+	VMOVUPS.Z (R8)(R10*4), K1, Z0
+	MOVQ      DI, R12
+	SUBQ      R10, R12
+	MOVQ      $0x00000010, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	BZHIQ     R12, R9, R12
+	KMOVW     R12, K1
+	VMOVUPS   Z0, K1, (AX)(R10*4)
+	ADDQ      $0x00000010, R10
+	CMPQ      R10, DI
+	JL        chunk
+	LEAQ      (AX)(DI*4), AX
+	ADDQ      DX, R8
+	DECQ      BX
+	JNZ       row
+	VZEROUPPER
+	RET
+
 DATA odds<>+0(SB)/4, $0x00000001
 DATA odds<>+4(SB)/4, $0x00000003
 DATA odds<>+8(SB)/4, $0x00000005

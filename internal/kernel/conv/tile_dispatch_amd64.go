@@ -76,3 +76,12 @@ func split2(even, odd, src []float32) {
 	_, _ = even[(n-1)/2], odd[max(n/2-1, 0):]
 	split2AVX512(&even[0], unsafe.SliceData(odd), &src[0], n)
 }
+
+// padRows runs padRowsAVX512 (see padRowsGeneric).
+func padRows(dst, src []float32, w, rows, padL, pitch int) {
+	if rows < 1 || pitch < 1 || w < 1 {
+		return
+	}
+	_, _ = dst[rows*pitch-1], src[rows*w-1]
+	padRowsAVX512(&dst[0], &src[0], w, rows, padL, pitch)
+}

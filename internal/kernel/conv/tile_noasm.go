@@ -15,3 +15,7 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 }
 
 func split2(even, odd, src []float32) { split2Generic(even, odd, src) }
+
+func padRows(dst, src []float32, w, rows, padL, pitch int) {
+	padRowsGeneric(dst, src, w, rows, padL, pitch)
+}

@@ -120,3 +120,22 @@ func TestBuildPhases2(t *testing.T) {
 		}
 	}
 }
+
+// TestPadRows holds the dispatched padRows to its definition for rows
+// shorter and longer than a vector, pads of 0 to 3 and gaps after the row.
+func TestPadRows(t *testing.T) {
+	for _, w := range []int{1, 7, 14, 16, 17, 56, 224} {
+		for _, padL := range []int{0, 1, 3} {
+			for _, extra := range []int{0, 1, 2, 5, 20} {
+				pitch, rows := padL+w+extra, 3
+				src := kerneltest.Rand(rows*w, uint64(w))
+				want := kerneltest.Rand(rows*pitch, 1)
+				padRowsGeneric(want, src, w, rows, padL, pitch)
+				got, check := kerneltest.Guarded(rows*pitch, kerneltest.Rand(rows*pitch, 2))
+				padRows(got, src, w, rows, padL, pitch)
+				check(t)
+				kerneltest.CheckNMSE(t, fmt.Sprintf("w=%d padL=%d pitch=%d", w, padL, pitch), got, want, 0)
+			}
+		}
+	}
+}

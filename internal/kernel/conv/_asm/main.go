@@ -42,6 +42,7 @@ func main() {
 		bcastKernel(cols, 1)
 		bcastKernel(cols, 2)
 	}
+	padRowsKernel()
 	odds := GLOBL("odds", RODATA|NOPTR)
 	for i := range 16 {
 		DATA(4*i, U32(2*i+1))
@@ -478,6 +479,91 @@ func split2Kernel(evens, odds Mem) {
 	VMOVUPS(e2, ke, Mem{Base: even})
 	VMOVUPS(o2, ko, Mem{Base: odd})
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// padRowsKernel generates the zero-padded copy of a plane's rows that the
+// unit-stride layouts read. In Go each row cost a copy call and two pad
+// loops, about 14 ns: a quarter of a 3x3 32->32 layer at 28x28. The kernel
+// writes each destination row in vectors, each a masked load of the input
+// (zero outside the row) and a store masked to the row's end.
+func padRowsKernel() {
+	TEXT("padRowsAVX512", NOSPLIT, "func(dst, src *float32, w, rows, padL, pitch int)")
+	Pragma("noescape")
+	Doc(
+		"padRowsAVX512 writes rows >= 1 rows of pitch >= 1 floats to dst, each",
+		"padL zeros, w >= 1 floats of src and zeros to the end. It is, in Go:",
+		"",
+		"\tfor r := range rows {",
+		"\t\tfor d := range pitch {",
+		"\t\t\tvar v float32",
+		"\t\t\tif d >= padL && d < padL+w {",
+		"\t\t\t\tv = src[r*w+d-padL]",
+		"\t\t\t}",
+		"\t\t\tdst[r*pitch+d] = v",
+		"\t\t}",
+		"\t}",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	w := Load(Param("w"), GP64())
+	rows := Load(Param("rows"), GP64())
+	padL := Load(Param("padL"), GP64())
+	pitch := Load(Param("pitch"), GP64())
+	// in = src - padL floats: input column d-padL of a row is in + d.
+	in := GP64()
+	MOVQ(padL, in)
+	SHLQ(U8(2), in)
+	NEGQ(in)
+	ADDQ(src, in)
+	end := GP64() // padL + w: the first destination column past the input
+	LEAQ(Mem{Base: padL, Index: w, Scale: 1}, end)
+	SHLQ(U8(2), w) // a row of input, in bytes
+	ones := GP64()
+	MOVQ(I64(-1), ones)
+	z := ZMM()
+	k, ks := K(), K()
+	// clamp16 limits x to [0, 16] (BZHI reads only an index's low byte).
+	clamp16 := func(x, t reg.Register) {
+		MOVQ(U32(16), t)
+		CMPQ(x, t)
+		CMOVQGT(t, x)
+		XORQ(t, t)
+		CMPQ(x, t)
+		CMOVQLT(t, x)
+	}
+	Label("row")
+	d := GP64()
+	XORQ(d, d)
+	Label("chunk")
+	lo, hi, t := GP64(), GP64(), GP64()
+	// Lanes [padL-d, end-d) of this vector come from the input.
+	MOVQ(padL, lo)
+	SUBQ(d, lo)
+	clamp16(lo, t)
+	MOVQ(end, hi)
+	SUBQ(d, hi)
+	clamp16(hi, t)
+	BZHIQ(hi, ones, hi)
+	BZHIQ(lo, ones, lo)
+	ANDNQ(hi, lo, hi)
+	KMOVW(hi.As32(), k)
+	VMOVUPS_Z(Mem{Base: in, Index: d, Scale: 4}, k, z)
+	// Store up to the row's end.
+	MOVQ(pitch, hi)
+	SUBQ(d, hi)
+	clamp16(hi, t)
+	BZHIQ(hi, ones, hi)
+	KMOVW(hi.As32(), ks)
+	VMOVUPS(z, ks, Mem{Base: dst, Index: d, Scale: 4})
+	ADDQ(U32(16), d)
+	CMPQ(d, pitch)
+	JL(LabelRef("chunk"))
+	LEAQ(Mem{Base: dst, Index: pitch, Scale: 4}, dst)
+	ADDQ(w, in)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
