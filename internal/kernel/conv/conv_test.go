@@ -188,6 +188,8 @@ var planShapes = []Params{
 	{2, 24, 10, 17, 32, 1, 1, 1, 1, 0, 0, 1}, // the same in segments of 42 pixels, the last of 2
 	{1, 3, 5, 64, 32, 3, 3, 1, 1, 1, 1, 1},   // bcast: a wide row of 14-column tiles
 	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},   // the same at stride 2
+	{1, 8, 9, 20, 128, 3, 3, 2, 2, 1, 1, 1},  // bcast: bands split into parts of their channel blocks
+	{1, 6, 70, 30, 32, 3, 3, 2, 2, 1, 1, 1},  // bcast: bands of 3 rows, the last of 2
 	// Row-vector tiles (rowVectorShapes).
 	{2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2},
 	{1, 32, 28, 28, 32, 3, 3, 2, 2, 1, 1, 8},
@@ -198,6 +200,20 @@ var planShapes = []Params{
 // per output row: 8x32 tiles two rows at a time (the last group full or
 // not), 4x64 tiles four (the last of 14 rows half empty), at stride 1 and 2.
 var rowVectorShapes = planShapes[len(planShapes)-3:]
+
+// The bcast strategy's two layouts, bands and one shared copy, both run on
+// planShapes.
+func TestPlanShapesCoverBcastLayouts(t *testing.T) {
+	seen := map[bool]bool{}
+	for _, p := range planShapes {
+		if g := newGeom(p); g.bcastFits() && !g.direct {
+			seen[g.useBands()] = true
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Fatalf("bcast layouts covered: bands %v, shared copy %v", seen[true], seen[false])
+	}
+}
 
 func TestRowVectorShapesTakeRowVectors(t *testing.T) {
 	for _, p := range rowVectorShapes {

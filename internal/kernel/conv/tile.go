@@ -137,7 +137,7 @@ func tileMR(kg int) int {
 func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
 	switch {
 	case g.StrideH == 1 && g.StrideW == 1:
-		g.buildPadded(dst, src, ph)
+		g.buildRows(dst, src, ph, 0)
 	case g.StrideW == 2:
 		g.buildPhases2(dst, src, ph)
 	default:
@@ -145,13 +145,16 @@ func (g *geom) buildPhases(dst, src []float32, ph *phaseGeom) {
 	}
 }
 
-// buildPadded is buildPhases for unit strides: the zero-padded plane, its
-// input rows written by one padRows call.
-func (g *geom) buildPadded(dst, src []float32, ph *phaseGeom) {
-	top := min(g.PadH, ph.hph)
-	rows := min(g.H, ph.hph-top)
+// buildRows is buildPhases for unit strides: ph.hph rows of the zero-padded
+// plane from padded row first on, its input rows written by one padRows
+// call.
+func (g *geom) buildRows(dst, src []float32, ph *phaseGeom, first int) {
+	// Rows i with input row first+i-PadH in [0, H).
+	top := min(max(g.PadH-first, 0), ph.hph)
+	rows := max(min(g.H+g.PadH-first, ph.hph)-top, 0)
 	clear(dst[:top*ph.pitch])
-	padRows(dst[top*ph.pitch:(top+rows)*ph.pitch], src[:rows*g.W], g.W, rows, g.PadW, ph.pitch)
+	ih := first + top - g.PadH
+	padRows(dst[top*ph.pitch:(top+rows)*ph.pitch], src[ih*g.W:(ih+rows)*g.W], g.W, rows, g.PadW, ph.pitch)
 	clear(dst[(top+rows)*ph.pitch : ph.hph*ph.pitch])
 }
 
