@@ -710,30 +710,8 @@ type maxPoolTask struct {
 }
 
 func (t *maxPoolTask) Run(c0, c1 int) {
-	in, out, k := t.in, t.out, t.k
+	in, out := t.in, t.out
 	for c := c0; c < c1; c++ {
-		src := t.x[c*in[1]*in[2] : (c+1)*in[1]*in[2]]
-		dst := t.y[c*out[1]*out[2] : (c+1)*out[1]*out[2]]
-		for oy := range out[1] {
-			d := dst[oy*out[2] : (oy+1)*out[2]]
-			if k == 2 { // every DLA pool: two rows, pairs of columns
-				r0 := src[2*oy*in[2] : 2*oy*in[2]+2*out[2]]
-				r1 := src[(2*oy+1)*in[2] : (2*oy+1)*in[2]+2*out[2]]
-				for ox := range d {
-					d[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
-				}
-				continue
-			}
-			for ox := range d {
-				best := src[oy*k*in[2]+ox*k]
-				for dy := range k {
-					row := src[(oy*k+dy)*in[2]+ox*k:]
-					for dx := range k {
-						best = max(best, row[dx])
-					}
-				}
-				d[ox] = best
-			}
-		}
+		ops.MaxPoolPlane(t.x[c*in[1]*in[2]:(c+1)*in[1]*in[2]], t.y[c*out[1]*out[2]:(c+1)*out[1]*out[2]], in[1], in[2], t.k)
 	}
 }

@@ -22,7 +22,7 @@ func oddShapes() []shape {
 			out = append(out, shape{ns[(i+j)%3], c, h, hs[(i+2*j+1)%len(hs)]})
 		}
 	}
-	return append(out, shape{1, 64, 56, 56}, shape{2, 128, 28, 28}, shape{1, 512, 7, 7})
+	return append(out, shape{1, 64, 56, 56}, shape{2, 128, 28, 28}, shape{1, 512, 7, 7}, shape{1, 3, 9, 65})
 }
 
 // withWorkers runs fn on one, two and three workers.
@@ -173,6 +173,24 @@ func TestMaxPoolTiesAndNaN(t *testing.T) {
 	MaxPoolBackward(1, 1, 2, 4, 2, x, []float32{5, 6}, dx)
 	if want := []float32{5, 0, 0, 6, 0, 0, 0, 0}; !slices.Equal(dx, want) {
 		t.Fatalf("MaxPoolBackward = %v, want %v (first max, NaN wins)", dx, want)
+	}
+}
+
+// A NaN anywhere in a window, in whole vectors or the tail, gives a NaN
+// and leaves the other windows alone.
+func TestMaxPoolNaNLanes(t *testing.T) {
+	const w = 70 // 35 outputs a row: two vectors and a tail of 3
+	for pos := range 2 * w {
+		x := kerneltest.Rand(2*w, 1)
+		x[pos] = float32(math.NaN())
+		want, got := make([]float32, w/2), make([]float32, w/2)
+		MaxPoolRef(1, 1, 2, w, 2, x, want)
+		MaxPool(1, 1, 2, w, 2, x, got)
+		for j := range got {
+			if wn, gn := want[j] != want[j], got[j] != got[j]; wn != gn || !wn && got[j] != want[j] {
+				t.Fatalf("NaN at %d: output %d = %v, want %v", pos, j, got[j], want[j])
+			}
+		}
 	}
 }
 

@@ -7,22 +7,29 @@ func MaxPool(n, c, h, w, k int, x, y []float32) {
 	oh, ow := checkPool(n, c, h, w, k, x, y)
 	forChannels(n*c, h*w, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			src, dst := x[p*h*w:(p+1)*h*w], y[p*oh*ow:(p+1)*oh*ow]
-			if k == 2 {
-				maxPool2(src, dst, w, oh, ow)
-				continue
-			}
-			for i := range oh {
-				for j := range ow {
-					dst[i*ow+j] = src[argmaxWindow(src, w, k, i, j)]
-				}
-			}
+			MaxPoolPlane(x[p*h*w:(p+1)*h*w], y[p*oh*ow:(p+1)*oh*ow], h, w, k)
 		}
 	})
 }
 
-// maxPool2 is the 2x2 case (every DLA pool) with the window unrolled.
-func maxPool2(src, dst []float32, w, oh, ow int) {
+// MaxPoolPlane is MaxPool of one h x w plane src into dst (h/k x w/k), on
+// the caller's goroutine (the engine splits its planes over its own tasks).
+func MaxPoolPlane(src, dst []float32, h, w, k int) {
+	oh, ow := h/k, w/k
+	if k == 2 {
+		maxPool2(src, dst, w, oh, ow)
+		return
+	}
+	for i := range oh {
+		for j := range ow {
+			dst[i*ow+j] = src[argmaxWindow(src, w, k, i, j)]
+		}
+	}
+}
+
+// maxPool2Generic is the definition of maxPool2, the 2x2 case (every DLA
+// pool) with the window unrolled.
+func maxPool2Generic(src, dst []float32, w, oh, ow int) {
 	for i := range oh {
 		r0, r1 := src[2*i*w:2*i*w+2*ow], src[(2*i+1)*w:(2*i+1)*w+2*ow]
 		d := dst[i*ow : (i+1)*ow]

@@ -1,0 +1,140 @@
+// Command _asm generates the AVX-512 kernel of the 2x2 max pool with avo.
+//
+// Run from this directory: go run . -out ../pool_amd64.s -stubs ../pool_amd64.go -pkg ops
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	evens := GLOBL("evens", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(2*i))
+	}
+	odds := GLOBL("odds", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(2*i+1))
+	}
+	maxPool2(evens, odds)
+	Generate()
+}
+
+// maxPool2 generates the 2x2 stride-2 max pool of one plane: per output row,
+// the maximum of the two input rows, then of each pair of neighbours (split
+// into evens and odds by permutes), 16 outputs a vector and a masked tail.
+// The scalar Go loop was 7 times slower than ONNX Runtime's pools.
+func maxPool2(evens, odds Mem) {
+	TEXT("maxPool2AVX512", NOSPLIT, "func(dst, src *float32, w, oh, ow int)")
+	Pragma("noescape")
+	Doc(
+		"maxPool2AVX512 writes the oh >= 1 rows of ow >= 1 maxima of the 2x2",
+		"windows of the w-wide plane src (w >= 2*ow) to dst; a window holding a",
+		"NaN gives a NaN. It is, in Go:",
+		"",
+		"\tfor i := range oh {",
+		"\t\tfor j := range ow {",
+		"\t\t\ta, b := src[2*i*w+2*j], src[2*i*w+2*j+1]",
+		"\t\t\tc, d := src[(2*i+1)*w+2*j], src[(2*i+1)*w+2*j+1]",
+		"\t\t\tdst[i*ow+j] = nanMax(nanMax(a, c), nanMax(b, d))",
+		"\t\t}",
+		"\t}",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	w := Load(Param("w"), GP64())
+	SHLQ(U8(2), w) // bytes
+	oh := Load(Param("oh"), GP64())
+	ow := Load(Param("ow"), GP64())
+	ie, io := ZMM(), ZMM()
+	VMOVUPS(evens, ie)
+	VMOVUPS(odds, io)
+	// Masks of the tail: rem = ow%16 outputs from 2*rem inputs.
+	rem, m := GP64(), GP64()
+	MOVQ(ow, rem)
+	ANDQ(U32(15), rem)
+	kin0, kin1, kout := K(), K(), K()
+	MOVQ(U32(1), m)
+	SHLXQ(rem, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), kout)
+	MOVQ(U32(1), m)
+	SHLQ(U8(1), rem)
+	SHLXQ(rem, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), kin0)
+	SHRQ(U8(16), m)
+	KMOVW(m.As32(), kin1)
+	full := GP64()
+	MOVQ(ow, full)
+	SHRQ(U8(4), full) // whole vectors per row
+
+	Label("row")
+	r0, r1, d, j := GP64(), GP64(), GP64(), GP64()
+	MOVQ(src, r0)
+	LEAQ(Mem{Base: src, Index: w, Scale: 1}, r1)
+	MOVQ(dst, d)
+	MOVQ(full, j)
+	TESTQ(j, j)
+	JZ(LabelRef("tail"))
+	Label("vec")
+	pool16(r0, r1, d, ie, io, nil, nil, nil)
+	ADDQ(U32(128), r0)
+	ADDQ(U32(128), r1)
+	ADDQ(U32(64), d)
+	DECQ(j)
+	JNZ(LabelRef("vec"))
+	Label("tail")
+	KORTESTW(kout, kout)
+	JZ(LabelRef("next"))
+	pool16(r0, r1, d, ie, io, kin0, kin1, kout)
+	Label("next")
+	// Next output row: two input rows on, one output row on.
+	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
+	LEAQ(Mem{Base: dst, Index: ow, Scale: 4}, dst)
+	DECQ(oh)
+	JNZ(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// pool16 computes 16 outputs from 32 inputs of rows r0 and r1 into d;
+// with masks, only the lanes they select are loaded and stored.
+func pool16(r0, r1, d reg.Register, ie, io reg.VecVirtual, kin0, kin1, kout reg.OpmaskVirtual) {
+	load := func(base reg.Register, disp int, k reg.OpmaskVirtual) reg.VecVirtual {
+		v := ZMM()
+		if k == nil {
+			VMOVUPS(Mem{Base: base, Disp: disp}, v)
+		} else {
+			VMOVUPS_Z(Mem{Base: base, Disp: disp}, k, v)
+		}
+		return v
+	}
+	a0, a1 := load(r0, 0, kin0), load(r0, 64, kin1)
+	b0, b1 := load(r1, 0, kin0), load(r1, 64, kin1)
+	v0, v1 := nanMax(a0, b0), nanMax(a1, b1)
+	e, o := ZMM(), ZMM()
+	VMOVAPS(v0, e)
+	VMOVAPS(v0, o)
+	VPERMT2PS(v1, ie, e)
+	VPERMT2PS(v1, io, o)
+	out := nanMax(e, o)
+	if kout == nil {
+		VMOVUPS(out, Mem{Base: d})
+	} else {
+		VMOVUPS(out, kout, Mem{Base: d})
+	}
+}
+
+// nanMax returns the lane-wise maximum of x and y, NaN where either is:
+// VMAXPS alone would return y when only x is NaN.
+func nanMax(x, y reg.VecVirtual) reg.VecVirtual {
+	m, k := ZMM(), K()
+	VMAXPS(y, x, m)
+	VCMPPS(U8(3), y, x, k) // unordered: either is NaN
+	VADDPS(y, x, k, m)     // NaN + anything is NaN
+	return m
+}
