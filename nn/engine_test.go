@@ -128,14 +128,15 @@ func TestForwardRejectsWrongInput(t *testing.T) {
 }
 
 // Each algorithm choice of the compiler, on a small graph built to reach it:
-// Winograd, thin groups merged for the direct kernels, grouped and plain
-// direct kernels.
+// Winograd (at 28x28 from 64 channels, at 14x14 from 128), thin groups
+// merged for the direct kernels, grouped and plain direct kernels.
 func TestEngineAlgorithmsMatchReference(t *testing.T) {
 	for _, c := range []struct {
 		name          string
 		ch, groups, s int
 	}{
-		{"winograd", 64, 1, 14}, {"grouped", 128, 8, 16}, {"thin-groups", 64, 32, 14}, {"direct-7x7", 64, 1, 7},
+		{"winograd", 64, 1, 28}, {"winograd-14x14", 128, 1, 14}, {"direct-64@14x14", 64, 1, 14},
+		{"grouped", 128, 8, 16}, {"thin-groups", 64, 32, 14}, {"direct-7x7", 64, 1, 7},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := nn.NewBuilder(c.ch, c.s, c.s)
