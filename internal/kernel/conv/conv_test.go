@@ -190,6 +190,7 @@ var planShapes = []Params{
 	{2, 4, 7, 90, 32, 3, 3, 2, 2, 1, 1, 1},   // the same at stride 2
 	{1, 8, 9, 20, 128, 3, 3, 2, 2, 1, 1, 1},  // bcast: bands split into parts of their channel blocks
 	{1, 6, 70, 30, 32, 3, 3, 2, 2, 1, 1, 1},  // bcast: bands of 3 rows, the last of 2
+	{1, 3, 5, 19, 64, 3, 3, 71, 1, 8, 31, 1}, // a band whose rows all lie in the padding (found by FuzzConvShapes)
 	// Row-vector tiles (rowVectorShapes).
 	{2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2},
 	{1, 32, 28, 28, 32, 3, 3, 2, 2, 1, 1, 8},

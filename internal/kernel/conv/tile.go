@@ -153,8 +153,10 @@ func (g *geom) buildRows(dst, src []float32, ph *phaseGeom, first int) {
 	top := min(max(g.PadH-first, 0), ph.hph)
 	rows := max(min(g.H+g.PadH-first, ph.hph)-top, 0)
 	clear(dst[:top*ph.pitch])
-	ih := first + top - g.PadH
-	padRows(dst[top*ph.pitch:(top+rows)*ph.pitch], src[ih*g.W:(ih+rows)*g.W], g.W, rows, g.PadW, ph.pitch)
+	if rows > 0 { // else the rows may all lie in the padding, top-PadH < 0
+		ih := first + top - g.PadH
+		padRows(dst[top*ph.pitch:(top+rows)*ph.pitch], src[ih*g.W:(ih+rows)*g.W], g.W, rows, g.PadW, ph.pitch)
+	}
 	clear(dst[(top+rows)*ph.pitch : ph.hph*ph.pitch])
 }
 
