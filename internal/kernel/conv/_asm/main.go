@@ -289,12 +289,8 @@ func bcastKernel(cols, step int) {
 	}
 	// k = the n valid columns (lanes of a transposed row).
 	n := Load(Param("n"), GP64())
-	m := GP64()
-	MOVQ(U32(1), m)
-	SHLXQ(n, m, m)
-	DECQ(m)
 	k := K()
-	KMOVW(m.As32(), k)
+	lowMask(n, GP64(), k)
 	ldy := Load(Param("ldy"), GP64())
 	SHLQ(U8(2), ldy)
 	y := Load(Param("y"), GP64())
@@ -451,24 +447,15 @@ func split2Kernel(evens, odds Mem) {
 	// m = 1<<n - 1 over the n < 32 floats left; the evens are (n+1)/2 of
 	// them, the odds n/2.
 	m, t := GP64(), GP64()
-	MOVQ(U32(1), m)
-	SHLXQ(n, m, m)
-	DECQ(m)
 	klo, khi, ke, ko := K(), K(), K(), K()
-	KMOVW(m.As32(), klo)
+	lowMask(n, m, klo)
 	SHRQ(U8(16), m)
 	KMOVW(m.As32(), khi)
 	LEAQ(Mem{Base: n, Disp: 1}, t)
 	SHRQ(U8(1), t)
-	MOVQ(U32(1), m)
-	SHLXQ(t, m, m)
-	DECQ(m)
-	KMOVW(m.As32(), ke)
+	lowMask(t, m, ke)
 	SHRQ(U8(1), n)
-	MOVQ(U32(1), m)
-	SHLXQ(n, m, m)
-	DECQ(m)
-	KMOVW(m.As32(), ko)
+	lowMask(n, m, ko)
 	lo, hi, e2, o2 := ZMM(), ZMM(), ZMM(), ZMM()
 	VMOVUPS_Z(Mem{Base: src}, klo, lo)
 	VMOVUPS_Z(Mem{Base: src, Disp: 64}, khi, hi)
@@ -566,4 +553,12 @@ func padRowsKernel() {
 	JNZ(LabelRef("row"))
 	VZEROUPPER()
 	RET()
+}
+
+// lowMask sets k to the n (< 64) low lanes, m = 1<<n - 1 on the way.
+func lowMask(n reg.Register, m reg.GPVirtual, k reg.OpmaskVirtual) {
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), k)
 }

@@ -57,15 +57,9 @@ func maxPool2(evens, odds Mem) {
 	MOVQ(ow, rem)
 	ANDQ(U32(15), rem)
 	kin0, kin1, kout := K(), K(), K()
-	MOVQ(U32(1), m)
-	SHLXQ(rem, m, m)
-	DECQ(m)
-	KMOVW(m.As32(), kout)
-	MOVQ(U32(1), m)
+	lowMask(rem, m, kout)
 	SHLQ(U8(1), rem)
-	SHLXQ(rem, m, m)
-	DECQ(m)
-	KMOVW(m.As32(), kin0)
+	lowMask(rem, m, kin0)
 	SHRQ(U8(16), m)
 	KMOVW(m.As32(), kin1)
 	full := GP64()
@@ -137,4 +131,12 @@ func nanMax(x, y reg.VecVirtual) reg.VecVirtual {
 	VCMPPS(U8(3), y, x, k) // unordered: either is NaN
 	VADDPS(y, x, k, m)     // NaN + anything is NaN
 	return m
+}
+
+// lowMask sets k to the n (< 64) low lanes, m = 1<<n - 1 on the way.
+func lowMask(n reg.Register, m reg.GPVirtual, k reg.OpmaskVirtual) {
+	MOVQ(U32(1), m)
+	SHLXQ(n, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), k)
 }
