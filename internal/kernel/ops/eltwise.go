@@ -38,7 +38,3 @@ func Add(a, b, y []float32) {
 		}
 	})
 }
-
-// AddTo accumulates dst += src over len(src) values (summing gradients where a
-// tensor feeds several layers).
-func AddTo(dst, src []float32) { Add(src, dst, dst) }
