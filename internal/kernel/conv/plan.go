@@ -114,8 +114,9 @@ func (g *geom) bcastFits() bool {
 // stride-1 convolutions at 56x56 and larger from fewer than 512 input
 // channels (BenchmarkBcast has the deciding shapes). Against the blocked
 // kernels: stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3
-// 512->512 at 7x7 166 -> 216 (a 16-channel variant for the stem ran at 90
-// against 210: a broadcast per FMA is too many). A 1x1 convolution needs no
+// 512->512 at 7x7 166 -> 216. (16-channel variants for the stem lost to the
+// blocked kernels: 90 against 210 with a broadcast per FMA, 98.6 against
+// 103.9 on one core with the broadcasts folded into the FMAs.) A 1x1 needs no
 // padded copy: the kernels tile its pixels as one flat row of the image.
 // Against the GEMM on the image, since the kernels transpose their tiles in
 // registers (two workers): 64->128 at 14x14 157 -> 165-197, 128->128 at
@@ -376,15 +377,14 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 		}
 		for img := range n {
 			st.img = img
-			switch {
-			case bands:
+			if bands {
 				parallel.For(units, 1, st.bandFn)
-			case g.direct:
-				parallel.For(units, ceilDiv(units, 8*workers), st.bcastFn)
-			default:
-				parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn)
-				parallel.For(units, ceilDiv(units, 8*workers), st.bcastFn)
+				continue
 			}
+			if !g.direct {
+				parallel.For(g.C, ceilDiv(g.C, 2*workers), st.phaseFn) // the shared copy
+			}
+			parallel.For(units, ceilDiv(units, 8*workers), st.bcastFn)
 		}
 	case tiled:
 		slots := min(workers, len(ws)/sc.slot)
