@@ -29,7 +29,7 @@ type job struct {
 	n      int
 	grain  int
 	chunks int64
-	next   atomic.Int64
+	claims atomic.Int64 // chunks taken from the front (low 32 bits) and from the back (high 32)
 	done   atomic.Int64
 	refs   atomic.Int64
 }
@@ -91,7 +91,7 @@ func spawn(n int) {
 				if !ok {
 					return
 				}
-				j.run()
+				j.run(false)
 				j.release()
 			}
 		}()
@@ -124,15 +124,38 @@ func receive(q chan *job) (*job, bool) {
 	return j, ok
 }
 
-func (j *job) run() {
+// run computes chunks until none is left: the caller takes them from the
+// front, pool workers from the back. Each core thus keeps to its end of the
+// index range, layer after layer, and mostly reads what it wrote itself
+// (kernels split their outputs in the same spatial order); chunks claimed
+// from one counter alternated between the cores.
+func (j *job) run(front bool) {
 	for {
-		c := j.next.Add(1) - 1
-		if c >= j.chunks {
+		c, ok := j.claim(front)
+		if !ok {
 			return
 		}
 		lo := int(c) * j.grain
 		j.task.Run(lo, min(lo+j.grain, j.n))
 		j.done.Add(1)
+	}
+}
+
+// claim takes the next chunk from the front or the back, if any is left.
+func (j *job) claim(front bool) (int64, bool) {
+	for {
+		v := j.claims.Load()
+		lo, hi := v&(1<<32-1), v>>32
+		if lo+hi >= j.chunks {
+			return 0, false
+		}
+		c, next := lo, v+1
+		if !front {
+			c, next = j.chunks-1-hi, v+1<<32
+		}
+		if j.claims.CompareAndSwap(v, next) {
+			return c, true
+		}
 	}
 }
 
@@ -163,7 +186,7 @@ func Run(n, grain int, t Task) {
 	}
 	j := jobs.Get().(*job)
 	j.task, j.n, j.grain, j.chunks = t, n, grain, int64(chunks)
-	j.next.Store(0)
+	j.claims.Store(0)
 	j.done.Store(0)
 	j.refs.Store(1)
 	for range min(w-1, chunks-1) {
@@ -174,7 +197,7 @@ func Run(n, grain int, t Task) {
 			j.refs.Add(-1)
 		}
 	}
-	j.run()
+	j.run(true)
 	j.wait()
 	j.release()
 }

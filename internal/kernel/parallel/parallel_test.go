@@ -96,3 +96,24 @@ func BenchmarkHandOff(b *testing.B) {
 		}
 	})
 }
+
+// The caller claims chunks from the front and pool workers from the back,
+// each chunk exactly once.
+func TestClaimFromBothEnds(t *testing.T) {
+	j := &job{chunks: 5}
+	var got []int64
+	for _, front := range []bool{true, false, false, true, true, false, true} {
+		if c, ok := j.claim(front); ok {
+			got = append(got, c)
+		}
+	}
+	want := []int64{0, 4, 3, 1, 2}
+	if len(got) != len(want) {
+		t.Fatalf("claimed %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("claimed %v, want %v", got, want)
+		}
+	}
+}
