@@ -663,8 +663,8 @@ func (st *runState) flatTasks(lo, hi int, scale, shift, res []float32, floor flo
 	}
 }
 
-// bcastTasks runs units of image st.img without bands: (32-channel block,
-// segment of st.seg pixels) of a 1x1 convolution, read in place as one flat
+// bcastTasks runs units of image st.img without bands: (segment of st.seg
+// pixels, 32-channel block) of a 1x1 convolution, read in place as one flat
 // row, or (32-channel block, output row) of the shared copy in ws.
 func (st *runState) bcastTasks(lo, hi int) {
 	pl := st.pl
@@ -678,10 +678,12 @@ func (st *runState) bcastTasks(lo, hi int) {
 		return
 	}
 	src := st.x[st.img*g.C*g.hw : (st.img+1)*g.C*g.hw]
-	segs := ceilDiv(g.ohow, st.seg)
+	// Units run segment by segment, so that the tasks parallel.For hands
+	// one core (one end of the range) cover the same pixels in every layer.
+	blocks := g.K / bcastK
 	for u := lo; u < hi; u++ {
-		base := u % segs * st.seg
-		st.bcastRow(src, base, base, min(st.seg, g.ohow-base), u/segs*bcastK, scale, shift, res, floor)
+		base := u / blocks * st.seg
+		st.bcastRow(src, base, base, min(st.seg, g.ohow-base), u%blocks*bcastK, scale, shift, res, floor)
 	}
 }
 
