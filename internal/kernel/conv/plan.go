@@ -139,10 +139,11 @@ func (g *geom) bcastSource() geom {
 	return src
 }
 
-// useBands reports whether the bcast strategy (except for 1x1 convolutions)
-// splits the output into bands of bandRows rows, each task copying the
-// input rows of its band, zero-padded, into a buffer of its own and
-// convolving them: where the weights are no larger than the padded input.
+// useBands reports whether the bcast strategy splits the output into bands
+// of bandRows rows, each task copying the input rows of its band,
+// zero-padded, into a buffer of its own and convolving them: where the
+// weights are no larger than the padded input (1x1 convolutions read the
+// image in place, with no copy).
 // A copy shared by all tasks, made first, left each core reading half its
 // input from the other core's cache (3x3 32->32 at 28x28: 88 -> 77 us on
 // two cores, 3x3 s2 32->32 at 56x56 110 -> 83-92). Where the weights are
@@ -150,7 +151,7 @@ func (g *geom) bcastSource() geom {
 // would each stream all the weights; there tasks take (32-channel block,
 // output row) from one shared copy.
 func (g *geom) useBands() bool {
-	return g.K*g.kdim <= g.C*(g.H+2*g.PadH)*(g.W+2*g.PadW)
+	return !g.direct && g.K*g.kdim <= g.C*(g.H+2*g.PadH)*(g.W+2*g.PadW)
 }
 
 // bandRows is the number of output rows of one band: about 16 bands.
@@ -279,7 +280,7 @@ func newPlan(p Params, w, tw []float32) *Plan {
 		pl.tw = tw[:p.K*g.kdim]
 		g.packTile(pl.tw, w, pl.mr)
 		switch {
-		case strat == bcast && g.useBands() && !g.direct:
+		case strat == bcast && g.useBands():
 			pl.ph = g.bandLayout()
 		case strat == bcast:
 			pl.ph = pl.src.phases(0) // the shared copy, or a 1x1's image itself
@@ -370,7 +371,7 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			st.seg = ceilDiv(ceilDiv(g.ohow, segs), 14) * 14
 			units = blocks * ceilDiv(g.ohow, st.seg)
 		}
-		bands := !g.direct && g.useBands()
+		bands := g.useBands()
 		if bands {
 			b, parts := g.bandTasks(workers)
 			st.parts, units = parts, b*parts
@@ -580,11 +581,7 @@ func (st *runState) blockTasks(lo, hi int) {
 		for ow0 := 0; ow0 < g.ow; ow0 += nr {
 			n := min(nr, g.ow-ow0)
 			yoff := (st.img*g.K+k0)*g.ohow + oh*g.ow + ow0
-			var r []float32
-			if res != nil {
-				r = res[yoff:]
-			}
-			tile(mr, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, 16, scale[k0:], shift[k0:], r, floor)
+			tile(mr, pl.step, g.kdim, w, pl.offs, st.ws[base+pl.step*ow0:], ^uint64(0)>>(64-n), st.y[yoff:], g.ohow, 16, scale[k0:], shift[k0:], from(res, yoff), floor)
 		}
 	}
 }
@@ -607,11 +604,7 @@ func (st *runState) rowVectorTasks(lo, hi int, scale, shift, res []float32, floo
 		base := k0/g.kg*g.cg*ph.chanLen + oh0*ph.pitch
 		w := pl.tw[k0*g.kdim : (k0+mr)*g.kdim]
 		yoff := (st.img*g.K+k0)*g.ohow + oh0*g.ow
-		var r []float32
-		if res != nil {
-			r = res[yoff:]
-		}
-		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], masks, st.y[yoff:], g.ohow, g.ow, scale[k0:], shift[k0:], r, floor)
+		tile(mr, 1, g.kdim, w, pl.offs, st.ws[base:], masks, st.y[yoff:], g.ohow, g.ow, scale[k0:], shift[k0:], from(res, yoff), floor)
 	}
 }
 
@@ -711,6 +704,14 @@ func (st *runState) bandTasks(lo, hi int) {
 	}
 }
 
+// from is s[i:], or nil for a nil s (an absent residual).
+func from(s []float32, i int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[i:]
+}
+
 // bcastRow computes width output pixels of channels k0..k0+31 of image
 // st.img from src[base:] (output pixel out of the channel plane on), a bcast
 // kernel call per 14 (or, for the last 7 or fewer, 7) columns, which applies
@@ -729,11 +730,7 @@ func (st *runState) bcastRow(src []float32, base, out, width, k0 int, scale, shi
 		}
 		n := min(cols, rem)
 		i0 := (st.img*g.K+k0)*g.ohow + out + ow0
-		x, y := src[base+pl.step*ow0:], st.y[i0:]
-		var r []float32
-		if res != nil {
-			r = res[i0:]
-		}
+		x, y, r := src[base+pl.step*ow0:], st.y[i0:], from(res, i0)
 		if g.direct && n < cols {
 			bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
 		} else {
