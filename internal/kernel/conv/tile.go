@@ -171,8 +171,8 @@ func padRowsGeneric(dst, src []float32, w, rows, padL, pitch int) {
 	}
 }
 
-// buildPhasesAny is buildPhases for any stride, an element at a time for
-// strides above 1.
+// buildPhasesAny is buildPhases for any stride (a row at a time for unit
+// column stride, an element at a time above).
 func (g *geom) buildPhasesAny(dst, src []float32, ph *phaseGeom) {
 	for pr := range g.StrideH {
 		for pc := range g.StrideW {
@@ -189,16 +189,7 @@ func (g *geom) buildPhasesAny(dst, src []float32, ph *phaseGeom) {
 				}
 				in := src[ih*g.W : (ih+1)*g.W]
 				if g.StrideW == 1 {
-					// The pads are a few floats: plain stores beat two
-					// runtime calls per row.
-					lo := min(g.PadW, len(row))
-					for j := range lo {
-						row[j] = 0
-					}
-					n := copy(row[lo:], in)
-					for j := lo + n; j < len(row); j++ {
-						row[j] = 0
-					}
+					padRows(row, in, g.W, 1, g.PadW, len(row))
 					continue
 				}
 				// Columns j with iw = j*StrideW+pc-PadW inside the row, found
