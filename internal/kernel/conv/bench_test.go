@@ -80,10 +80,7 @@ func BenchmarkBackward(b *testing.B) {
 //
 //	go test -run '^$' -bench 'Bcast$' -benchtime 50x ./internal/kernel/conv/
 func BenchmarkBcast(b *testing.B) {
-	for _, s := range []struct {
-		name string
-		p    Params
-	}{
+	for _, s := range []namedShape{
 		{"3x3s2_16-32@224", Params{1, 16, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1}},
 		{"3x3s2_64-64@112", Params{1, 64, 112, 112, 64, 3, 3, 2, 2, 1, 1, 1}},
 		{"3x3s2_128-128@56", Params{1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1}},

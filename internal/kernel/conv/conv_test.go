@@ -11,12 +11,15 @@ import (
 	"github.com/dla-go/dla/internal/kernel/parallel"
 )
 
-// dlaShapes are the convolutions of DLA34/DLA60/DLA60x (dla-reference.md
-// sections 1-4) at batch 1 and 224x224 input.
-var dlaShapes = []struct {
+// namedShape is a convolution of a benchmark or test table.
+type namedShape struct {
 	name string
 	p    Params
-}{
+}
+
+// dlaShapes are the convolutions of DLA34/DLA60/DLA60x (dla-reference.md
+// sections 1-4) at batch 1 and 224x224 input.
+var dlaShapes = []namedShape{
 	{"dla34/base7x7_3-16@224", Params{1, 3, 224, 224, 16, 7, 7, 1, 1, 3, 3, 1}},
 	{"dla34/level0_3x3_16-16@224", Params{1, 16, 224, 224, 16, 3, 3, 1, 1, 1, 1, 1}},
 	{"dla34/level1_3x3s2_16-32@224", Params{1, 16, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1}},
