@@ -24,7 +24,12 @@ node bench/ort_profile.js "$ONNX_DIR/$m.onnx" "$b" 30 > "$OUT/ort.txt"
 head -1 "$OUT/ort.txt"
 sed -n 2,3p "$OUT/dla.txt"
 awk -F'\t' '$2 == "Conv" || $2 == "FusedConv" {print $3}' "$OUT/ort.txt" > "$OUT/ort.conv"
-awk '/^  [a-z_0-9.]+ +conv/ {print $1, $2, $3 $4, $(NF-2)}' "$OUT/dla.txt" > "$OUT/dla.conv"
+awk '/^  [a-z_0-9.]+ +(conv|stem)/ {print $1, $2, $3 $4, $(NF-2)}' "$OUT/dla.txt" > "$OUT/dla.conv"
+# Our fused stem (nn.fuseStem) is one step: pair it with ORT's first three
+# convolutions, summed.
+if awk 'NR == 1 {exit !($2 ~ /^stem/)}' "$OUT/dla.conv"; then
+  awk 'NR <= 3 {s += $1; if (NR == 3) print s; next} {print}' "$OUT/ort.conv" > "$OUT/ort.tmp" && mv "$OUT/ort.tmp" "$OUT/ort.conv"
+fi
 if [ "$(wc -l < "$OUT/ort.conv")" != "$(wc -l < "$OUT/dla.conv")" ]; then
   echo "layers.sh: ORT has $(wc -l < "$OUT/ort.conv") convolutions, we have $(wc -l < "$OUT/dla.conv")" >&2
   exit 1

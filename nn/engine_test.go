@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/internal/kernel/conv"
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/tensor"
@@ -183,6 +184,61 @@ func TestImageByImageChoice(t *testing.T) {
 	for name, want := range map[string]bool{"dla34": false, "dla102": false, "dla46_c": true, "dla60x": true, "dla102x2": true} {
 		if _, _, e := compiled(t, name, 224); e.ImageByImage() != want {
 			t.Errorf("%s: ImageByImage() = %v, want %v", name, !want, want)
+		}
+	}
+}
+
+// DLA's stem compiles to one fused step where the AVX-512 kernels run, and
+// computes what the three convolutions compute; it is not fused when
+// another step reads an activation inside it.
+func TestStemFusion(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		b := nn.NewBuilder(3, 37, 30)
+		cbr := func(name string, x, out, k, stride int) int {
+			return b.ReLU(b.BatchNorm(name+".bn", b.Conv(name, x, out, k, stride, k/2, 1)))
+		}
+		x0 := cbr("base", 0, 16, 7, 1)
+		x1 := cbr("level0", x0, 16, 3, 1)
+		x2 := cbr("level1", x1, 32, 3, 2)
+		y := b.GlobalAvgPool(x2)
+		if shared { // level0's output read twice
+			y = b.Concat(y, b.GlobalAvgPool(x1))
+		}
+		g, err := b.Finish(b.ConvBias("fc", y, 10, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := nn.Weights(arch.SyntheticWeights(g, 3))
+		in := arch.SyntheticInput(2, 37, 30, 4)
+		stem := [3]conv.Params{
+			{N: 1, C: 3, H: 37, W: 30, K: 16, R: 7, S: 7, StrideH: 1, StrideW: 1, PadH: 3, PadW: 3, Groups: 1},
+			{N: 1, C: 16, H: 37, W: 30, K: 16, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1},
+			{N: 1, C: 16, H: 37, W: 30, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 1},
+		}
+		want, err := nn.RunReference(g, w, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opt := range []nn.Options{{}, {NoStem: true}} {
+			e, err := nn.CompileWith(g, w, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Forward(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
+				t.Errorf("shared=%v %+v: max |diff| / max |logit| = %.3g > 1e-4", shared, opt, d)
+			}
+			steps, err := e.Profile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fused := strings.HasPrefix(steps[0].Kind, "stem")
+			if want := conv.StemFits(stem) && !shared && !opt.NoStem; fused != want {
+				t.Errorf("shared=%v %+v: first step %q, fused should be %v", shared, opt, steps[0].Kind, want)
+			}
 		}
 	}
 }

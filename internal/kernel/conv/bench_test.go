@@ -112,3 +112,53 @@ func BenchmarkBcast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStem runs DLA's stem at 224x224 (7x7 3->16, 3x3 16->16, 3x3/s2
+// 16->32) fused (Stem) and as three plans, on one worker and on GOMAXPROCS:
+//
+//	go test -run '^$' -bench 'Stem$' -benchtime 50x ./internal/kernel/conv/
+func BenchmarkStem(b *testing.B) {
+	if !haveTile {
+		b.Skip("the fused stem needs the AVX-512 kernels")
+	}
+	p := stemCases()[0]
+	var w, shift [3][]float32
+	var total int
+	for i, q := range p {
+		w[i], shift[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, uint64(i)), kerneltest.Rand(q.K, uint64(i+3))
+		total += macs(q)
+	}
+	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 7)
+	for _, workers := range workerCounts() {
+		b.Run(fmt.Sprintf("fused/workers=%d", workers), func(b *testing.B) {
+			defer parallel.SetWorkers(parallel.SetWorkers(workers))
+			s := NewStem(p, w, shift, [3]bool{true, true, true})
+			y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
+			ws := make([]float32, s.WorkspaceSize())
+			for b.Loop() {
+				s.Run(x, y, ws)
+			}
+			b.ReportMetric(2*float64(total)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("plans/workers=%d", workers), func(b *testing.B) {
+			defer parallel.SetWorkers(parallel.SetWorkers(workers))
+			var plans [3]*Plan
+			var outs [3][]float32
+			size := 0
+			for i, q := range p {
+				plans[i] = NewPlan(q, w[i])
+				outs[i] = make([]float32, q.K*q.OutH()*q.OutW())
+				size = max(size, plans[i].WorkspaceSize(1))
+			}
+			ws := make([]float32, size)
+			for b.Loop() {
+				in := x
+				for i := range plans {
+					plans[i].Run(in, outs[i], 1, &Epilogue{Shift: shift[i], ReLU: true}, ws)
+					in = outs[i]
+				}
+			}
+			b.ReportMetric(2*float64(total)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

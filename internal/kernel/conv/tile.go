@@ -65,6 +65,21 @@ func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y 
 	}
 }
 
+// bcast16Generic is the definition of the fused stem's 16-channel kernels
+// (stem.go): n pixels, each pixel's 16 channels stored together, the inputs
+// of adjacent pixels stride floats apart.
+func bcast16Generic(stride int, w []float32, offs []int, x, y []float32, n int, shift []float32, floor float32) {
+	for j := range n {
+		for k := range 16 {
+			var s float32
+			for t, o := range offs {
+				s += w[t*16+k] * x[o+stride*j]
+			}
+			y[16*j+k] = max(s+shift[k], floor)
+		}
+	}
+}
+
 // phaseGeom is the layout of the rearranged input of one image.
 type phaseGeom struct {
 	hph, wph int // rows and columns of one phase plane

@@ -192,6 +192,58 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //go:noescape
 func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
+// bcast16x28C1AVX512 computes a 16-channel x 28-pixel interleaved tile;
+// taps >= 1, 1 <= n <= 28. It is, in Go:
+//
+//	for j := range n {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			y[16*j+k] = max(s+shift[k], floor)
+//		}
+//	}
+//
+//go:noescape
+func bcast16x28C1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
+
+// bcast16x28C16AVX512 computes a 16-channel x 28-pixel interleaved tile;
+// taps >= 1, 1 <= n <= 28. It is, in Go:
+//
+//	for j := range n {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+16*j] // fused multiply-add
+//			}
+//			y[16*j+k] = max(s+shift[k], floor)
+//		}
+//	}
+//
+//go:noescape
+func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
+
+// bcast32x14S32AVX512 computes a 32-channel x 14-column tile; taps >= 1,
+// 1 <= n <= cols; res may be nil. It is, in Go:
+//
+//	for j := range n {
+//		for k := range 32 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*32+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor)
+//		}
+//	}
+//
+//go:noescape
+func bcast32x14S32AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+
 // padRowsAVX512 writes rows >= 1 rows of pitch >= 1 floats to dst, each
 // padL zeros, w >= 1 floats of src and zeros to the end. It is, in Go:
 //

@@ -3694,6 +3694,1126 @@ done:
 	VZEROUPPER
 	RET
 
+// func bcast16x28C1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
+// Requires: AVX, AVX512F
+TEXT ·bcast16x28C1AVX512(SB), NOSPLIT, $0-60
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ             (DX), SI
+	VMOVUPS          (CX), Z28
+	VFMADD231PS.BCST (BX)(SI*4), Z28, Z0
+	VFMADD231PS.BCST 4(BX)(SI*4), Z28, Z1
+	VFMADD231PS.BCST 8(BX)(SI*4), Z28, Z2
+	VFMADD231PS.BCST 12(BX)(SI*4), Z28, Z3
+	VFMADD231PS.BCST 16(BX)(SI*4), Z28, Z4
+	VFMADD231PS.BCST 20(BX)(SI*4), Z28, Z5
+	VFMADD231PS.BCST 24(BX)(SI*4), Z28, Z6
+	VFMADD231PS.BCST 28(BX)(SI*4), Z28, Z7
+	VFMADD231PS.BCST 32(BX)(SI*4), Z28, Z8
+	VFMADD231PS.BCST 36(BX)(SI*4), Z28, Z9
+	VFMADD231PS.BCST 40(BX)(SI*4), Z28, Z10
+	VFMADD231PS.BCST 44(BX)(SI*4), Z28, Z11
+	VFMADD231PS.BCST 48(BX)(SI*4), Z28, Z12
+	VFMADD231PS.BCST 52(BX)(SI*4), Z28, Z13
+	VFMADD231PS.BCST 56(BX)(SI*4), Z28, Z14
+	VFMADD231PS.BCST 60(BX)(SI*4), Z28, Z15
+	VFMADD231PS.BCST 64(BX)(SI*4), Z28, Z16
+	VFMADD231PS.BCST 68(BX)(SI*4), Z28, Z17
+	VFMADD231PS.BCST 72(BX)(SI*4), Z28, Z18
+	VFMADD231PS.BCST 76(BX)(SI*4), Z28, Z19
+	VFMADD231PS.BCST 80(BX)(SI*4), Z28, Z20
+	VFMADD231PS.BCST 84(BX)(SI*4), Z28, Z21
+	VFMADD231PS.BCST 88(BX)(SI*4), Z28, Z22
+	VFMADD231PS.BCST 92(BX)(SI*4), Z28, Z23
+	VFMADD231PS.BCST 96(BX)(SI*4), Z28, Z24
+	VFMADD231PS.BCST 100(BX)(SI*4), Z28, Z25
+	VFMADD231PS.BCST 104(BX)(SI*4), Z28, Z26
+	VFMADD231PS.BCST 108(BX)(SI*4), Z28, Z27
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000008, DX
+	DECQ             AX
+	JNZ              loop
+	MOVQ             shift+48(FP), AX
+	VMOVUPS          (AX), Z28
+	VBROADCASTSS     floor+56(FP), Z29
+	MOVQ             y+32(FP), AX
+	MOVQ             n+40(FP), CX
+	VADDPS           Z28, Z0, Z0
+	VMAXPS           Z29, Z0, Z0
+	VMOVUPS          Z0, (AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z1, Z1
+	VMAXPS           Z29, Z1, Z1
+	VMOVUPS          Z1, 64(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z2, Z2
+	VMAXPS           Z29, Z2, Z2
+	VMOVUPS          Z2, 128(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z3, Z3
+	VMAXPS           Z29, Z3, Z3
+	VMOVUPS          Z3, 192(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z4, Z4
+	VMAXPS           Z29, Z4, Z4
+	VMOVUPS          Z4, 256(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z5, Z5
+	VMAXPS           Z29, Z5, Z5
+	VMOVUPS          Z5, 320(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z6, Z6
+	VMAXPS           Z29, Z6, Z6
+	VMOVUPS          Z6, 384(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z7, Z7
+	VMAXPS           Z29, Z7, Z7
+	VMOVUPS          Z7, 448(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z8, Z8
+	VMAXPS           Z29, Z8, Z8
+	VMOVUPS          Z8, 512(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z9, Z9
+	VMAXPS           Z29, Z9, Z9
+	VMOVUPS          Z9, 576(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z10, Z10
+	VMAXPS           Z29, Z10, Z10
+	VMOVUPS          Z10, 640(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z11, Z11
+	VMAXPS           Z29, Z11, Z11
+	VMOVUPS          Z11, 704(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z12, Z12
+	VMAXPS           Z29, Z12, Z12
+	VMOVUPS          Z12, 768(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z13, Z13
+	VMAXPS           Z29, Z13, Z13
+	VMOVUPS          Z13, 832(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z14, Z14
+	VMAXPS           Z29, Z14, Z14
+	VMOVUPS          Z14, 896(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z15, Z15
+	VMAXPS           Z29, Z15, Z15
+	VMOVUPS          Z15, 960(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z16, Z16
+	VMAXPS           Z29, Z16, Z16
+	VMOVUPS          Z16, 1024(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z17, Z17
+	VMAXPS           Z29, Z17, Z17
+	VMOVUPS          Z17, 1088(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z18, Z18
+	VMAXPS           Z29, Z18, Z18
+	VMOVUPS          Z18, 1152(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z19, Z19
+	VMAXPS           Z29, Z19, Z19
+	VMOVUPS          Z19, 1216(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z20, Z20
+	VMAXPS           Z29, Z20, Z20
+	VMOVUPS          Z20, 1280(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z21, Z21
+	VMAXPS           Z29, Z21, Z21
+	VMOVUPS          Z21, 1344(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z22, Z22
+	VMAXPS           Z29, Z22, Z22
+	VMOVUPS          Z22, 1408(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z23, Z23
+	VMAXPS           Z29, Z23, Z23
+	VMOVUPS          Z23, 1472(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z24, Z24
+	VMAXPS           Z29, Z24, Z24
+	VMOVUPS          Z24, 1536(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z25, Z25
+	VMAXPS           Z29, Z25, Z25
+	VMOVUPS          Z25, 1600(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z26, Z26
+	VMAXPS           Z29, Z26, Z26
+	VMOVUPS          Z26, 1664(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z27, Z27
+	VMAXPS           Z29, Z27, Z27
+	VMOVUPS          Z27, 1728(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
+// Requires: AVX, AVX512F
+TEXT ·bcast16x28C16AVX512(SB), NOSPLIT, $0-60
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ             (DX), SI
+	VMOVUPS          (CX), Z28
+	VFMADD231PS.BCST (BX)(SI*4), Z28, Z0
+	VFMADD231PS.BCST 64(BX)(SI*4), Z28, Z1
+	VFMADD231PS.BCST 128(BX)(SI*4), Z28, Z2
+	VFMADD231PS.BCST 192(BX)(SI*4), Z28, Z3
+	VFMADD231PS.BCST 256(BX)(SI*4), Z28, Z4
+	VFMADD231PS.BCST 320(BX)(SI*4), Z28, Z5
+	VFMADD231PS.BCST 384(BX)(SI*4), Z28, Z6
+	VFMADD231PS.BCST 448(BX)(SI*4), Z28, Z7
+	VFMADD231PS.BCST 512(BX)(SI*4), Z28, Z8
+	VFMADD231PS.BCST 576(BX)(SI*4), Z28, Z9
+	VFMADD231PS.BCST 640(BX)(SI*4), Z28, Z10
+	VFMADD231PS.BCST 704(BX)(SI*4), Z28, Z11
+	VFMADD231PS.BCST 768(BX)(SI*4), Z28, Z12
+	VFMADD231PS.BCST 832(BX)(SI*4), Z28, Z13
+	VFMADD231PS.BCST 896(BX)(SI*4), Z28, Z14
+	VFMADD231PS.BCST 960(BX)(SI*4), Z28, Z15
+	VFMADD231PS.BCST 1024(BX)(SI*4), Z28, Z16
+	VFMADD231PS.BCST 1088(BX)(SI*4), Z28, Z17
+	VFMADD231PS.BCST 1152(BX)(SI*4), Z28, Z18
+	VFMADD231PS.BCST 1216(BX)(SI*4), Z28, Z19
+	VFMADD231PS.BCST 1280(BX)(SI*4), Z28, Z20
+	VFMADD231PS.BCST 1344(BX)(SI*4), Z28, Z21
+	VFMADD231PS.BCST 1408(BX)(SI*4), Z28, Z22
+	VFMADD231PS.BCST 1472(BX)(SI*4), Z28, Z23
+	VFMADD231PS.BCST 1536(BX)(SI*4), Z28, Z24
+	VFMADD231PS.BCST 1600(BX)(SI*4), Z28, Z25
+	VFMADD231PS.BCST 1664(BX)(SI*4), Z28, Z26
+	VFMADD231PS.BCST 1728(BX)(SI*4), Z28, Z27
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000008, DX
+	DECQ             AX
+	JNZ              loop
+	MOVQ             shift+48(FP), AX
+	VMOVUPS          (AX), Z28
+	VBROADCASTSS     floor+56(FP), Z29
+	MOVQ             y+32(FP), AX
+	MOVQ             n+40(FP), CX
+	VADDPS           Z28, Z0, Z0
+	VMAXPS           Z29, Z0, Z0
+	VMOVUPS          Z0, (AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z1, Z1
+	VMAXPS           Z29, Z1, Z1
+	VMOVUPS          Z1, 64(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z2, Z2
+	VMAXPS           Z29, Z2, Z2
+	VMOVUPS          Z2, 128(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z3, Z3
+	VMAXPS           Z29, Z3, Z3
+	VMOVUPS          Z3, 192(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z4, Z4
+	VMAXPS           Z29, Z4, Z4
+	VMOVUPS          Z4, 256(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z5, Z5
+	VMAXPS           Z29, Z5, Z5
+	VMOVUPS          Z5, 320(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z6, Z6
+	VMAXPS           Z29, Z6, Z6
+	VMOVUPS          Z6, 384(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z7, Z7
+	VMAXPS           Z29, Z7, Z7
+	VMOVUPS          Z7, 448(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z8, Z8
+	VMAXPS           Z29, Z8, Z8
+	VMOVUPS          Z8, 512(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z9, Z9
+	VMAXPS           Z29, Z9, Z9
+	VMOVUPS          Z9, 576(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z10, Z10
+	VMAXPS           Z29, Z10, Z10
+	VMOVUPS          Z10, 640(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z11, Z11
+	VMAXPS           Z29, Z11, Z11
+	VMOVUPS          Z11, 704(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z12, Z12
+	VMAXPS           Z29, Z12, Z12
+	VMOVUPS          Z12, 768(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z13, Z13
+	VMAXPS           Z29, Z13, Z13
+	VMOVUPS          Z13, 832(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z14, Z14
+	VMAXPS           Z29, Z14, Z14
+	VMOVUPS          Z14, 896(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z15, Z15
+	VMAXPS           Z29, Z15, Z15
+	VMOVUPS          Z15, 960(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z16, Z16
+	VMAXPS           Z29, Z16, Z16
+	VMOVUPS          Z16, 1024(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z17, Z17
+	VMAXPS           Z29, Z17, Z17
+	VMOVUPS          Z17, 1088(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z18, Z18
+	VMAXPS           Z29, Z18, Z18
+	VMOVUPS          Z18, 1152(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z19, Z19
+	VMAXPS           Z29, Z19, Z19
+	VMOVUPS          Z19, 1216(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z20, Z20
+	VMAXPS           Z29, Z20, Z20
+	VMOVUPS          Z20, 1280(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z21, Z21
+	VMAXPS           Z29, Z21, Z21
+	VMOVUPS          Z21, 1344(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z22, Z22
+	VMAXPS           Z29, Z22, Z22
+	VMOVUPS          Z22, 1408(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z23, Z23
+	VMAXPS           Z29, Z23, Z23
+	VMOVUPS          Z23, 1472(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z24, Z24
+	VMAXPS           Z29, Z24, Z24
+	VMOVUPS          Z24, 1536(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z25, Z25
+	VMAXPS           Z29, Z25, Z25
+	VMOVUPS          Z25, 1600(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z26, Z26
+	VMAXPS           Z29, Z26, Z26
+	VMOVUPS          Z26, 1664(AX)
+	DECQ             CX
+	JZ               done
+	VADDPS           Z28, Z27, Z27
+	VMAXPS           Z29, Z27, Z27
+	VMOVUPS          Z27, 1728(AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast32x14S32AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·bcast32x14S32AVX512(SB), NOSPLIT, $0-84
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Z28
+	VMOVUPS      64(CX), Z29
+	VBROADCASTSS (BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 128(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 256(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 384(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 512(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 640(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 768(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 896(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 1024(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 1152(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 1280(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 1408(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 1536(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 1664(BX)(SI*4), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+56(FP), AX
+	MOVQ         shift+64(FP), CX
+	VMULPS       (AX), Z0, Z0
+	VADDPS       (CX), Z0, Z0
+	VMULPS       64(AX), Z1, Z1
+	VADDPS       64(CX), Z1, Z1
+	VMULPS       (AX), Z2, Z2
+	VADDPS       (CX), Z2, Z2
+	VMULPS       64(AX), Z3, Z3
+	VADDPS       64(CX), Z3, Z3
+	VMULPS       (AX), Z4, Z4
+	VADDPS       (CX), Z4, Z4
+	VMULPS       64(AX), Z5, Z5
+	VADDPS       64(CX), Z5, Z5
+	VMULPS       (AX), Z6, Z6
+	VADDPS       (CX), Z6, Z6
+	VMULPS       64(AX), Z7, Z7
+	VADDPS       64(CX), Z7, Z7
+	VMULPS       (AX), Z8, Z8
+	VADDPS       (CX), Z8, Z8
+	VMULPS       64(AX), Z9, Z9
+	VADDPS       64(CX), Z9, Z9
+	VMULPS       (AX), Z10, Z10
+	VADDPS       (CX), Z10, Z10
+	VMULPS       64(AX), Z11, Z11
+	VADDPS       64(CX), Z11, Z11
+	VMULPS       (AX), Z12, Z12
+	VADDPS       (CX), Z12, Z12
+	VMULPS       64(AX), Z13, Z13
+	VADDPS       64(CX), Z13, Z13
+	VMULPS       (AX), Z14, Z14
+	VADDPS       (CX), Z14, Z14
+	VMULPS       64(AX), Z15, Z15
+	VADDPS       64(CX), Z15, Z15
+	VMULPS       (AX), Z16, Z16
+	VADDPS       (CX), Z16, Z16
+	VMULPS       64(AX), Z17, Z17
+	VADDPS       64(CX), Z17, Z17
+	VMULPS       (AX), Z18, Z18
+	VADDPS       (CX), Z18, Z18
+	VMULPS       64(AX), Z19, Z19
+	VADDPS       64(CX), Z19, Z19
+	VMULPS       (AX), Z20, Z20
+	VADDPS       (CX), Z20, Z20
+	VMULPS       64(AX), Z21, Z21
+	VADDPS       64(CX), Z21, Z21
+	VMULPS       (AX), Z22, Z22
+	VADDPS       (CX), Z22, Z22
+	VMULPS       64(AX), Z23, Z23
+	VADDPS       64(CX), Z23, Z23
+	VMULPS       (AX), Z24, Z24
+	VADDPS       (CX), Z24, Z24
+	VMULPS       64(AX), Z25, Z25
+	VADDPS       64(CX), Z25, Z25
+	VMULPS       (AX), Z26, Z26
+	VADDPS       (CX), Z26, Z26
+	VMULPS       64(AX), Z27, Z27
+	VADDPS       64(CX), Z27, Z27
+	MOVQ         n+48(FP), AX
+	MOVQ         $0x00000001, CX
+	SHLXQ        AX, CX, CX
+	DECQ         CX
+	KMOVW        CX, K1
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+72(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	VMOVUPS      (CX), Z28
+	VMOVUPS      (CX), Z29
+	VUNPCKLPS    Z2, Z0, Z30
+	VUNPCKHPS    Z2, Z0, Z2
+	VUNPCKLPS    Z6, Z4, Z0
+	VUNPCKHPS    Z6, Z4, Z6
+	VUNPCKLPS    Z10, Z8, Z4
+	VUNPCKHPS    Z10, Z8, Z10
+	VUNPCKLPS    Z14, Z12, Z8
+	VUNPCKHPS    Z14, Z12, Z14
+	VUNPCKLPS    Z18, Z16, Z12
+	VUNPCKHPS    Z18, Z16, Z18
+	VUNPCKLPS    Z22, Z20, Z16
+	VUNPCKHPS    Z22, Z20, Z22
+	VUNPCKLPS    Z26, Z24, Z20
+	VUNPCKHPS    Z26, Z24, Z26
+	VUNPCKLPS    Z29, Z28, Z24
+	VUNPCKHPS    Z29, Z28, Z29
+	VSHUFPS      $0x44, Z0, Z30, Z28
+	VSHUFPS      $0xee, Z0, Z30, Z0
+	VSHUFPS      $0x44, Z6, Z2, Z30
+	VSHUFPS      $0xee, Z6, Z2, Z6
+	VSHUFPS      $0x44, Z8, Z4, Z2
+	VSHUFPS      $0xee, Z8, Z4, Z8
+	VSHUFPS      $0x44, Z14, Z10, Z4
+	VSHUFPS      $0xee, Z14, Z10, Z14
+	VSHUFPS      $0x44, Z16, Z12, Z10
+	VSHUFPS      $0xee, Z16, Z12, Z16
+	VSHUFPS      $0x44, Z22, Z18, Z12
+	VSHUFPS      $0xee, Z22, Z18, Z22
+	VSHUFPS      $0x44, Z24, Z20, Z18
+	VSHUFPS      $0xee, Z24, Z20, Z24
+	VSHUFPS      $0x44, Z29, Z26, Z20
+	VSHUFPS      $0xee, Z29, Z26, Z29
+	VSHUFF32X4   $0x88, Z2, Z28, Z26
+	VSHUFF32X4   $0xdd, Z2, Z28, Z2
+	VSHUFF32X4   $0x88, Z8, Z0, Z28
+	VSHUFF32X4   $0xdd, Z8, Z0, Z8
+	VSHUFF32X4   $0x88, Z4, Z30, Z0
+	VSHUFF32X4   $0xdd, Z4, Z30, Z4
+	VSHUFF32X4   $0x88, Z14, Z6, Z30
+	VSHUFF32X4   $0xdd, Z14, Z6, Z14
+	VSHUFF32X4   $0x88, Z18, Z10, Z6
+	VSHUFF32X4   $0xdd, Z18, Z10, Z18
+	VSHUFF32X4   $0x88, Z24, Z16, Z10
+	VSHUFF32X4   $0xdd, Z24, Z16, Z24
+	VSHUFF32X4   $0x88, Z20, Z12, Z16
+	VSHUFF32X4   $0xdd, Z20, Z12, Z20
+	VSHUFF32X4   $0x88, Z29, Z22, Z12
+	VSHUFF32X4   $0xdd, Z29, Z22, Z29
+	VSHUFF32X4   $0x88, Z6, Z26, Z22
+	VSHUFF32X4   $0xdd, Z6, Z26, Z6
+	VSHUFF32X4   $0x88, Z10, Z28, Z26
+	VSHUFF32X4   $0xdd, Z10, Z28, Z10
+	VSHUFF32X4   $0x88, Z16, Z0, Z28
+	VSHUFF32X4   $0xdd, Z16, Z0, Z16
+	VSHUFF32X4   $0x88, Z12, Z30, Z0
+	VSHUFF32X4   $0xdd, Z12, Z30, Z12
+	VSHUFF32X4   $0x88, Z18, Z2, Z30
+	VSHUFF32X4   $0xdd, Z18, Z2, Z18
+	VSHUFF32X4   $0x88, Z24, Z8, Z2
+	VSHUFF32X4   $0xdd, Z24, Z8, Z24
+	VSHUFF32X4   $0x88, Z20, Z4, Z8
+	VSHUFF32X4   $0xdd, Z20, Z4, Z20
+	VSHUFF32X4   $0x88, Z29, Z14, Z4
+	VSHUFF32X4   $0xdd, Z29, Z14, Z29
+	VADDPS.Z     (DX), Z22, K1, Z22
+	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMOVUPS      Z22, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z26, K1, Z26
+	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMOVUPS      Z26, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z28, K1, Z28
+	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMOVUPS      Z28, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z30, K1, Z30
+	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMOVUPS      Z30, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z18, K1, Z18
+	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMOVUPS      Z18, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z24, K1, Z24
+	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMOVUPS      Z24, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z20, K1, Z20
+	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMOVUPS      Z20, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z29, K1, Z29
+	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMOVUPS      Z29, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z2
+	VUNPCKLPS    Z3, Z1, Z4
+	VUNPCKHPS    Z3, Z1, Z3
+	VUNPCKLPS    Z7, Z5, Z1
+	VUNPCKHPS    Z7, Z5, Z7
+	VUNPCKLPS    Z11, Z9, Z5
+	VUNPCKHPS    Z11, Z9, Z11
+	VUNPCKLPS    Z15, Z13, Z6
+	VUNPCKHPS    Z15, Z13, Z15
+	VUNPCKLPS    Z19, Z17, Z8
+	VUNPCKHPS    Z19, Z17, Z19
+	VUNPCKLPS    Z23, Z21, Z9
+	VUNPCKHPS    Z23, Z21, Z23
+	VUNPCKLPS    Z27, Z25, Z10
+	VUNPCKHPS    Z27, Z25, Z27
+	VUNPCKLPS    Z2, Z0, Z12
+	VUNPCKHPS    Z2, Z0, Z2
+	VSHUFPS      $0x44, Z1, Z4, Z0
+	VSHUFPS      $0xee, Z1, Z4, Z1
+	VSHUFPS      $0x44, Z7, Z3, Z4
+	VSHUFPS      $0xee, Z7, Z3, Z7
+	VSHUFPS      $0x44, Z6, Z5, Z3
+	VSHUFPS      $0xee, Z6, Z5, Z6
+	VSHUFPS      $0x44, Z15, Z11, Z5
+	VSHUFPS      $0xee, Z15, Z11, Z15
+	VSHUFPS      $0x44, Z9, Z8, Z11
+	VSHUFPS      $0xee, Z9, Z8, Z9
+	VSHUFPS      $0x44, Z23, Z19, Z8
+	VSHUFPS      $0xee, Z23, Z19, Z23
+	VSHUFPS      $0x44, Z12, Z10, Z13
+	VSHUFPS      $0xee, Z12, Z10, Z12
+	VSHUFPS      $0x44, Z2, Z27, Z10
+	VSHUFPS      $0xee, Z2, Z27, Z2
+	VSHUFF32X4   $0x88, Z3, Z0, Z14
+	VSHUFF32X4   $0xdd, Z3, Z0, Z3
+	VSHUFF32X4   $0x88, Z6, Z1, Z0
+	VSHUFF32X4   $0xdd, Z6, Z1, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z5
+	VSHUFF32X4   $0x88, Z15, Z7, Z4
+	VSHUFF32X4   $0xdd, Z15, Z7, Z15
+	VSHUFF32X4   $0x88, Z13, Z11, Z7
+	VSHUFF32X4   $0xdd, Z13, Z11, Z13
+	VSHUFF32X4   $0x88, Z12, Z9, Z11
+	VSHUFF32X4   $0xdd, Z12, Z9, Z12
+	VSHUFF32X4   $0x88, Z10, Z8, Z9
+	VSHUFF32X4   $0xdd, Z10, Z8, Z10
+	VSHUFF32X4   $0x88, Z2, Z23, Z8
+	VSHUFF32X4   $0xdd, Z2, Z23, Z2
+	VSHUFF32X4   $0x88, Z7, Z14, Z16
+	VSHUFF32X4   $0xdd, Z7, Z14, Z7
+	VSHUFF32X4   $0x88, Z11, Z0, Z14
+	VSHUFF32X4   $0xdd, Z11, Z0, Z11
+	VSHUFF32X4   $0x88, Z9, Z1, Z0
+	VSHUFF32X4   $0xdd, Z9, Z1, Z9
+	VSHUFF32X4   $0x88, Z8, Z4, Z1
+	VSHUFF32X4   $0xdd, Z8, Z4, Z8
+	VSHUFF32X4   $0x88, Z13, Z3, Z4
+	VSHUFF32X4   $0xdd, Z13, Z3, Z13
+	VSHUFF32X4   $0x88, Z12, Z6, Z3
+	VSHUFF32X4   $0xdd, Z12, Z6, Z12
+	VSHUFF32X4   $0x88, Z10, Z5, Z6
+	VSHUFF32X4   $0xdd, Z10, Z5, Z10
+	VSHUFF32X4   $0x88, Z2, Z15, Z5
+	VSHUFF32X4   $0xdd, Z2, Z15, Z2
+	VADDPS.Z     (DX), Z16, K1, Z16
+	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMOVUPS      Z16, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z14, K1, Z14
+	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMOVUPS      Z14, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z0, K1, Z0
+	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z1, K1, Z1
+	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z4, K1, Z4
+	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMOVUPS      Z4, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z3, K1, Z3
+	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z6, K1, Z6
+	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMOVUPS      Z6, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z5, K1, Z5
+	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMOVUPS      Z5, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z7, K1, Z7
+	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMOVUPS      Z7, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z11, K1, Z11
+	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMOVUPS      Z11, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z9, K1, Z9
+	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMOVUPS      Z9, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z8, K1, Z8
+	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMOVUPS      Z8, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z13, K1, Z13
+	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMOVUPS      Z13, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z12, K1, Z12
+	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMOVUPS      Z12, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z10, K1, Z10
+	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMOVUPS      Z10, K1, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, DX
+	VADDPS.Z     (DX), Z2, K1, Z2
+	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMOVUPS      Z2, K1, (BX)
+	JMP          done
+
+nores:
+	MOVQ        CX, DX
+	VMOVUPS     (CX), Z28
+	VMOVUPS     (CX), Z29
+	VUNPCKLPS   Z2, Z0, Z30
+	VUNPCKHPS   Z2, Z0, Z2
+	VUNPCKLPS   Z6, Z4, Z0
+	VUNPCKHPS   Z6, Z4, Z6
+	VUNPCKLPS   Z10, Z8, Z4
+	VUNPCKHPS   Z10, Z8, Z10
+	VUNPCKLPS   Z14, Z12, Z8
+	VUNPCKHPS   Z14, Z12, Z14
+	VUNPCKLPS   Z18, Z16, Z12
+	VUNPCKHPS   Z18, Z16, Z18
+	VUNPCKLPS   Z22, Z20, Z16
+	VUNPCKHPS   Z22, Z20, Z22
+	VUNPCKLPS   Z26, Z24, Z20
+	VUNPCKHPS   Z26, Z24, Z26
+	VUNPCKLPS   Z29, Z28, Z24
+	VUNPCKHPS   Z29, Z28, Z29
+	VSHUFPS     $0x44, Z0, Z30, Z28
+	VSHUFPS     $0xee, Z0, Z30, Z0
+	VSHUFPS     $0x44, Z6, Z2, Z30
+	VSHUFPS     $0xee, Z6, Z2, Z6
+	VSHUFPS     $0x44, Z8, Z4, Z2
+	VSHUFPS     $0xee, Z8, Z4, Z8
+	VSHUFPS     $0x44, Z14, Z10, Z4
+	VSHUFPS     $0xee, Z14, Z10, Z14
+	VSHUFPS     $0x44, Z16, Z12, Z10
+	VSHUFPS     $0xee, Z16, Z12, Z16
+	VSHUFPS     $0x44, Z22, Z18, Z12
+	VSHUFPS     $0xee, Z22, Z18, Z22
+	VSHUFPS     $0x44, Z24, Z20, Z18
+	VSHUFPS     $0xee, Z24, Z20, Z24
+	VSHUFPS     $0x44, Z29, Z26, Z20
+	VSHUFPS     $0xee, Z29, Z26, Z29
+	VSHUFF32X4  $0x88, Z2, Z28, Z26
+	VSHUFF32X4  $0xdd, Z2, Z28, Z2
+	VSHUFF32X4  $0x88, Z8, Z0, Z28
+	VSHUFF32X4  $0xdd, Z8, Z0, Z8
+	VSHUFF32X4  $0x88, Z4, Z30, Z0
+	VSHUFF32X4  $0xdd, Z4, Z30, Z4
+	VSHUFF32X4  $0x88, Z14, Z6, Z30
+	VSHUFF32X4  $0xdd, Z14, Z6, Z14
+	VSHUFF32X4  $0x88, Z18, Z10, Z6
+	VSHUFF32X4  $0xdd, Z18, Z10, Z18
+	VSHUFF32X4  $0x88, Z24, Z16, Z10
+	VSHUFF32X4  $0xdd, Z24, Z16, Z24
+	VSHUFF32X4  $0x88, Z20, Z12, Z16
+	VSHUFF32X4  $0xdd, Z20, Z12, Z20
+	VSHUFF32X4  $0x88, Z29, Z22, Z12
+	VSHUFF32X4  $0xdd, Z29, Z22, Z29
+	VSHUFF32X4  $0x88, Z6, Z26, Z22
+	VSHUFF32X4  $0xdd, Z6, Z26, Z6
+	VSHUFF32X4  $0x88, Z10, Z28, Z26
+	VSHUFF32X4  $0xdd, Z10, Z28, Z10
+	VSHUFF32X4  $0x88, Z16, Z0, Z28
+	VSHUFF32X4  $0xdd, Z16, Z0, Z16
+	VSHUFF32X4  $0x88, Z12, Z30, Z0
+	VSHUFF32X4  $0xdd, Z12, Z30, Z12
+	VSHUFF32X4  $0x88, Z18, Z2, Z30
+	VSHUFF32X4  $0xdd, Z18, Z2, Z18
+	VSHUFF32X4  $0x88, Z24, Z8, Z2
+	VSHUFF32X4  $0xdd, Z24, Z8, Z24
+	VSHUFF32X4  $0x88, Z20, Z4, Z8
+	VSHUFF32X4  $0xdd, Z20, Z4, Z20
+	VSHUFF32X4  $0x88, Z29, Z14, Z4
+	VSHUFF32X4  $0xdd, Z29, Z14, Z29
+	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMOVUPS     Z22, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMOVUPS     Z26, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMOVUPS     Z28, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMOVUPS     Z30, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMOVUPS     Z18, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMOVUPS     Z24, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMOVUPS     Z20, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMOVUPS     Z29, K1, (DX)
+	ADDQ        AX, DX
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (CX), Z2
+	VUNPCKLPS   Z3, Z1, Z4
+	VUNPCKHPS   Z3, Z1, Z3
+	VUNPCKLPS   Z7, Z5, Z1
+	VUNPCKHPS   Z7, Z5, Z7
+	VUNPCKLPS   Z11, Z9, Z5
+	VUNPCKHPS   Z11, Z9, Z11
+	VUNPCKLPS   Z15, Z13, Z6
+	VUNPCKHPS   Z15, Z13, Z15
+	VUNPCKLPS   Z19, Z17, Z8
+	VUNPCKHPS   Z19, Z17, Z19
+	VUNPCKLPS   Z23, Z21, Z9
+	VUNPCKHPS   Z23, Z21, Z23
+	VUNPCKLPS   Z27, Z25, Z10
+	VUNPCKHPS   Z27, Z25, Z27
+	VUNPCKLPS   Z2, Z0, Z12
+	VUNPCKHPS   Z2, Z0, Z2
+	VSHUFPS     $0x44, Z1, Z4, Z0
+	VSHUFPS     $0xee, Z1, Z4, Z1
+	VSHUFPS     $0x44, Z7, Z3, Z4
+	VSHUFPS     $0xee, Z7, Z3, Z7
+	VSHUFPS     $0x44, Z6, Z5, Z3
+	VSHUFPS     $0xee, Z6, Z5, Z6
+	VSHUFPS     $0x44, Z15, Z11, Z5
+	VSHUFPS     $0xee, Z15, Z11, Z15
+	VSHUFPS     $0x44, Z9, Z8, Z11
+	VSHUFPS     $0xee, Z9, Z8, Z9
+	VSHUFPS     $0x44, Z23, Z19, Z8
+	VSHUFPS     $0xee, Z23, Z19, Z23
+	VSHUFPS     $0x44, Z12, Z10, Z13
+	VSHUFPS     $0xee, Z12, Z10, Z12
+	VSHUFPS     $0x44, Z2, Z27, Z10
+	VSHUFPS     $0xee, Z2, Z27, Z2
+	VSHUFF32X4  $0x88, Z3, Z0, Z14
+	VSHUFF32X4  $0xdd, Z3, Z0, Z3
+	VSHUFF32X4  $0x88, Z6, Z1, Z0
+	VSHUFF32X4  $0xdd, Z6, Z1, Z6
+	VSHUFF32X4  $0x88, Z5, Z4, Z1
+	VSHUFF32X4  $0xdd, Z5, Z4, Z5
+	VSHUFF32X4  $0x88, Z15, Z7, Z4
+	VSHUFF32X4  $0xdd, Z15, Z7, Z15
+	VSHUFF32X4  $0x88, Z13, Z11, Z7
+	VSHUFF32X4  $0xdd, Z13, Z11, Z13
+	VSHUFF32X4  $0x88, Z12, Z9, Z11
+	VSHUFF32X4  $0xdd, Z12, Z9, Z12
+	VSHUFF32X4  $0x88, Z10, Z8, Z9
+	VSHUFF32X4  $0xdd, Z10, Z8, Z10
+	VSHUFF32X4  $0x88, Z2, Z23, Z8
+	VSHUFF32X4  $0xdd, Z2, Z23, Z2
+	VSHUFF32X4  $0x88, Z7, Z14, Z16
+	VSHUFF32X4  $0xdd, Z7, Z14, Z7
+	VSHUFF32X4  $0x88, Z11, Z0, Z14
+	VSHUFF32X4  $0xdd, Z11, Z0, Z11
+	VSHUFF32X4  $0x88, Z9, Z1, Z0
+	VSHUFF32X4  $0xdd, Z9, Z1, Z9
+	VSHUFF32X4  $0x88, Z8, Z4, Z1
+	VSHUFF32X4  $0xdd, Z8, Z4, Z8
+	VSHUFF32X4  $0x88, Z13, Z3, Z4
+	VSHUFF32X4  $0xdd, Z13, Z3, Z13
+	VSHUFF32X4  $0x88, Z12, Z6, Z3
+	VSHUFF32X4  $0xdd, Z12, Z6, Z12
+	VSHUFF32X4  $0x88, Z10, Z5, Z6
+	VSHUFF32X4  $0xdd, Z10, Z5, Z10
+	VSHUFF32X4  $0x88, Z2, Z15, Z5
+	VSHUFF32X4  $0xdd, Z2, Z15, Z2
+	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMOVUPS     Z16, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMOVUPS     Z14, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMOVUPS     Z0, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMOVUPS     Z1, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMOVUPS     Z4, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMOVUPS     Z3, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMOVUPS     Z6, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMOVUPS     Z5, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMOVUPS     Z7, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMOVUPS     Z11, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMOVUPS     Z9, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMOVUPS     Z8, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMOVUPS     Z13, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMOVUPS     Z12, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMOVUPS     Z10, K1, (DX)
+	ADDQ        AX, DX
+	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMOVUPS     Z2, K1, (DX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch int)
 // Requires: AVX, AVX512F, BMI, BMI2, CMOV
 TEXT ·padRowsAVX512(SB), NOSPLIT, $0-48

@@ -58,12 +58,34 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 	switch {
 	case cols == 14 && step == 1:
 		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
-	case cols == 14:
+	case cols == 14 && step == 2:
 		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
-	case step == 1:
+	case cols == 14 && step == 32:
+		bcast32x14S32AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+	case cols == 7 && step == 1:
 		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
-	default:
+	case cols == 7 && step == 2:
 		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+	default:
+		panic("conv: no bcast kernel for this width and step")
+	}
+}
+
+// bcast16Tile runs the 28-pixel interleaved kernel for input stride 1 or 16
+// (see bcast16Generic); offs must increase.
+func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shift []float32, floor float32) {
+	taps := len(offs)
+	if n < 1 || n > 28 || taps < 1 {
+		panic("conv: bad bcast16 tile")
+	}
+	_, _, _, _ = w[16*taps-1], x[offs[taps-1]+stride*27], y[16*n-1], shift[15]
+	switch stride {
+	case 1:
+		bcast16x28C1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], n, &shift[0], floor)
+	case 16:
+		bcast16x28C16AVX512(taps, &w[0], &offs[0], &x[0], &y[0], n, &shift[0], floor)
+	default:
+		panic("conv: no bcast16 kernel for this stride")
 	}
 }
 

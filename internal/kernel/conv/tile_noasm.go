@@ -14,6 +14,10 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
 }
 
+func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shift []float32, floor float32) {
+	bcast16Generic(stride, w, offs, x, y, n, shift, floor)
+}
+
 func split2(even, odd, src []float32) { split2Generic(even, odd, src) }
 
 func padRows(dst, src []float32, w, rows, padL, pitch int) {

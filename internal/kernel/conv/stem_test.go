@@ -1,0 +1,139 @@
+package conv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/parallel"
+)
+
+// stemCases are DLA's stem at a few input sizes and odd variants of it:
+// partial 28- and 14-pixel tiles, other kernel sizes and paddings, more
+// input and output channels, and images a tile or a row wide.
+func stemCases() [][3]Params {
+	stem := func(c, h, w, r0, pad0, r1, k2 int) [3]Params {
+		p0 := Params{1, c, h, w, 16, r0, r0, 1, 1, pad0, pad0, 1}
+		p1 := Params{1, 16, p0.OutH(), p0.OutW(), 16, r1, r1, 1, 1, r1 / 2, r1 / 2, 1}
+		p2 := Params{1, 16, p1.OutH(), p1.OutW(), k2, 3, 3, 2, 2, 1, 1, 1}
+		return [3]Params{p0, p1, p2}
+	}
+	return [][3]Params{
+		stem(3, 224, 224, 7, 3, 3, 32),
+		stem(3, 64, 64, 7, 3, 3, 32),
+		stem(3, 37, 29, 7, 3, 3, 64),
+		stem(1, 9, 30, 3, 1, 3, 32),
+		stem(5, 17, 57, 5, 0, 1, 96),
+		stem(3, 1, 1, 7, 3, 3, 32),
+		stem(2, 6, 3, 3, 2, 5, 32),
+	}
+}
+
+// The fused stem matches the three reference convolutions, each with its
+// shift and, or not, its ReLU, on one to three workers.
+func TestStemMatchesRef(t *testing.T) {
+	if !haveTile {
+		t.Skip("the fused stem needs the AVX-512 kernels")
+	}
+	for ci, p := range stemCases() {
+		if !StemFits(p) {
+			t.Fatalf("%+v: StemFits rejects a stem", p)
+		}
+		checkStem(t, p, uint64(ci))
+	}
+}
+
+func checkStem(t *testing.T, p [3]Params, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 3))
+	var w, shift [3][]float32
+	var relu [3]bool
+	for i, q := range p {
+		w[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, 10*seed+uint64(i))
+		shift[i] = kerneltest.Rand(q.K, 10*seed+uint64(i)+5)
+		relu[i] = r.IntN(3) > 0
+	}
+	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, seed)
+	want := x
+	for i, q := range p {
+		out := make([]float32, q.K*q.OutH()*q.OutW())
+		ForwardRef(q, want, w[i], out, &Epilogue{Shift: shift[i], ReLU: relu[i]})
+		want = out
+	}
+	s := NewStem(p, w, shift, relu)
+	for _, workers := range []int{1, 2, 3} {
+		old := parallel.SetWorkers(workers)
+		got, check := kerneltest.Guarded(len(want), kerneltest.Rand(len(want), 9))
+		ws := kerneltest.Rand(s.WorkspaceSize(), 8) // stale data, as the engine's
+		s.Run(x, got, ws)
+		check(t)
+		kerneltest.CheckNMSE(t, fmt.Sprintf("%+v workers=%d", p, workers), got, want, kerneltest.DefaultNMSE)
+		parallel.SetWorkers(old)
+	}
+}
+
+func FuzzStem(f *testing.F) {
+	f.Add(3, 17, 23, 7, 3, 3, 1)
+	f.Add(1, 1, 1, 3, 1, 1, 2)
+	f.Add(2, 5, 40, 1, 0, 5, 1)
+	f.Fuzz(func(t *testing.T, c, h, w, r0, pad0, r1, blocks int) {
+		if !haveTile || c < 1 || c > 4 || h < 1 || h > 40 || w < 1 || w > 40 || r0 < 1 || r0 > 7 ||
+			pad0 < 0 || pad0 > 4 || r1 < 1 || r1 > 5 || blocks < 1 || blocks > 2 {
+			return
+		}
+		p0 := Params{1, c, h, w, 16, r0, r0, 1, 1, pad0, pad0, 1}
+		if p0.Validate() != nil {
+			return
+		}
+		p1 := Params{1, 16, p0.OutH(), p0.OutW(), 16, r1, r1, 1, 1, r1 / 2, r1 / 2, 1}
+		if p1.Validate() != nil {
+			return
+		}
+		p := [3]Params{p0, p1, {1, 16, p1.OutH(), p1.OutW(), 32 * blocks, 3, 3, 2, 2, 1, 1, 1}}
+		if !StemFits(p) {
+			return
+		}
+		checkStem(t, p, 1)
+	})
+}
+
+func TestStemFits(t *testing.T) {
+	good := stemCases()[0]
+	if haveTile && !StemFits(good) {
+		t.Fatal("DLA's stem rejected")
+	}
+	for _, mut := range []func(p *[3]Params){
+		func(p *[3]Params) { p[0].K = 32 },
+		func(p *[3]Params) { p[0].StrideH = 2 },
+		func(p *[3]Params) { p[1].Groups = 2 },
+		func(p *[3]Params) { p[2].K = 48 },
+		func(p *[3]Params) { p[2].StrideW = 1 },
+		func(p *[3]Params) { p[1].H = 100 },
+		func(p *[3]Params) { p[0].R = 0 },
+	} {
+		p := good
+		mut(&p)
+		if StemFits(p) {
+			t.Errorf("%+v: accepted", p)
+		}
+	}
+}
+
+func TestStemRunDoesNotAllocate(t *testing.T) {
+	if !haveTile || raceEnabled {
+		t.Skip("needs the AVX-512 kernels; sync.Pool drops items under the race detector")
+	}
+	p := stemCases()[2]
+	var w, shift [3][]float32
+	for i, q := range p {
+		w[i], shift[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, 1), kerneltest.Rand(q.K, 2)
+	}
+	s := NewStem(p, w, shift, [3]bool{true, true, true})
+	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 3)
+	y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
+	ws := make([]float32, s.WorkspaceSize())
+	if a := testing.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
+		t.Errorf("%v allocations per Run", a)
+	}
+}
