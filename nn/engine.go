@@ -17,7 +17,8 @@ import (
 // Engine is a graph compiled for inference: BatchNorm folded into the
 // convolution weights, ReLU and residual adds fused into convolution
 // epilogues, each concatenation's inputs written in place into their channel
-// slice of its buffer, duplicate max pools merged, weights packed once, and all
+// slice of its buffer, duplicate max pools merged, the stem's three
+// convolutions fused into one step (fuseStem), weights packed once, and all
 // activations planned into one arena per batch size. Forward is safe for
 // concurrent use; each call borrows a pooled arena, so the steady state
 // allocates nothing.
@@ -69,7 +70,6 @@ type step struct {
 	relu     bool
 	conv     convKernel
 	stem     *conv.Stem
-	folded   []float32   // small convolutions' folded weights, while Compile may fuse a stem
 	params   conv.Params // one image
 	scale    []float32   // affine steps (a BatchNorm that follows no convolution)
 	shift    []float32
@@ -203,6 +203,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	canon := func(v int) int { return alias[v] }
 	done := make([]bool, len(g.Nodes)) // absorbed into an earlier step
 	var staging []float32
+	stemWeights := map[int][]float32{} // by step: folded weights of the convolutions fuseStem may take
 	e := &Engine{g: g, plans: map[int]*memPlan{}}
 
 	// Merge identical max pools of the same input (level roots pool twice).
@@ -281,8 +282,8 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 			st.params = convParams(g, nd, 1)
 			st.macs = int64(nd.Out[0]*nd.Out[1]*nd.Out[2]) * int64(kdim)
 			st.conv = opt.kernelFor(st.params, folded)
-			if len(folded) <= stemMaxWeights {
-				st.folded = slices.Clone(folded)
+			if (st.params.C == 16 || st.params.K == 16) && len(folded) <= stemMaxWeights {
+				stemWeights[len(e.steps)] = slices.Clone(folded)
 			}
 		case OpBatchNorm:
 			st.kind = stepAffine
@@ -309,10 +310,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	}
 	e.output = canon(g.Output)
 	if !opt.NoStem {
-		e.fuseStem(func(v int) bool { _, ok := sole(v); return ok })
-	}
-	for i := range e.steps {
-		e.steps[i].folded = nil
+		e.fuseStem(stemWeights, func(v int) bool { _, ok := sole(v); return ok })
 	}
 	e.perImage = !opt.WholeBatch && !e.batchesWhole()
 	e.placeValues(uses, canon)
@@ -324,11 +322,13 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 const stemMaxWeights = 8192
 
 // fuseStem replaces the first three convolutions in a row that conv.StemFits
-// accepts, each but the last read by the next alone (single), by one
-// conv.Stem step: its two 16-channel activations then stay channel-
+// accepts, each but the last read by the next alone (single, which excludes
+// the graph output), by one conv.Stem step built from their folded weights
+// (weights, by step): its two 16-channel activations then stay channel-
 // interleaved in the workspace, with no padded copies (two cores: 2.90 ->
-// 2.69 ms for DLA's stem at 224x224, BenchmarkStem).
-func (e *Engine) fuseStem(single func(v int) bool) {
+// 2.69 ms for DLA's stem at 224x224, BenchmarkStem). The three conv.Plans
+// Compile made for them are dropped.
+func (e *Engine) fuseStem(weights map[int][]float32, single func(v int) bool) {
 	for i := 0; i+3 <= len(e.steps); i++ {
 		s := e.steps[i : i+3]
 		var p [3]conv.Params
@@ -336,10 +336,9 @@ func (e *Engine) fuseStem(single func(v int) bool) {
 		var relu [3]bool
 		ok := true
 		for j := range s {
-			_, isPlan := s[j].conv.(*conv.Plan)
-			ok = ok && s[j].kind == stepConv && isPlan && s[j].folded != nil && s[j].other < 0 &&
-				(j == 0 || s[j].in == s[j-1].out && single(s[j-1].out) && s[j-1].out != e.output)
-			p[j], w[j], shift[j], relu[j] = s[j].params, s[j].folded, s[j].shift, s[j].relu
+			ok = ok && s[j].kind == stepConv && weights[i+j] != nil && s[j].other < 0 &&
+				(j == 0 || s[j].in == s[j-1].out && single(s[j-1].out))
+			p[j], w[j], shift[j], relu[j] = s[j].params, weights[i+j], s[j].shift, s[j].relu
 		}
 		if !ok || !conv.StemFits(p) {
 			continue
@@ -411,21 +410,37 @@ func (e *Engine) placeValues(uses [][]int, canon func(int) int) {
 			e.place[st.out] = placement{buf: newBuf(st.outShape)}
 		}
 	}
-	// Copies run right after the step producing their source (or first, for the input).
+	// Copies run right after the step producing their source (or first, for
+	// the input). A concatenation is produced by no step: a copy of one (a
+	// concatenation inside another) runs after the last step or copy that
+	// writes into it. Copies are in graph order, so an inner concatenation's
+	// copies are placed before an outer one looks for its writers.
 	if len(copies) > 0 {
 		var out []step
+		var late []step
 		for _, c := range copies {
-			if c.in == 0 {
+			if _, ok := producer[c.in]; !ok && c.in != 0 {
+				late = append(late, c)
+			} else if c.in == 0 {
 				out = append(out, c)
 			}
 		}
 		for _, st := range e.steps {
 			out = append(out, st)
 			for _, c := range copies {
-				if c.in == st.out {
+				if _, ok := producer[c.in]; ok && c.in == st.out {
 					out = append(out, c)
 				}
 			}
+		}
+		for _, c := range late {
+			last := 0
+			for i, st := range out {
+				if e.place[st.out].buf == e.place[c.in].buf {
+					last = i + 1
+				}
+			}
+			out = slices.Insert(out, last, c)
 		}
 		e.steps = out
 	}

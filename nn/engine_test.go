@@ -51,19 +51,13 @@ func TestEngineMatchesReference(t *testing.T) {
 	}
 	for _, name := range models {
 		t.Run(name, func(t *testing.T) {
-			g, w, e := compiled(t, name, 64)
+			g, w, _ := compiled(t, name, 64)
 			x := arch.SyntheticInput(3, 64, 64, 1)
 			want, err := nn.RunReference(g, w, x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := e.Forward(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
-				t.Errorf("max |diff| / max |logit| = %.3g > 1e-4", d)
-			}
+			checkCompiled(t, name, g, w, nn.Options{}, x, want)
 		})
 	}
 }
@@ -157,17 +151,7 @@ func TestEngineAlgorithmsMatchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := nn.Compile(g, w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.Forward(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
-				t.Errorf("max |diff| / max |logit| = %.3g > 1e-4", d)
-			}
+			e := checkCompiled(t, c.name, g, w, nn.Options{}, in, want)
 			steps, err := e.Profile(in)
 			if err != nil {
 				t.Fatal(err)
@@ -189,19 +173,24 @@ func TestImageByImageChoice(t *testing.T) {
 }
 
 // DLA's stem compiles to one fused step where the AVX-512 kernels run, and
-// computes what the three convolutions compute; it is not fused when
-// another step reads an activation inside it.
+// computes what the three convolutions compute, batches whole or image by
+// image; it is not fused when another step reads an activation inside it
+// or when its last convolution adds a residual.
 func TestStemFusion(t *testing.T) {
-	for _, shared := range []bool{false, true} {
+	for _, variant := range []string{"stem", "shared", "residual"} {
 		b := nn.NewBuilder(3, 37, 30)
 		cbr := func(name string, x, out, k, stride int) int {
-			return b.ReLU(b.BatchNorm(name+".bn", b.Conv(name, x, out, k, stride, k/2, 1)))
+			return b.BatchNorm(name+".bn", b.Conv(name, x, out, k, stride, k/2, 1))
 		}
-		x0 := cbr("base", 0, 16, 7, 1)
-		x1 := cbr("level0", x0, 16, 3, 1)
+		side := b.Conv("side", 0, 32, 1, 2, 0, 1) // 32 x 19 x 15, like level1
+		x0 := b.ReLU(cbr("base", 0, 16, 7, 1))
+		x1 := b.ReLU(cbr("level0", x0, 16, 3, 1))
 		x2 := cbr("level1", x1, 32, 3, 2)
-		y := b.GlobalAvgPool(x2)
-		if shared { // level0's output read twice
+		if variant == "residual" {
+			x2 = b.Add(x2, side)
+		}
+		y := b.Concat(b.GlobalAvgPool(b.ReLU(x2)), b.GlobalAvgPool(side))
+		if variant == "shared" { // level0's output read twice
 			y = b.Concat(y, b.GlobalAvgPool(x1))
 		}
 		g, err := b.Finish(b.ConvBias("fc", y, 10, 1))
@@ -219,26 +208,60 @@ func TestStemFusion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, opt := range []nn.Options{{}, {NoStem: true}} {
-			e, err := nn.CompileWith(g, w, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := e.Forward(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
-				t.Errorf("shared=%v %+v: max |diff| / max |logit| = %.3g > 1e-4", shared, opt, d)
-			}
+		for _, opt := range []nn.Options{{}, {WholeBatch: true}, {NoStem: true}} {
+			e := checkCompiled(t, fmt.Sprintf("%s %+v", variant, opt), g, w, opt, in, want)
 			steps, err := e.Profile(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fused := strings.HasPrefix(steps[0].Kind, "stem")
-			if want := conv.StemFits(stem) && !shared && !opt.NoStem; fused != want {
-				t.Errorf("shared=%v %+v: first step %q, fused should be %v", shared, opt, steps[0].Kind, want)
+			fused := false
+			for _, st := range steps {
+				fused = fused || strings.HasPrefix(st.Kind, "stem")
+			}
+			if want := conv.StemFits(stem) && variant == "stem" && !opt.NoStem; fused != want {
+				t.Errorf("%s %+v: fused %v, want %v", variant, opt, fused, want)
 			}
 		}
 	}
+}
+
+// A concatenation inside another is copied into it once all of its own
+// inputs are written (the copy used to be dropped: it has no producing
+// step to follow), whether batches run whole or image by image.
+func TestNestedConcat(t *testing.T) {
+	b := nn.NewBuilder(3, 8, 8)
+	pooled := func(name string) int { return b.GlobalAvgPool(b.Conv(name, 0, 4, 1, 1, 0, 1)) }
+	inner := b.Concat(pooled("a"), pooled("b"))
+	y := b.Concat(b.Concat(inner, pooled("c")), pooled("d"))
+	g, err := b.Finish(b.ConvBias("fc", y, 10, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := nn.Weights(arch.SyntheticWeights(g, 3))
+	in := arch.SyntheticInput(2, 8, 8, 4)
+	want, err := nn.RunReference(g, w, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []nn.Options{{}, {WholeBatch: true}} {
+		checkCompiled(t, fmt.Sprintf("%+v", opt), g, w, opt, in, want)
+	}
+}
+
+// checkCompiled compiles g with opt, runs in and compares the logits with
+// want (max |diff| / max |logit| <= 1e-4); it returns the engine.
+func checkCompiled(t *testing.T, name string, g *nn.Graph, w nn.Weights, opt nn.Options, in, want *tensor.Tensor) *nn.Engine {
+	t.Helper()
+	e, err := nn.CompileWith(g, w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxRelDiff(got.Data, want.Data); d > 1e-4 {
+		t.Errorf("%s: max |diff| / max |logit| = %.3g > 1e-4", name, d)
+	}
+	return e
 }

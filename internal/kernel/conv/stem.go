@@ -49,10 +49,11 @@ func (l interleaved) at(row, col int) int {
 	return l.off + (row+l.padH)*l.pitch() + 16*(col+l.padW)
 }
 
-// stemSlack pads each layout's end: a tile reads up to its full width (28
-// pixels, or 14 at stride 2) past the last valid output and a kernel's
-// width past the row.
-const stemSlack = 16 * 64
+// stemSlack follows each layout: a tile computes, and drops, up to 27
+// pixels past a row's end (26 at stride 2), so it reads up to 16*27 floats
+// past the padded activation, which must not reach into the next one while
+// that is being written.
+const stemSlack = 16 * 28
 
 // StemFits reports whether p[0..2] form a stem the fused kernels compute:
 // groups of 1, p[0] to 16 channels at stride 1, p[1] 16->16 at stride 1,
@@ -213,26 +214,25 @@ func (st *stemState) border(l interleaved, oh int) {
 // padded planes into activation a, 28 pixels a tile.
 func (st *stemState) layer0(lo, hi int) {
 	s := st.s
-	p := &s.p[0]
-	ow := p.OutW()
-	for oh := lo; oh < hi; oh++ {
-		st.border(s.a, oh)
-		for ow0 := 0; ow0 < ow; ow0 += 28 {
-			bcast16Tile(1, s.w[0], s.offs[0], st.ws[oh*s.pitch+ow0:], st.ws[s.a.at(oh, ow0):], min(28, ow-ow0), s.shift[0], s.floor[0])
-		}
-	}
+	st.rows16(lo, hi, 0, s.a, func(oh, ow0 int) int { return oh*s.pitch + ow0 }, 1)
 }
 
 // layer1 computes output rows [lo, hi) of the second convolution from
 // activation a into activation b.
 func (st *stemState) layer1(lo, hi int) {
+	a := st.s.a
+	st.rows16(lo, hi, 1, st.s.b, func(oh, ow0 int) int { return a.off + oh*a.pitch() + 16*ow0 }, 16)
+}
+
+// rows16 computes output rows [lo, hi) of 16-channel convolution i
+// into out, each row's border zeroed, the input of the tile at (oh, ow0)
+// at st.ws[in(oh, ow0)] with adjacent pixels' inputs stride floats apart.
+func (st *stemState) rows16(lo, hi, i int, out interleaved, in func(oh, ow0 int) int, stride int) {
 	s := st.s
-	ow := s.p[1].OutW()
 	for oh := lo; oh < hi; oh++ {
-		st.border(s.b, oh)
-		for ow0 := 0; ow0 < ow; ow0 += 28 {
-			x := st.ws[s.a.off+oh*s.a.pitch()+16*ow0:]
-			bcast16Tile(16, s.w[1], s.offs[1], x, st.ws[s.b.at(oh, ow0):], min(28, ow-ow0), s.shift[1], s.floor[1])
+		st.border(out, oh)
+		for ow0 := 0; ow0 < out.w; ow0 += 28 {
+			bcast16Tile(stride, s.w[i], s.offs[i], st.ws[in(oh, ow0):], st.ws[out.at(oh, ow0):], min(28, out.w-ow0), s.shift[i], s.floor[i])
 		}
 	}
 }

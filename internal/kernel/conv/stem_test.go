@@ -63,38 +63,51 @@ func checkStem(t *testing.T, p [3]Params, seed uint64) {
 	}
 	s := NewStem(p, w, shift, relu)
 	for _, workers := range []int{1, 2, 3} {
-		old := parallel.SetWorkers(workers)
-		got, check := kerneltest.Guarded(len(want), kerneltest.Rand(len(want), 9))
-		ws := kerneltest.Rand(s.WorkspaceSize(), 8) // stale data, as the engine's
-		s.Run(x, got, ws)
-		check(t)
-		kerneltest.CheckNMSE(t, fmt.Sprintf("%+v workers=%d", p, workers), got, want, kerneltest.DefaultNMSE)
-		parallel.SetWorkers(old)
+		func() {
+			defer parallel.SetWorkers(parallel.SetWorkers(workers))
+			got, check := kerneltest.Guarded(len(want), kerneltest.Rand(len(want), 9))
+			ws := kerneltest.Rand(s.WorkspaceSize(), 8) // stale data, as the engine's
+			s.Run(x, got, ws)
+			check(t)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("%+v relu=%v workers=%d", p, relu, workers), got, want, kerneltest.DefaultNMSE)
+		}()
 	}
 }
 
+// FuzzStem draws stems of every kernel size and padding StemFits accepts,
+// square or not, with 1-4 input channels and one or two 32-channel blocks.
 func FuzzStem(f *testing.F) {
-	f.Add(3, 17, 23, 7, 3, 3, 1)
-	f.Add(1, 1, 1, 3, 1, 1, 2)
-	f.Add(2, 5, 40, 1, 0, 5, 1)
-	f.Fuzz(func(t *testing.T, c, h, w, r0, pad0, r1, blocks int) {
-		if !haveTile || c < 1 || c > 4 || h < 1 || h > 40 || w < 1 || w > 40 || r0 < 1 || r0 > 7 ||
-			pad0 < 0 || pad0 > 4 || r1 < 1 || r1 > 5 || blocks < 1 || blocks > 2 {
+	f.Add(uint64(1), 3, 17, 23, 7, 7, 3, 3, 3, 3, 1, 1, 3, 3, 1, 1, 1)
+	f.Add(uint64(2), 1, 1, 1, 3, 3, 1, 1, 1, 1, 0, 0, 3, 3, 1, 1, 2)
+	f.Add(uint64(3), 2, 5, 40, 1, 3, 0, 2, 5, 2, 2, 0, 2, 4, 0, 3, 1)
+	f.Fuzz(func(t *testing.T, seed uint64, c, h, w, r0, s0, ph0, pw0, r1, s1, ph1, pw1, r2, s2, ph2, pw2, blocks int) {
+		small := func(v, lo, hi int) bool { return v >= lo && v <= hi }
+		if !haveTile || !small(c, 1, 4) || !small(h, 1, 40) || !small(w, 1, 60) || !small(blocks, 1, 2) {
 			return
 		}
-		p0 := Params{1, c, h, w, 16, r0, r0, 1, 1, pad0, pad0, 1}
+		for _, k := range []int{r0, s0, r1, s1, r2, s2} {
+			if !small(k, 1, 7) {
+				return
+			}
+		}
+		for _, pad := range []int{ph0, pw0, ph1, pw1, ph2, pw2} {
+			if !small(pad, 0, 5) {
+				return
+			}
+		}
+		p0 := Params{1, c, h, w, 16, r0, s0, 1, 1, ph0, pw0, 1}
 		if p0.Validate() != nil {
 			return
 		}
-		p1 := Params{1, 16, p0.OutH(), p0.OutW(), 16, r1, r1, 1, 1, r1 / 2, r1 / 2, 1}
+		p1 := Params{1, 16, p0.OutH(), p0.OutW(), 16, r1, s1, 1, 1, ph1, pw1, 1}
 		if p1.Validate() != nil {
 			return
 		}
-		p := [3]Params{p0, p1, {1, 16, p1.OutH(), p1.OutW(), 32 * blocks, 3, 3, 2, 2, 1, 1, 1}}
+		p := [3]Params{p0, p1, {1, 16, p1.OutH(), p1.OutW(), 32 * blocks, r2, s2, 2, 2, ph2, pw2, 1}}
 		if !StemFits(p) {
 			return
 		}
-		checkStem(t, p, 1)
+		checkStem(t, p, seed)
 	})
 }
 

@@ -67,7 +67,8 @@ func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y 
 
 // bcast16Generic is the definition of the fused stem's 16-channel kernels
 // (stem.go): n pixels, each pixel's 16 channels stored together, the inputs
-// of adjacent pixels stride floats apart.
+// of adjacent pixels stride floats apart (the assembly turns a NaN into
+// floor; this returns it).
 func bcast16Generic(stride int, w []float32, offs []int, x, y []float32, n int, shift []float32, floor float32) {
 	for j := range n {
 		for k := range 16 {

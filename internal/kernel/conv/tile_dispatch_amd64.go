@@ -44,12 +44,14 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 }
 
 // bcastTile runs the cols-column (14 or 7) bcast kernel for input step 1 or
-// 2 (see bcastGeneric).
+// 2, or 32 (14 columns: the fused stem's interleaved pixels at stride 2);
+// see bcastGeneric. offs must increase.
 func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
-	_, _, _ = y[(bcastK-1)*ldy+n-1], scale[bcastK-1], shift[bcastK-1]
-	if n < 1 || n > cols {
+	if n < 1 || n > cols || taps < 1 {
 		panic("conv: bad bcast tile")
 	}
+	// offs increase, so the last tap's last column is the furthest read.
+	_, _, _, _ = y[(bcastK-1)*ldy+n-1], scale[bcastK-1], shift[bcastK-1], x[offs[taps-1]+step*(cols-1)]
 	var r *float32
 	if res != nil {
 		_ = res[(bcastK-1)*ldy+n-1]

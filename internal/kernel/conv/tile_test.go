@@ -51,14 +51,14 @@ func TestTileKernel(t *testing.T) {
 // epilogues with and without a residual, with guard bands around the output
 // rows.
 func TestBcastKernel(t *testing.T) {
-	for _, c := range [][2]int{{14, 1}, {14, 2}, {7, 1}, {7, 2}} {
+	for _, c := range [][2]int{{14, 1}, {14, 2}, {14, 32}, {7, 1}, {7, 2}} {
 		cols, step := c[0], c[1]
 		for i, taps := range []int{1, 2, 9, 27, 144} {
-			x := kerneltest.Rand(taps*5+2*cols+16, uint64(i))
+			x := kerneltest.Rand(taps*5+step*cols, uint64(i))
 			w := kerneltest.Rand(taps*bcastK, uint64(i)+1)
 			offs := make([]int, taps)
 			for t := range offs {
-				offs[t] = (t * 5) % (len(x) - 2*cols)
+				offs[t] = t * 5
 			}
 			scale, shift := kerneltest.Rand(bcastK, 3), kerneltest.Rand(bcastK, 4)
 			ldy := cols + 3
@@ -72,6 +72,40 @@ func TestBcastKernel(t *testing.T) {
 						check(t)
 						kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d n=%d floor=%v res=%v", cols, step, taps, n, floor, res != nil), got, want, kerneltest.DefaultNMSE)
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestBcast16Kernel holds the dispatched 16-channel interleaved kernel
+// (the fused stem's) to bcast16Generic for both input strides, every tile
+// width that matters and both floors, with guard bands around the output.
+func TestBcast16Kernel(t *testing.T) {
+	for _, stride := range []int{1, 16} {
+		for i, taps := range []int{1, 2, 9, 147} {
+			x := kerneltest.Rand(taps*3+28*stride, uint64(i))
+			w := kerneltest.Rand(taps*16, uint64(i)+1)
+			offs := make([]int, taps)
+			for t := range offs {
+				offs[t] = t * 3
+			}
+			x[offs[taps/2]] = float32(math.NaN()) // a NaN sum becomes the floor, as with tileGeneric
+			shift := kerneltest.Rand(16, 4)
+			for _, n := range []int{1, 13, 27, 28} {
+				for _, floor := range []float32{0, float32(math.Inf(-1))} {
+					want := kerneltest.Rand(16*28, 6)
+					got, check := kerneltest.Guarded(len(want), want)
+					bcast16Generic(stride, w, offs, x, want, n, shift, floor)
+					bcast16Tile(stride, w, offs, x, got, n, shift, floor)
+					check(t)
+					name := fmt.Sprintf("stride=%d taps=%d n=%d floor=%v", stride, taps, n, floor)
+					for j := range 16 * n {
+						if g, w := got[j], want[j]; w != w && g != floor || w == w && math.Abs(float64(g-w)) > 1e-4*(1+math.Abs(float64(w))) {
+							t.Fatalf("%s: element %d = %v, want %v", name, j, g, w)
+						}
+					}
+					kerneltest.CheckNMSE(t, name+" (unwritten)", got[16*n:], want[16*n:], 0)
 				}
 			}
 		}

@@ -239,7 +239,7 @@ func bcastKernel(cols, step int) {
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes a 32-channel x %d-column tile; taps >= 1,", name, cols),
-		"1 <= n <= cols; res may be nil. It is, in Go:",
+		fmt.Sprintf("1 <= n <= %d; res may be nil. It is, in Go:", cols),
 		"",
 		"\tfor j := range n {",
 		"\t\tfor k := range 32 {",
@@ -583,7 +583,7 @@ func bcast16Kernel(cols, stride int) {
 		"\t\t\tfor t := range taps {",
 		fmt.Sprintf("\t\t\t\ts += w[t*16+k] * x[offs[t]+%d*j] // fused multiply-add", stride),
 		"\t\t\t}",
-		"\t\t\ty[16*j+k] = max(s+shift[k], floor)",
+		"\t\t\ty[16*j+k] = max(s+shift[k], floor) // a NaN becomes floor",
 		"\t\t}",
 		"\t}",
 	)
