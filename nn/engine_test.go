@@ -108,7 +108,7 @@ func TestForwardIntoAllocatesNothing(t *testing.T) {
 	if err := e.ForwardInto(x, out); err != nil {
 		t.Fatal(err)
 	}
-	if a := testing.AllocsPerRun(5, func() { _ = e.ForwardInto(x, out) }); a != 0 {
+	if a := kerneltest.AllocsPerRun(5, func() { _ = e.ForwardInto(x, out) }); a != 0 {
 		t.Errorf("ForwardInto allocated %.1f times per call in steady state", a)
 	}
 }

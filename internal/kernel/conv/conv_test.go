@@ -292,7 +292,7 @@ func TestPlanRunDoesNotAllocate(t *testing.T) {
 			y := make([]float32, p.N*p.K*p.OutH()*p.OutW())
 			epi := makeEpi(epiFlags{true, true, true, true}, p.K, len(y), 3)
 			ws := make([]float32, pl.WorkspaceSize(p.N))
-			if a := testing.AllocsPerRun(20, func() { pl.Run(x, y, p.N, epi, ws) }); a != 0 {
+			if a := kerneltest.AllocsPerRun(20, func() { pl.Run(x, y, p.N, epi, ws) }); a != 0 {
 				t.Errorf("%+v: %v allocations per Run", p, a)
 			}
 		}

@@ -146,7 +146,7 @@ func TestStemRunDoesNotAllocate(t *testing.T) {
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 3)
 	y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
 	ws := make([]float32, s.WorkspaceSize())
-	if a := testing.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
+	if a := kerneltest.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
 		t.Errorf("%v allocations per Run", a)
 	}
 }

@@ -3,6 +3,8 @@ package parallel
 import (
 	"sync/atomic"
 	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
 )
 
 func TestForCoversEachIndexOnce(t *testing.T) {
@@ -54,7 +56,7 @@ func TestRunAllocatesNothing(t *testing.T) {
 	defer SetWorkers(old)
 	task := &sumTask{}
 	Run(100, 10, task)
-	if a := testing.AllocsPerRun(50, func() { Run(100, 10, task) }); a != 0 {
+	if a := kerneltest.AllocsPerRun(50, func() { Run(100, 10, task) }); a != 0 {
 		t.Errorf("Run allocated %.1f times per call", a)
 	}
 	if got := task.total.Load(); got != 100*52 {

@@ -281,7 +281,7 @@ func TestMulNoAllocs(t *testing.T) {
 		}
 		// A worker that wakes late holds on to a parallel job and the next
 		// call takes a fresh one; averaged over 100 calls that rounds to 0.
-		if allocs := testing.AllocsPerRun(100, func() { pa.Mul(n, b, n, c, n, epi) }); allocs != 0 {
+		if allocs := kerneltest.AllocsPerRun(100, func() { pa.Mul(n, b, n, c, n, epi) }); allocs != 0 {
 			t.Fatalf("Mul allocates %v times per call", allocs)
 		}
 	})

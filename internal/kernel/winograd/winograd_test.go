@@ -106,7 +106,7 @@ func TestRunAllocatesNothing(t *testing.T) {
 	ws := make([]float32, pl.WorkspaceSize(1))
 	epi := &conv.Epilogue{ReLU: true}
 	pl.Run(x, y, 1, epi, ws)
-	if a := testing.AllocsPerRun(10, func() { pl.Run(x, y, 1, epi, ws) }); a != 0 {
+	if a := kerneltest.AllocsPerRun(10, func() { pl.Run(x, y, 1, epi, ws) }); a != 0 {
 		t.Errorf("Run allocated %.1f times", a)
 	}
 }
