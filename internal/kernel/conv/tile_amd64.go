@@ -113,7 +113,7 @@ func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= cols; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -133,7 +133,7 @@ func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= cols; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -153,7 +153,7 @@ func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= cols; res may be nil. It is, in Go:
+// 1 <= n <= 7; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -173,7 +173,7 @@ func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= cols; res may be nil. It is, in Go:
+// 1 <= n <= 7; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -201,7 +201,7 @@ func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //			for t := range taps {
 //				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
 //			}
-//			y[16*j+k] = max(s+shift[k], floor)
+//			y[16*j+k] = max(s+shift[k], floor) // a NaN becomes floor
 //		}
 //	}
 //
@@ -217,7 +217,7 @@ func bcast16x28C1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 //			for t := range taps {
 //				s += w[t*16+k] * x[offs[t]+16*j] // fused multiply-add
 //			}
-//			y[16*j+k] = max(s+shift[k], floor)
+//			y[16*j+k] = max(s+shift[k], floor) // a NaN becomes floor
 //		}
 //	}
 //
@@ -225,7 +225,7 @@ func bcast16x28C1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
 
 // bcast32x14S32AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= cols; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
