@@ -416,19 +416,19 @@ func (e *Engine) placeValues(uses [][]int, canon func(int) int) {
 	// writes into it. Copies are in graph order, so an inner concatenation's
 	// copies are placed before an outer one looks for its writers.
 	if len(copies) > 0 {
-		var out []step
-		var late []step
+		var out, late []step
 		for _, c := range copies {
-			if _, ok := producer[c.in]; !ok && c.in != 0 {
-				late = append(late, c)
-			} else if c.in == 0 {
+			switch _, produced := producer[c.in]; {
+			case c.in == 0:
 				out = append(out, c)
+			case !produced:
+				late = append(late, c)
 			}
 		}
 		for _, st := range e.steps {
 			out = append(out, st)
 			for _, c := range copies {
-				if _, ok := producer[c.in]; ok && c.in == st.out {
+				if c.in == st.out {
 					out = append(out, c)
 				}
 			}
@@ -488,10 +488,10 @@ func (e *Engine) planFor(n int) *memPlan {
 		p.size = max(p.size, off+size)
 	}
 	for i := range e.steps {
-		if st := &e.steps[i]; st.conv != nil {
+		switch st := &e.steps[i]; {
+		case st.conv != nil:
 			p.wsLen = max(p.wsLen, st.conv.WorkspaceSize(e.convImages(st, n)))
-		}
-		if st := &e.steps[i]; st.stem != nil {
+		case st.stem != nil:
 			p.wsLen = max(p.wsLen, st.stem.WorkspaceSize())
 		}
 	}

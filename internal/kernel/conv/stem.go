@@ -29,10 +29,12 @@ type Stem struct {
 	ones  []float32 // the 32-channel kernels' scale
 
 	// The layout in the workspace of one image: the padded input planes
-	// (planar), then the two interleaved activations with their borders.
-	pitch, plane int // the padded input
-	a, b         interleaved
-	pool         sync.Pool // *stemState
+	// (planar, in: p[0] read as the blocked kernels' copy), then the two
+	// interleaved activations with their borders.
+	src  geom
+	in   phaseGeom
+	a, b interleaved
+	pool sync.Pool // *stemState
 }
 
 // interleaved is the layout of a 16-channel activation stored pixel by
@@ -97,25 +99,19 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool) *Stem {
 		}
 	}
 	p0, p1, p2 := p[0], p[1], p[2]
-	s.pitch = p0.W + 2*p0.PadW
-	s.plane = (p0.H + 2*p0.PadH) * s.pitch
-	s.a = interleaved{h: p1.H, w: p1.W, padH: p1.PadH, padW: p1.PadW, off: p0.C*s.plane + stemSlack}
+	s.src = newGeom(p0)
+	s.in = s.src.phases(0) // stride 1: one zero-padded plane per channel
+	s.a = interleaved{h: p1.H, w: p1.W, padH: p1.PadH, padW: p1.PadW, off: p0.C*s.in.plane + stemSlack}
 	s.a.len = (p1.H+2*p1.PadH)*s.a.pitch() + stemSlack
 	s.b = interleaved{h: p2.H, w: p2.W, padH: p2.PadH, padW: p2.PadW, off: s.a.off + s.a.len}
 	s.b.len = (p2.H+2*p2.PadH)*s.b.pitch() + stemSlack
 
-	// Layer 0 reads planes: taps (c, r, s) in weight order. Layers 1 and 2
-	// read interleaved pixels: taps (r, s, c), so that consecutive taps
-	// read consecutive floats.
-	kdim0 := p0.C * p0.R * p0.S
-	s.w[0], s.offs[0] = make([]float32, 16*kdim0), make([]int, kdim0)
-	for t := range kdim0 {
-		c, r, q := t/(p0.R*p0.S), t/p0.S%p0.R, t%p0.S
-		s.offs[0][t] = c*s.plane + r*s.pitch + q
-		for k := range 16 {
-			s.w[0][t*16+k] = w[0][k*kdim0+t]
-		}
-	}
+	// Layer 0 reads planes: taps (c, r, s) in weight order, packed as for
+	// the blocked kernels. Layers 1 and 2 read interleaved pixels: taps
+	// (r, s, c), so that consecutive taps read consecutive floats.
+	s.w[0] = make([]float32, 16*s.src.kdim)
+	s.src.packTile(s.w[0], w[0], 16)
+	s.offs[0] = s.src.tileOffsets(&s.in)
 	for i, l := range []interleaved{s.a, s.b} {
 		q := p[i+1]
 		kdim := 16 * q.R * q.S
@@ -158,8 +154,8 @@ func (s *Stem) Run(x, y, ws []float32) {
 	st := s.pool.Get().(*stemState)
 	st.x, st.y, st.ws = x, y, ws
 	workers := parallel.Workers()
-	rows := p0.H + 2*p0.PadH
-	parallel.For(p0.C*rows, ceilDiv(p0.C*rows, 4*workers), st.padFn)
+	rows := p0.C * s.in.hph
+	parallel.For(rows, ceilDiv(rows, 4*workers), st.padFn)
 	for i, fn := range []func(lo, hi int){st.fn0, st.fn1, st.fn2} {
 		units := s.p[i].OutH()
 		if i == 2 {
@@ -182,16 +178,12 @@ type stemState struct {
 // pad writes padded rows [lo, hi) (channel-major) of the input planes.
 func (st *stemState) pad(lo, hi int) {
 	s := st.s
-	p := &s.p[0]
-	rows := p.H + 2*p.PadH
+	g, row := &s.src, s.in
+	row.hph = 1
 	for u := lo; u < hi; u++ {
-		c, r := u/rows, u%rows
-		dst := st.ws[c*s.plane+r*s.pitch : c*s.plane+(r+1)*s.pitch]
-		if ih := r - p.PadH; ih >= 0 && ih < p.H {
-			padRows(dst, st.x[(c*p.H+ih)*p.W:(c*p.H+ih+1)*p.W], p.W, 1, p.PadW, s.pitch)
-		} else {
-			clear(dst)
-		}
+		c, r := u/s.in.hph, u%s.in.hph
+		dst := st.ws[c*s.in.plane+r*s.in.pitch : c*s.in.plane+(r+1)*s.in.pitch]
+		g.buildRows(dst, st.x[c*g.hw:(c+1)*g.hw], &row, r)
 	}
 }
 
@@ -214,7 +206,7 @@ func (st *stemState) border(l interleaved, oh int) {
 // padded planes into activation a, 28 pixels a tile.
 func (st *stemState) layer0(lo, hi int) {
 	s := st.s
-	st.rows16(lo, hi, 0, s.a, func(oh, ow0 int) int { return oh*s.pitch + ow0 }, 1)
+	st.rows16(lo, hi, 0, s.a, func(oh, ow0 int) int { return oh*s.in.pitch + ow0 }, 1)
 }
 
 // layer1 computes output rows [lo, hi) of the second convolution from
