@@ -1,5 +1,10 @@
 package winograd
 
+// The F(4x4, 3x3) transforms use the interpolation points 0, 1, -1, 2, -2 and
+// infinity: filter U = G g G^T (c16.Filter, once per plan, in float64), input
+// V = B^T d B and output Y = A^T M A (below, applied to the columns of a tile
+// and then to its rows).
+
 // inputRowsGeneric is the definition of inputRowsAVX2: B^T applied down six
 // rows, out[i*outStride+x] = sum_j BT[i][j] * in[j*inStride+x] for x < n,
 // in the factored order the assembly uses.

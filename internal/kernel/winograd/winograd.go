@@ -13,6 +13,7 @@ import (
 	"github.com/dla-go/dla/internal/kernel/conv"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/sgemm"
+	"github.com/dla-go/dla/internal/kernel/winograd/c16"
 )
 
 const (
@@ -51,7 +52,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	for k := range p.K {
 		for c := range p.C {
 			var t [nPos]float64
-			transformFilter(w[(k*p.C+c)*9:(k*p.C+c)*9+9], &t)
+			c16.Filter(w[(k*p.C+c)*9:(k*p.C+c)*9+9], &t)
 			for pos, v := range t {
 				u[(pos*p.K+k)*p.C+c] = float32(v)
 			}

@@ -6,7 +6,7 @@
 //	inputRowsAVX2:  out[i][x] = sum_j BT[i][j] * in[j][x]   (6 rows -> 6)
 //	outputRowsAVX2: out[r][x] = sum_j AT[r][j] * in[j][x]   (6 rows -> 4)
 //
-// with the factored forms of ../transform.go. Rows are stride floats apart;
+// with the factored forms of ../rows.go. Rows are stride floats apart;
 // the kernels do n &^ 7 columns and leave the rest to the Go loops.
 //
 // Run from this directory: go run . -out ../transform_amd64.s -stubs ../transform_amd64.go -pkg winograd

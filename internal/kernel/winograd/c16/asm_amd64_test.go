@@ -1,0 +1,43 @@
+//go:build !purego
+
+package c16
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
+)
+
+// The assembly kernels match their Go definitions on every tile count and
+// odd pitches, and write nothing else.
+func TestKernelsMatchGeneric(t *testing.T) {
+	if !Fast {
+		t.Skip("no AVX-512")
+	}
+	for n := 1; n <= Group; n++ {
+		for _, pitch := range []int{96, 113, 16 * 58} {
+			name := fmt.Sprintf("n=%d pitch=%d", n, pitch)
+			src := kerneltest.Rand((n-1)*64+5*pitch+96, uint64(n))
+			got, want := kerneltest.Rand(VLen, 7), kerneltest.Rand(VLen, 7)
+			inputAVX512(&src[0], pitch, &got[0], n)
+			inputGeneric(src, pitch, want, n)
+			kerneltest.CheckNMSE(t, name+" input", got, want, 1e-12)
+
+			u := kerneltest.Rand(ULen, 3)
+			want = append([]float32(nil), got...)
+			multiplyAVX512(&got[0], &u[0])
+			multiplyGeneric(want, u)
+			kerneltest.CheckNMSE(t, name+" multiply", got, want, 1e-12)
+
+			shift := kerneltest.Rand(16, 4)
+			size := (n-1)*64 + 3*pitch + 64
+			dst, check := kerneltest.Guarded(size, kerneltest.Rand(size, 5))
+			wantDst := kerneltest.Rand(size, 5)
+			outputAVX512(&got[0], n, &dst[0], pitch, &shift[0], 0)
+			outputGeneric(got, n, wantDst, pitch, shift, 0)
+			check(t)
+			kerneltest.CheckNMSE(t, name+" output", dst, wantDst, 1e-12)
+		}
+	}
+}
