@@ -130,16 +130,19 @@ func BenchmarkStem(b *testing.B) {
 	}
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 7)
 	for _, workers := range workerCounts() {
-		b.Run(fmt.Sprintf("fused/workers=%d", workers), func(b *testing.B) {
-			defer parallel.SetWorkers(parallel.SetWorkers(workers))
-			s := NewStem(p, w, shift, [3]bool{true, true, true})
-			y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
-			ws := make([]float32, s.WorkspaceSize())
-			for b.Loop() {
-				s.Run(x, y, ws)
-			}
-			b.ReportMetric(2*float64(total)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		for _, winograd := range []bool{true, false} {
+			name := map[bool]string{true: "fused", false: "fused-direct"}[winograd]
+			b.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(b *testing.B) {
+				defer parallel.SetWorkers(parallel.SetWorkers(workers))
+				s := NewStem(p, w, shift, [3]bool{true, true, true}, winograd)
+				y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
+				ws := make([]float32, s.WorkspaceSize())
+				for b.Loop() {
+					s.Run(x, y, ws)
+				}
+				b.ReportMetric(2*float64(total)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 		b.Run(fmt.Sprintf("plans/workers=%d", workers), func(b *testing.B) {
 			defer parallel.SetWorkers(parallel.SetWorkers(workers))
 			var plans [3]*Plan

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/winograd/c16"
+	"github.com/dla-go/dla/internal/kernel/winograd/row7"
 )
 
 // Stem computes three convolutions in a row as one step, DLA's stem: a
@@ -17,10 +18,13 @@ import (
 // (16 planes x 3 rows, more than the hardware prefetcher follows at
 // 224x224), needs no padded copy, and the 16-channel kernels store a pixel
 // per vector with no transpose. Alone, each layer's kernel measured 4-10%
-// faster than the planar kernels it replaces (docs/performance.md). Where
-// the middle convolution is 3x3 with padding 1 (DLA's), it runs Winograd
-// F(4x4, 3x3) instead (package c16): a pixel is one vector there too, and
-// the layer takes 0.8 ms on one core at 224x224 instead of 2.1.
+// faster than the planar kernels it replaces (docs/performance.md).
+//
+// Two of the layers run Winograd algorithms where their shapes are DLA's,
+// each on one core at 224x224: a first layer 7x7 with padding 3 runs F(2, 7)
+// along its rows (package row7; 1.5 ms instead of 2.2), a middle layer 3x3
+// with padding 1 F(4x4, 3x3) (package c16, whose pixels are one vector as
+// here; 0.8 ms instead of 2.1).
 //
 // Each layer's epilogue adds its shift and, with ReLU, clamps at zero (the
 // batch norms are folded into the weights). A Stem may run concurrently.
@@ -31,15 +35,27 @@ type Stem struct {
 	shift [3][]float32
 	floor [3]float32
 	ones  []float32 // the 32-channel kernels' scale
+	first []float32 // the first layer's F(2, 7) filter (row7.PackFilter), or nil
 	wino  []float32 // the middle layer's Winograd filter (c16.PackFilter), or nil
 
 	// The layout in the workspace of one image: the padded input planes
 	// (planar, in: p[0] read as the blocked kernels' copy), then the two
-	// interleaved activations with their borders.
+	// interleaved activations with their borders, then with F(2, 7) the
+	// transformed input rows.
 	src  geom
 	in   phaseGeom
 	a, b interleaved
+	rows rowBlocks
 	pool sync.Pool // *stemState
+}
+
+// rowBlocks is the layout of the input rows transformed for row7.Multiply:
+// every padded input row of every channel (the input's rows -3 to h+4, two
+// more than the padding so that the last call's three output rows have
+// theirs), each as blocks of row7.Block tiles.
+type rowBlocks struct {
+	off, n      int // floats from the workspace start; rows, channels included
+	blocks, len int // blocks per row; floats of one row, blocks*row7.BlockLen
 }
 
 // interleaved is the layout of a 16-channel activation stored pixel by
@@ -83,8 +99,9 @@ func StemFits(p [3]Params) bool {
 
 // NewStem packs the weights w[i] (K x C x R x S) of the three convolutions
 // p[i] (which StemFits must accept) with their epilogues: shift[i] (K
-// floats) added, then a clamp at zero where relu[i].
-func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool) *Stem {
+// floats) added, then a clamp at zero where relu[i]. With winograd, the
+// layers whose shapes allow it run the Winograd algorithms.
+func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *Stem {
 	if !StemFits(p) {
 		panic("conv: not a stem")
 	}
@@ -106,18 +123,32 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool) *Stem {
 	p0, p1, p2 := p[0], p[1], p[2]
 	s.src = newGeom(p0)
 	s.in = s.src.phases(0) // stride 1: one zero-padded plane per channel
+	if winograd && p0.R == 7 && p0.S == 7 && p0.PadH == 3 && p0.PadW == 3 && row7.Fast {
+		s.first = row7.PackFilter(w[0], p0.C)
+		// Tile t reads padded columns M*t..M*t+M+5: rows wide enough that
+		// every tile reads only zeros past the image.
+		tiles := ceilDiv(p0.W, row7.M)
+		s.in.pitch = max(s.in.pitch, row7.M*tiles+6)
+		s.in.plane = s.in.hph * s.in.pitch
+		s.rows.blocks = ceilDiv(tiles, row7.Block)
+		s.rows.len = s.rows.blocks * row7.BlockLen
+		s.rows.n = (p0.H + 6 + row7.Rows - 1) * p0.C
+	}
 	s.a = interleaved{h: p1.H, w: p1.W, padH: p1.PadH, padW: p1.PadW, off: p0.C*s.in.plane + stemSlack}
 	s.a.len = (p1.H+2*p1.PadH)*s.a.pitch() + stemSlack
 	s.b = interleaved{h: p2.H, w: p2.W, padH: p2.PadH, padW: p2.PadW, off: s.a.off + s.a.len}
 	s.b.len = (p2.H+2*p2.PadH)*s.b.pitch() + stemSlack
+	s.rows.off = s.b.off + s.b.len
 
 	// Layer 0 reads planes: taps (c, r, s) in weight order, packed as for
 	// the blocked kernels. Layers 1 and 2 read interleaved pixels: taps
 	// (r, s, c), so that consecutive taps read consecutive floats.
-	s.w[0] = make([]float32, 16*s.src.kdim)
-	s.src.packTile(s.w[0], w[0], 16)
-	s.offs[0] = s.src.tileOffsets(&s.in)
-	if p1.R == 3 && p1.S == 3 && p1.PadH == 1 && p1.PadW == 1 && c16.Fast {
+	if s.first == nil {
+		s.w[0] = make([]float32, 16*s.src.kdim)
+		s.src.packTile(s.w[0], w[0], 16)
+		s.offs[0] = s.src.tileOffsets(&s.in)
+	}
+	if winograd && p1.R == 3 && p1.S == 3 && p1.PadH == 1 && p1.PadW == 1 && c16.Fast {
 		s.wino = c16.PackFilter(w[1])
 	}
 	for i, l := range []interleaved{s.a, s.b} {
@@ -143,6 +174,9 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool) *Stem {
 	s.pool.New = func() any {
 		st := &stemState{s: s}
 		st.padFn, st.fn0, st.fn1, st.fn2 = st.pad, st.layer0, st.layer1, st.layer2
+		if s.first != nil {
+			st.padFn, st.fn0 = st.padTransform, st.layer0Winograd
+		}
 		if s.wino != nil {
 			st.fn1 = st.layer1Winograd
 		}
@@ -155,7 +189,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool) *Stem {
 func (s *Stem) Params(i int) Params { return s.p[i] }
 
 // WorkspaceSize is the floats Run needs in ws.
-func (s *Stem) WorkspaceSize() int { return s.b.off + s.b.len }
+func (s *Stem) WorkspaceSize() int { return s.rows.off + s.rows.n*s.rows.len }
 
 // Run computes the stem of one image x (p[0]'s input, planar) into y (p[2]'s
 // output, planar). ws must hold WorkspaceSize floats and must not be shared
@@ -169,9 +203,15 @@ func (s *Stem) Run(x, y, ws []float32) {
 	st.x, st.y, st.ws = x, y, ws
 	workers := parallel.Workers()
 	rows := p0.C * s.in.hph
+	if s.first != nil {
+		rows = s.rows.n
+	}
 	parallel.For(rows, ceilDiv(rows, 4*workers), st.padFn)
 	for i, fn := range []func(lo, hi int){st.fn0, st.fn1, st.fn2} {
 		units := s.p[i].OutH()
+		if i == 0 && s.first != nil {
+			units = ceilDiv(units, row7.Rows)
+		}
 		if i == 1 && s.wino != nil {
 			units = ceilDiv(units, 4) // rows of 4x4 tiles
 		}
@@ -201,6 +241,64 @@ func (st *stemState) pad(lo, hi int) {
 		c, r := u/s.in.hph, u%s.in.hph
 		dst := st.ws[c*s.in.plane+r*s.in.pitch : c*s.in.plane+(r+1)*s.in.pitch]
 		g.buildRows(dst, st.x[c*g.hw:(c+1)*g.hw], &row, r)
+	}
+}
+
+// padTransform writes the transformed rows [lo, hi) (input row-major, then
+// channel) for row7, each through its zero-padded row in the planes.
+func (st *stemState) padTransform(lo, hi int) {
+	s := st.s
+	g, row := &s.src, s.in
+	row.hph = 1
+	for u := lo; u < hi; u++ {
+		r, c := u/s.p[0].C, u%s.p[0].C
+		t := st.ws[s.rows.off+u*s.rows.len:][:s.rows.len]
+		if r >= s.in.hph { // the two rows past the padding
+			clear(t)
+			continue
+		}
+		padded := st.ws[c*s.in.plane+r*s.in.pitch:]
+		g.buildRows(padded[:s.in.pitch], st.x[c*g.hw:(c+1)*g.hw], &row, r)
+		row7.Input(padded, t, s.rows.blocks)
+	}
+}
+
+// layer0Winograd computes groups [lo, hi) of row7.Rows output rows of the
+// first convolution into activation a with F(2, 7). Tiles past the
+// activation's last row or column go through a scratch tile.
+func (st *stemState) layer0Winograd(lo, hi int) {
+	const m = row7.M
+	s := st.s
+	a, c, rb := s.a, s.p[0].C, s.rows
+	var scratch [row7.Rows * m * 16]float32
+	tiles := ceilDiv(a.w, m)
+	for grp := lo; grp < hi; grp++ {
+		oh := grp * row7.Rows
+		rows := min(row7.Rows, a.h-oh)
+		for r := range rows {
+			st.border(a, oh+r)
+		}
+		in := st.ws[rb.off+oh*c*rb.len:]
+		for b := range rb.blocks {
+			t0 := b * row7.Block
+			n := min(row7.Block, tiles-t0)
+			whole := n
+			if rows < row7.Rows {
+				whole = 0
+			} else if m*(t0+n) > a.w {
+				whole = n - 1
+			}
+			if whole > 0 {
+				row7.Multiply(whole, in[b*row7.BlockLen:], rb.len, c, s.first, st.ws[a.at(oh, m*t0):], a.pitch(), s.shift[0], s.floor[0])
+			}
+			for i := whole; i < n; i++ {
+				row7.Multiply(1, in[b*row7.BlockLen+i:], rb.len, c, s.first, scratch[:], m*16, s.shift[0], s.floor[0])
+				cols := min(m, a.w-m*(t0+i))
+				for r := range rows {
+					copy(st.ws[a.at(oh+r, m*(t0+i)):][:16*cols], scratch[r*m*16:])
+				}
+			}
+		}
 	}
 }
 

@@ -61,16 +61,18 @@ func checkStem(t *testing.T, p [3]Params, seed uint64) {
 		ForwardRef(q, want, w[i], out, &Epilogue{Shift: shift[i], ReLU: relu[i]})
 		want = out
 	}
-	s := NewStem(p, w, shift, relu)
-	for _, workers := range []int{1, 2, 3} {
-		func() {
-			defer parallel.SetWorkers(parallel.SetWorkers(workers))
-			got, check := kerneltest.Guarded(len(want), kerneltest.Rand(len(want), 9))
-			ws := kerneltest.Rand(s.WorkspaceSize(), 8) // stale data, as the engine's
-			s.Run(x, got, ws)
-			check(t)
-			kerneltest.CheckNMSE(t, fmt.Sprintf("%+v relu=%v workers=%d", p, relu, workers), got, want, kerneltest.DefaultNMSE)
-		}()
+	for _, winograd := range []bool{true, false} {
+		s := NewStem(p, w, shift, relu, winograd)
+		for _, workers := range []int{1, 2, 3} {
+			func() {
+				defer parallel.SetWorkers(parallel.SetWorkers(workers))
+				got, check := kerneltest.Guarded(len(want), kerneltest.Rand(len(want), 9))
+				ws := kerneltest.Rand(s.WorkspaceSize(), 8) // stale data, as the engine's
+				s.Run(x, got, ws)
+				check(t)
+				kerneltest.CheckNMSE(t, fmt.Sprintf("%+v relu=%v winograd=%v workers=%d", p, relu, winograd, workers), got, want, kerneltest.DefaultNMSE)
+			}()
+		}
 	}
 }
 
@@ -142,7 +144,7 @@ func TestStemRunDoesNotAllocate(t *testing.T) {
 	for i, q := range p {
 		w[i], shift[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, 1), kerneltest.Rand(q.K, 2)
 	}
-	s := NewStem(p, w, shift, [3]bool{true, true, true})
+	s := NewStem(p, w, shift, [3]bool{true, true, true}, true)
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 3)
 	y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
 	ws := make([]float32, s.WorkspaceSize())

@@ -81,6 +81,22 @@ func Guarded(n int, fill []float32) (inner []float32, check func(t testing.TB)) 
 	}
 }
 
+// Panics runs each case as a subtest that fails unless the call panics:
+// the kernels' argument checks must stop a bad call before any assembly
+// touches memory.
+func Panics(t *testing.T, cases map[string]func()) {
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			f()
+		})
+	}
+}
+
 // Unchanged fails t when a differs from its copy b (inputs must stay read-only).
 func Unchanged(t testing.TB, name string, a, b []float32) {
 	t.Helper()

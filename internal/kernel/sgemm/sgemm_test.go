@@ -157,16 +157,7 @@ func TestSgemmBadArgs(t *testing.T) {
 			PackA(false, 2, 1, []float32{1, 2}, 1).Mul(1, []float32{1}, 1, make([]float32, 2), 1, &Epilogue{Scale: []float32{1}})
 		},
 	}
-	for name, f := range bad {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Fatal("no panic")
-				}
-			}()
-			f()
-		})
-	}
+	kerneltest.Panics(t, bad)
 }
 
 // epilogues returns every combination of the epilogue's parts for an m x n

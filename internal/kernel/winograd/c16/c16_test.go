@@ -83,7 +83,7 @@ func TestConvolutionMatchesDirect(t *testing.T) {
 
 // Short buffers panic before any kernel touches them.
 func TestBoundsChecked(t *testing.T) {
-	for name, f := range map[string]func(){
+	kerneltest.Panics(t, map[string]func(){
 		"input src":    func() { Input(make([]float32, 5*96+95), 96, make([]float32, VLen), 1) },
 		"input v":      func() { Input(make([]float32, 5*96+96), 96, make([]float32, 35*step+15), 1) },
 		"input n":      func() { Input(make([]float32, 1<<14), 96, make([]float32, VLen), Group+1) },
@@ -91,16 +91,7 @@ func TestBoundsChecked(t *testing.T) {
 		"output dst":   func() { Output(make([]float32, VLen), 2, make([]float32, 64+3*64+63), 64, make([]float32, 16), 0) },
 		"output shift": func() { Output(make([]float32, VLen), 1, make([]float32, 4*64), 64, make([]float32, 15), 0) },
 		"filter":       func() { PackFilter(make([]float32, 16*16*9-1)) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	})
 }
 
 // BenchmarkLayer224 runs the stem's 3x3 16->16 layer at 224x224 on one core
