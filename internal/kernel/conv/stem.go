@@ -40,8 +40,8 @@ type Stem struct {
 
 	// The layout in the workspace of one image: the padded input planes
 	// (planar, in: p[0] read as the blocked kernels' copy), then the two
-	// interleaved activations with their borders, then with F(2, 7) the
-	// transformed input rows.
+	// interleaved activations with their borders. With F(2, 7) the
+	// transformed input rows take b's place until the first layer is done.
 	src  geom
 	in   phaseGeom
 	a, b interleaved
@@ -138,7 +138,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	s.a.len = (p1.H+2*p1.PadH)*s.a.pitch() + stemSlack
 	s.b = interleaved{h: p2.H, w: p2.W, padH: p2.PadH, padW: p2.PadW, off: s.a.off + s.a.len}
 	s.b.len = (p2.H+2*p2.PadH)*s.b.pitch() + stemSlack
-	s.rows.off = s.b.off + s.b.len
+	s.rows.off = s.b.off
 
 	// Layer 0 reads planes: taps (c, r, s) in weight order, packed as for
 	// the blocked kernels. Layers 1 and 2 read interleaved pixels: taps
@@ -189,7 +189,9 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 func (s *Stem) Params(i int) Params { return s.p[i] }
 
 // WorkspaceSize is the floats Run needs in ws.
-func (s *Stem) WorkspaceSize() int { return s.rows.off + s.rows.n*s.rows.len }
+func (s *Stem) WorkspaceSize() int {
+	return max(s.b.off+s.b.len, s.rows.off+s.rows.n*s.rows.len)
+}
 
 // Run computes the stem of one image x (p[0]'s input, planar) into y (p[2]'s
 // output, planar). ws must hold WorkspaceSize floats and must not be shared
