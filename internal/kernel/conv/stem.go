@@ -29,14 +29,14 @@ import (
 // Each layer's epilogue adds its shift and, with ReLU, clamps at zero (the
 // batch norms are folded into the weights). A Stem may run concurrently.
 type Stem struct {
-	p     [3]Params // one image each
-	w     [3][]float32
-	offs  [3][]int
-	shift [3][]float32
-	floor [3]float32
-	ones  []float32 // the 32-channel kernels' scale
-	first []float32 // the first layer's F(2, 7) filter (row7.PackFilter), or nil
-	wino  []float32 // the middle layer's Winograd filter (c16.PackFilter), or nil
+	p          [3]Params // one image each
+	w          [3][]float32
+	offs       [3][]int
+	shift      [3][]float32
+	floor      [3]float32
+	ones       []float32 // the 32-channel kernels' scale
+	row7Filter []float32 // the first layer's F(2, 7) filter (row7.PackFilter), or nil
+	c16Filter  []float32 // the middle layer's F(4x4, 3x3) filter (c16.PackFilter), or nil
 
 	// The layout in the workspace of one image: the padded input planes
 	// (planar, in: p[0] read as the blocked kernels' copy), then the two
@@ -124,13 +124,16 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	s.src = newGeom(p0)
 	s.in = s.src.phases(0) // stride 1: one zero-padded plane per channel
 	if winograd && p0.R == 7 && p0.S == 7 && p0.PadH == 3 && p0.PadW == 3 && row7.Fast {
-		s.first = row7.PackFilter(w[0], p0.C)
-		// Tile t reads padded columns M*t..M*t+M+5: rows wide enough that
-		// every tile reads only zeros past the image.
+		s.row7Filter = row7.PackFilter(w[0][:16*s.src.kdim], p0.C)
+		// row7.Input reads whole blocks of tiles, row7.M*row7.Block*blocks+6
+		// floats: padded rows that wide hold every tile's samples (zeros past
+		// the image), and no read reaches the next row, which another task
+		// may be writing. Each row is only its task's scratch.
 		tiles := ceilDiv(p0.W, row7.M)
-		s.in.pitch = max(s.in.pitch, row7.M*tiles+6)
-		s.in.plane = s.in.hph * s.in.pitch
 		s.rows.blocks = ceilDiv(tiles, row7.Block)
+		s.in.pitch = max(s.in.pitch, row7.M*row7.Block*s.rows.blocks+6)
+		s.in.plane = s.in.hph * s.in.pitch
+		s.in.chanLen = s.in.plane
 		s.rows.len = s.rows.blocks * row7.BlockLen
 		s.rows.n = (p0.H + 6 + row7.Rows - 1) * p0.C
 	}
@@ -143,17 +146,17 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	// Layer 0 reads planes: taps (c, r, s) in weight order, packed as for
 	// the blocked kernels. Layers 1 and 2 read interleaved pixels: taps
 	// (r, s, c), so that consecutive taps read consecutive floats.
-	if s.first == nil {
+	if s.row7Filter == nil {
 		s.w[0] = make([]float32, 16*s.src.kdim)
 		s.src.packTile(s.w[0], w[0], 16)
 		s.offs[0] = s.src.tileOffsets(&s.in)
 	}
 	if winograd && p1.R == 3 && p1.S == 3 && p1.PadH == 1 && p1.PadW == 1 && c16.Fast {
-		s.wino = c16.PackFilter(w[1])
+		s.c16Filter = c16.PackFilter(w[1][:16*16*9])
 	}
 	for i, l := range []interleaved{s.a, s.b} {
 		q := p[i+1]
-		if i == 0 && s.wino != nil {
+		if i == 0 && s.c16Filter != nil {
 			continue
 		}
 		kdim := 16 * q.R * q.S
@@ -174,10 +177,10 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	s.pool.New = func() any {
 		st := &stemState{s: s}
 		st.padFn, st.fn0, st.fn1, st.fn2 = st.pad, st.layer0, st.layer1, st.layer2
-		if s.first != nil {
+		if s.row7Filter != nil {
 			st.padFn, st.fn0 = st.padTransform, st.layer0Winograd
 		}
-		if s.wino != nil {
+		if s.c16Filter != nil {
 			st.fn1 = st.layer1Winograd
 		}
 		return st
@@ -205,16 +208,16 @@ func (s *Stem) Run(x, y, ws []float32) {
 	st.x, st.y, st.ws = x, y, ws
 	workers := parallel.Workers()
 	rows := p0.C * s.in.hph
-	if s.first != nil {
+	if s.row7Filter != nil {
 		rows = s.rows.n
 	}
 	parallel.For(rows, ceilDiv(rows, 4*workers), st.padFn)
 	for i, fn := range []func(lo, hi int){st.fn0, st.fn1, st.fn2} {
 		units := s.p[i].OutH()
-		if i == 0 && s.first != nil {
+		if i == 0 && s.row7Filter != nil {
 			units = ceilDiv(units, row7.Rows)
 		}
-		if i == 1 && s.wino != nil {
+		if i == 1 && s.c16Filter != nil {
 			units = ceilDiv(units, 4) // rows of 4x4 tiles
 		}
 		if i == 2 {
@@ -266,13 +269,15 @@ func (st *stemState) padTransform(lo, hi int) {
 }
 
 // layer0Winograd computes groups [lo, hi) of row7.Rows output rows of the
-// first convolution into activation a with F(2, 7). Tiles past the
-// activation's last row or column go through a scratch tile.
+// first convolution into activation a with F(2, 7), a block of tiles per
+// call. A block that reaches past the activation's last row or column (at
+// 224x224, the last group's two rows) goes through a scratch block.
 func (st *stemState) layer0Winograd(lo, hi int) {
 	const m = row7.M
+	const pitch = row7.Block * m * 16 // the scratch block's rows
 	s := st.s
 	a, c, rb := s.a, s.p[0].C, s.rows
-	var scratch [row7.Rows * m * 16]float32
+	var scratch [row7.Rows * pitch]float32
 	tiles := ceilDiv(a.w, m)
 	for grp := lo; grp < hi; grp++ {
 		oh := grp * row7.Rows
@@ -284,21 +289,15 @@ func (st *stemState) layer0Winograd(lo, hi int) {
 		for b := range rb.blocks {
 			t0 := b * row7.Block
 			n := min(row7.Block, tiles-t0)
-			whole := n
-			if rows < row7.Rows {
-				whole = 0
-			} else if m*(t0+n) > a.w {
-				whole = n - 1
+			t := in[b*row7.BlockLen:]
+			if rows == row7.Rows && m*(t0+n) <= a.w {
+				row7.Multiply(n, t, rb.len, c, s.row7Filter, st.ws[a.at(oh, m*t0):], a.pitch(), s.shift[0], s.floor[0])
+				continue
 			}
-			if whole > 0 {
-				row7.Multiply(whole, in[b*row7.BlockLen:], rb.len, c, s.first, st.ws[a.at(oh, m*t0):], a.pitch(), s.shift[0], s.floor[0])
-			}
-			for i := whole; i < n; i++ {
-				row7.Multiply(1, in[b*row7.BlockLen+i:], rb.len, c, s.first, scratch[:], m*16, s.shift[0], s.floor[0])
-				cols := min(m, a.w-m*(t0+i))
-				for r := range rows {
-					copy(st.ws[a.at(oh+r, m*(t0+i)):][:16*cols], scratch[r*m*16:])
-				}
+			row7.Multiply(n, t, rb.len, c, s.row7Filter, scratch[:], pitch, s.shift[0], s.floor[0])
+			cols := min(m*n, a.w-m*t0)
+			for r := range rows {
+				copy(st.ws[a.at(oh+r, m*t0):][:16*cols], scratch[r*pitch:])
 			}
 		}
 	}
@@ -350,11 +349,13 @@ func (st *stemState) layer1Winograd(lo, hi int) {
 		for r := range rows {
 			st.border(b, oh+r)
 		}
-		// Whole tiles read rows oh-1..oh+4 and columns 4t-1..4t+4 of a.
+		// Whole tiles, inside the output, read rows oh-1..oh+4 and columns
+		// 4t-1..4t+4 of a: inside its border, which is 1 wide, as the
+		// output is as large as a.
 		whole := tilesW
-		if rows < 4 || oh+4 > a.h+a.padH-1 {
+		if rows < 4 {
 			whole = 0
-		} else if 4*tilesW > b.w || 4*tilesW > a.w+a.padW-1 {
+		} else if 4*tilesW > b.w {
 			whole = tilesW - 1
 		}
 		for t0 := 0; t0 < tilesW; t0 += c16.Group {
@@ -367,7 +368,7 @@ func (st *stemState) layer1Winograd(lo, hi int) {
 				st.edgeTile(in[:], a, oh-1, 4*t-1)
 				c16.Input(in[:], 6*16, v[16*(t-t0):], 1)
 			}
-			c16.Multiply(v[:], s.wino)
+			c16.Multiply(v[:], s.c16Filter)
 			if full > 0 {
 				c16.Output(v[:], full, st.ws[b.at(oh, 4*t0):], b.pitch(), s.shift[1], s.floor[1])
 			}

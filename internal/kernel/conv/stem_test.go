@@ -23,6 +23,8 @@ func stemCases() [][3]Params {
 		stem(3, 224, 224, 7, 3, 3, 32),
 		stem(3, 64, 64, 7, 3, 3, 32),
 		stem(3, 37, 29, 7, 3, 3, 64),
+		stem(2, 13, 67, 7, 3, 3, 32),
+		stem(1, 5, 4, 7, 3, 3, 32),
 		stem(1, 9, 30, 3, 1, 3, 32),
 		stem(5, 17, 57, 5, 0, 1, 96),
 		stem(3, 1, 1, 7, 3, 3, 32),
@@ -144,11 +146,13 @@ func TestStemRunDoesNotAllocate(t *testing.T) {
 	for i, q := range p {
 		w[i], shift[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, 1), kerneltest.Rand(q.K, 2)
 	}
-	s := NewStem(p, w, shift, [3]bool{true, true, true}, true)
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 3)
 	y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
-	ws := make([]float32, s.WorkspaceSize())
-	if a := kerneltest.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
-		t.Errorf("%v allocations per Run", a)
+	for _, winograd := range []bool{true, false} {
+		s := NewStem(p, w, shift, [3]bool{true, true, true}, winograd)
+		ws := make([]float32, s.WorkspaceSize())
+		if a := kerneltest.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
+			t.Errorf("winograd=%v: %v allocations per Run", winograd, a)
+		}
 	}
 }

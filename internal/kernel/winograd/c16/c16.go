@@ -84,7 +84,7 @@ func Multiply(v, u []float32) {
 
 // Output transforms the first n tiles of v (1 <= n <= Group) back into 4x4
 // output pixels at dst[t*64 + r*pitch + 16*x:][:16], each channel k
-// max(y + shift[k], floor) (a NaN becomes floor).
+// max(y + shift[k], floor) (the assembly turns a NaN into floor).
 func Output(v []float32, n int, dst []float32, pitch int, shift []float32, floor float32) {
 	if n < 1 || n > Group || pitch < 64 {
 		panic("c16: bad output tiles")

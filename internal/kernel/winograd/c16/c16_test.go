@@ -15,7 +15,7 @@ func convolve(x []float32, h, w int, u, shift []float32, floor float32,
 	in func([]float32, int, []float32, int), mul func([]float32, []float32), out func([]float32, int, []float32, int, []float32, float32)) []float32 {
 	th, tw := (h+3)/4, (w+3)/4
 	pitch := 16 * (4*tw + 2)
-	src := make([]float32, (4*th+2)*pitch+64) // over-read of the last group's tile columns
+	src := make([]float32, (4*th+2)*pitch)
 	for r := range h {
 		copy(src[(r+1)*pitch+16:], x[r*16*w:(r+1)*16*w])
 	}

@@ -4,9 +4,9 @@
 // rows of a tile, 24 accumulators, with the output transform A^T factored
 // over the point pairs ±a:
 //
-//	s_a = m(a) + m(-a), d_a = m(a) - m(-a)
-//	y0 = m(0) + s_1 + s_2 + s_1/2
-//	y1 = d_1 + 2 d_2 + d_1/2 / 2 + m(inf)
+//	s(a) = m(a) + m(-a), d(a) = m(a) - m(-a)
+//	y0 = m(0) + s(1) + s(2) + s(1/2)
+//	y1 = d(1) + 2 d(2) + d(1/2) / 2 + m(inf)
 //
 // Run from this directory: go run . -out ../row7_amd64.s -stubs ../row7_amd64.go -pkg row7
 package main
