@@ -28,7 +28,7 @@ var avx2Params = params{
 // in avo's "Requires:" lines; TestRequiresMatchesDispatch holds micro_amd64.s
 // to it. (MMX+ is AMD's name for the SSE prefetches every amd64 CPU has.)
 var tierISA = map[string][]string{
-	"AVX512": {"AVX", "AVX512F", "FMA3", "MMX+"},
+	"AVX512": {"AVX", "AVX512F", "AVX512VL", "FMA3", "MMX+"},
 	"AVX2":   {"AVX", "AVX2", "FMA3", "MMX+"},
 }
 
@@ -44,6 +44,8 @@ func hasISA(isas []string) bool {
 			ok = cpu.X86.HasAVX2
 		case "AVX512F":
 			ok = cpu.X86.HasAVX512F
+		case "AVX512VL":
+			ok = cpu.X86.HasAVX512VL
 		case "FMA3":
 			ok = cpu.X86.HasFMA
 		case "MMX+":

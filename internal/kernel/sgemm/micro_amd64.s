@@ -32,70 +32,62 @@ TEXT ·kernel8x32AVX512(SB), NOSPLIT, $0-49
 	ADDQ   DX, SI
 
 loop:
-	PREFETCHT0   (SI)
-	PREFETCHT0   64(SI)
-	PREFETCHT0   124(SI)
-	ADDQ         BX, SI
-	VMOVUPS      (DX), Z0
-	VMOVUPS      64(DX), Z1
-	VBROADCASTSS (CX), Z2
-	VFMADD231PS  Z0, Z2, Z16
-	VFMADD231PS  Z1, Z2, Z17
-	VBROADCASTSS 4(CX), Z2
-	VFMADD231PS  Z0, Z2, Z18
-	VFMADD231PS  Z1, Z2, Z19
-	VBROADCASTSS 8(CX), Z2
-	VFMADD231PS  Z0, Z2, Z20
-	VFMADD231PS  Z1, Z2, Z21
-	VBROADCASTSS 12(CX), Z2
-	VFMADD231PS  Z0, Z2, Z22
-	VFMADD231PS  Z1, Z2, Z23
-	VBROADCASTSS 16(CX), Z2
-	VFMADD231PS  Z0, Z2, Z24
-	VFMADD231PS  Z1, Z2, Z25
-	VBROADCASTSS 20(CX), Z2
-	VFMADD231PS  Z0, Z2, Z26
-	VFMADD231PS  Z1, Z2, Z27
-	VBROADCASTSS 24(CX), Z2
-	VFMADD231PS  Z0, Z2, Z28
-	VFMADD231PS  Z1, Z2, Z29
-	VBROADCASTSS 28(CX), Z2
-	VFMADD231PS  Z0, Z2, Z30
-	VFMADD231PS  Z1, Z2, Z31
-	ADDQ         $0x00000020, CX
-	ADDQ         BX, DX
-	DECQ         AX
-	JNZ          loop
-	MOVQ         c+32(FP), AX
-	MOVQ         ldc+40(FP), CX
-	SHLQ         $0x02, CX
-	MOVB         accumulate+48(FP), DL
-	TESTB        DL, DL
-	JZ           store
-	MOVQ         AX, DX
-	VADDPS       (DX), Z16, Z16
-	VADDPS       64(DX), Z17, Z17
-	ADDQ         CX, DX
-	VADDPS       (DX), Z18, Z18
-	VADDPS       64(DX), Z19, Z19
-	ADDQ         CX, DX
-	VADDPS       (DX), Z20, Z20
-	VADDPS       64(DX), Z21, Z21
-	ADDQ         CX, DX
-	VADDPS       (DX), Z22, Z22
-	VADDPS       64(DX), Z23, Z23
-	ADDQ         CX, DX
-	VADDPS       (DX), Z24, Z24
-	VADDPS       64(DX), Z25, Z25
-	ADDQ         CX, DX
-	VADDPS       (DX), Z26, Z26
-	VADDPS       64(DX), Z27, Z27
-	ADDQ         CX, DX
-	VADDPS       (DX), Z28, Z28
-	VADDPS       64(DX), Z29, Z29
-	ADDQ         CX, DX
-	VADDPS       (DX), Z30, Z30
-	VADDPS       64(DX), Z31, Z31
+	PREFETCHT0       (SI)
+	PREFETCHT0       64(SI)
+	PREFETCHT0       124(SI)
+	ADDQ             BX, SI
+	VMOVUPS          (DX), Z0
+	VMOVUPS          64(DX), Z1
+	VFMADD231PS.BCST (CX), Z0, Z16
+	VFMADD231PS.BCST (CX), Z1, Z17
+	VFMADD231PS.BCST 4(CX), Z0, Z18
+	VFMADD231PS.BCST 4(CX), Z1, Z19
+	VFMADD231PS.BCST 8(CX), Z0, Z20
+	VFMADD231PS.BCST 8(CX), Z1, Z21
+	VFMADD231PS.BCST 12(CX), Z0, Z22
+	VFMADD231PS.BCST 12(CX), Z1, Z23
+	VFMADD231PS.BCST 16(CX), Z0, Z24
+	VFMADD231PS.BCST 16(CX), Z1, Z25
+	VFMADD231PS.BCST 20(CX), Z0, Z26
+	VFMADD231PS.BCST 20(CX), Z1, Z27
+	VFMADD231PS.BCST 24(CX), Z0, Z28
+	VFMADD231PS.BCST 24(CX), Z1, Z29
+	VFMADD231PS.BCST 28(CX), Z0, Z30
+	VFMADD231PS.BCST 28(CX), Z1, Z31
+	ADDQ             $0x00000020, CX
+	ADDQ             BX, DX
+	DECQ             AX
+	JNZ              loop
+	MOVQ             c+32(FP), AX
+	MOVQ             ldc+40(FP), CX
+	SHLQ             $0x02, CX
+	MOVB             accumulate+48(FP), DL
+	TESTB            DL, DL
+	JZ               store
+	MOVQ             AX, DX
+	VADDPS           (DX), Z16, Z16
+	VADDPS           64(DX), Z17, Z17
+	ADDQ             CX, DX
+	VADDPS           (DX), Z18, Z18
+	VADDPS           64(DX), Z19, Z19
+	ADDQ             CX, DX
+	VADDPS           (DX), Z20, Z20
+	VADDPS           64(DX), Z21, Z21
+	ADDQ             CX, DX
+	VADDPS           (DX), Z22, Z22
+	VADDPS           64(DX), Z23, Z23
+	ADDQ             CX, DX
+	VADDPS           (DX), Z24, Z24
+	VADDPS           64(DX), Z25, Z25
+	ADDQ             CX, DX
+	VADDPS           (DX), Z26, Z26
+	VADDPS           64(DX), Z27, Z27
+	ADDQ             CX, DX
+	VADDPS           (DX), Z28, Z28
+	VADDPS           64(DX), Z29, Z29
+	ADDQ             CX, DX
+	VADDPS           (DX), Z30, Z30
+	VADDPS           64(DX), Z31, Z31
 
 store:
 	VMOVUPS Z16, (AX)
@@ -125,7 +117,7 @@ store:
 	RET
 
 // func kernel8x24AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
-// Requires: AVX, AVX512F, FMA3, MMX+
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·kernel8x24AVX512(SB), NOSPLIT, $0-49
 	VPXORD Z16, Z16, Z16
 	VXORPS Y0, Y0, Y0
@@ -152,70 +144,62 @@ TEXT ·kernel8x24AVX512(SB), NOSPLIT, $0-49
 	ADDQ   DX, SI
 
 loop:
-	PREFETCHT0   (SI)
-	PREFETCHT0   64(SI)
-	PREFETCHT0   92(SI)
-	ADDQ         BX, SI
-	VMOVUPS      (DX), Z24
-	VMOVUPS      64(DX), Y8
-	VBROADCASTSS (CX), Z9
-	VFMADD231PS  Z24, Z9, Z16
-	VFMADD231PS  Y8, Y9, Y0
-	VBROADCASTSS 4(CX), Z9
-	VFMADD231PS  Z24, Z9, Z17
-	VFMADD231PS  Y8, Y9, Y1
-	VBROADCASTSS 8(CX), Z9
-	VFMADD231PS  Z24, Z9, Z18
-	VFMADD231PS  Y8, Y9, Y2
-	VBROADCASTSS 12(CX), Z9
-	VFMADD231PS  Z24, Z9, Z19
-	VFMADD231PS  Y8, Y9, Y3
-	VBROADCASTSS 16(CX), Z9
-	VFMADD231PS  Z24, Z9, Z20
-	VFMADD231PS  Y8, Y9, Y4
-	VBROADCASTSS 20(CX), Z9
-	VFMADD231PS  Z24, Z9, Z21
-	VFMADD231PS  Y8, Y9, Y5
-	VBROADCASTSS 24(CX), Z9
-	VFMADD231PS  Z24, Z9, Z22
-	VFMADD231PS  Y8, Y9, Y6
-	VBROADCASTSS 28(CX), Z9
-	VFMADD231PS  Z24, Z9, Z23
-	VFMADD231PS  Y8, Y9, Y7
-	ADDQ         $0x00000020, CX
-	ADDQ         BX, DX
-	DECQ         AX
-	JNZ          loop
-	MOVQ         c+32(FP), AX
-	MOVQ         ldc+40(FP), CX
-	SHLQ         $0x02, CX
-	MOVB         accumulate+48(FP), DL
-	TESTB        DL, DL
-	JZ           store
-	MOVQ         AX, DX
-	VADDPS       (DX), Z16, Z16
-	VADDPS       64(DX), Y0, Y0
-	ADDQ         CX, DX
-	VADDPS       (DX), Z17, Z17
-	VADDPS       64(DX), Y1, Y1
-	ADDQ         CX, DX
-	VADDPS       (DX), Z18, Z18
-	VADDPS       64(DX), Y2, Y2
-	ADDQ         CX, DX
-	VADDPS       (DX), Z19, Z19
-	VADDPS       64(DX), Y3, Y3
-	ADDQ         CX, DX
-	VADDPS       (DX), Z20, Z20
-	VADDPS       64(DX), Y4, Y4
-	ADDQ         CX, DX
-	VADDPS       (DX), Z21, Z21
-	VADDPS       64(DX), Y5, Y5
-	ADDQ         CX, DX
-	VADDPS       (DX), Z22, Z22
-	VADDPS       64(DX), Y6, Y6
-	ADDQ         CX, DX
-	VADDPS       (DX), Z23, Z23
-	VADDPS       64(DX), Y7, Y7
+	PREFETCHT0       (SI)
+	PREFETCHT0       64(SI)
+	PREFETCHT0       92(SI)
+	ADDQ             BX, SI
+	VMOVUPS          (DX), Z24
+	VMOVUPS          64(DX), Y8
+	VFMADD231PS.BCST (CX), Z24, Z16
+	VFMADD231PS.BCST (CX), Y8, Y0
+	VFMADD231PS.BCST 4(CX), Z24, Z17
+	VFMADD231PS.BCST 4(CX), Y8, Y1
+	VFMADD231PS.BCST 8(CX), Z24, Z18
+	VFMADD231PS.BCST 8(CX), Y8, Y2
+	VFMADD231PS.BCST 12(CX), Z24, Z19
+	VFMADD231PS.BCST 12(CX), Y8, Y3
+	VFMADD231PS.BCST 16(CX), Z24, Z20
+	VFMADD231PS.BCST 16(CX), Y8, Y4
+	VFMADD231PS.BCST 20(CX), Z24, Z21
+	VFMADD231PS.BCST 20(CX), Y8, Y5
+	VFMADD231PS.BCST 24(CX), Z24, Z22
+	VFMADD231PS.BCST 24(CX), Y8, Y6
+	VFMADD231PS.BCST 28(CX), Z24, Z23
+	VFMADD231PS.BCST 28(CX), Y8, Y7
+	ADDQ             $0x00000020, CX
+	ADDQ             BX, DX
+	DECQ             AX
+	JNZ              loop
+	MOVQ             c+32(FP), AX
+	MOVQ             ldc+40(FP), CX
+	SHLQ             $0x02, CX
+	MOVB             accumulate+48(FP), DL
+	TESTB            DL, DL
+	JZ               store
+	MOVQ             AX, DX
+	VADDPS           (DX), Z16, Z16
+	VADDPS           64(DX), Y0, Y0
+	ADDQ             CX, DX
+	VADDPS           (DX), Z17, Z17
+	VADDPS           64(DX), Y1, Y1
+	ADDQ             CX, DX
+	VADDPS           (DX), Z18, Z18
+	VADDPS           64(DX), Y2, Y2
+	ADDQ             CX, DX
+	VADDPS           (DX), Z19, Z19
+	VADDPS           64(DX), Y3, Y3
+	ADDQ             CX, DX
+	VADDPS           (DX), Z20, Z20
+	VADDPS           64(DX), Y4, Y4
+	ADDQ             CX, DX
+	VADDPS           (DX), Z21, Z21
+	VADDPS           64(DX), Y5, Y5
+	ADDQ             CX, DX
+	VADDPS           (DX), Z22, Z22
+	VADDPS           64(DX), Y6, Y6
+	ADDQ             CX, DX
+	VADDPS           (DX), Z23, Z23
+	VADDPS           64(DX), Y7, Y7
 
 store:
 	VMOVUPS Z16, (AX)
@@ -264,52 +248,44 @@ TEXT ·kernel8x16AVX512(SB), NOSPLIT, $0-49
 	ADDQ   DX, SI
 
 loop:
-	PREFETCHT0   (SI)
-	PREFETCHT0   60(SI)
-	ADDQ         BX, SI
-	VMOVUPS      (DX), Z24
-	VBROADCASTSS (CX), Z25
-	VFMADD231PS  Z24, Z25, Z16
-	VBROADCASTSS 4(CX), Z25
-	VFMADD231PS  Z24, Z25, Z17
-	VBROADCASTSS 8(CX), Z25
-	VFMADD231PS  Z24, Z25, Z18
-	VBROADCASTSS 12(CX), Z25
-	VFMADD231PS  Z24, Z25, Z19
-	VBROADCASTSS 16(CX), Z25
-	VFMADD231PS  Z24, Z25, Z20
-	VBROADCASTSS 20(CX), Z25
-	VFMADD231PS  Z24, Z25, Z21
-	VBROADCASTSS 24(CX), Z25
-	VFMADD231PS  Z24, Z25, Z22
-	VBROADCASTSS 28(CX), Z25
-	VFMADD231PS  Z24, Z25, Z23
-	ADDQ         $0x00000020, CX
-	ADDQ         BX, DX
-	DECQ         AX
-	JNZ          loop
-	MOVQ         c+32(FP), AX
-	MOVQ         ldc+40(FP), CX
-	SHLQ         $0x02, CX
-	MOVB         accumulate+48(FP), DL
-	TESTB        DL, DL
-	JZ           store
-	MOVQ         AX, DX
-	VADDPS       (DX), Z16, Z16
-	ADDQ         CX, DX
-	VADDPS       (DX), Z17, Z17
-	ADDQ         CX, DX
-	VADDPS       (DX), Z18, Z18
-	ADDQ         CX, DX
-	VADDPS       (DX), Z19, Z19
-	ADDQ         CX, DX
-	VADDPS       (DX), Z20, Z20
-	ADDQ         CX, DX
-	VADDPS       (DX), Z21, Z21
-	ADDQ         CX, DX
-	VADDPS       (DX), Z22, Z22
-	ADDQ         CX, DX
-	VADDPS       (DX), Z23, Z23
+	PREFETCHT0       (SI)
+	PREFETCHT0       60(SI)
+	ADDQ             BX, SI
+	VMOVUPS          (DX), Z24
+	VFMADD231PS.BCST (CX), Z24, Z16
+	VFMADD231PS.BCST 4(CX), Z24, Z17
+	VFMADD231PS.BCST 8(CX), Z24, Z18
+	VFMADD231PS.BCST 12(CX), Z24, Z19
+	VFMADD231PS.BCST 16(CX), Z24, Z20
+	VFMADD231PS.BCST 20(CX), Z24, Z21
+	VFMADD231PS.BCST 24(CX), Z24, Z22
+	VFMADD231PS.BCST 28(CX), Z24, Z23
+	ADDQ             $0x00000020, CX
+	ADDQ             BX, DX
+	DECQ             AX
+	JNZ              loop
+	MOVQ             c+32(FP), AX
+	MOVQ             ldc+40(FP), CX
+	SHLQ             $0x02, CX
+	MOVB             accumulate+48(FP), DL
+	TESTB            DL, DL
+	JZ               store
+	MOVQ             AX, DX
+	VADDPS           (DX), Z16, Z16
+	ADDQ             CX, DX
+	VADDPS           (DX), Z17, Z17
+	ADDQ             CX, DX
+	VADDPS           (DX), Z18, Z18
+	ADDQ             CX, DX
+	VADDPS           (DX), Z19, Z19
+	ADDQ             CX, DX
+	VADDPS           (DX), Z20, Z20
+	ADDQ             CX, DX
+	VADDPS           (DX), Z21, Z21
+	ADDQ             CX, DX
+	VADDPS           (DX), Z22, Z22
+	ADDQ             CX, DX
+	VADDPS           (DX), Z23, Z23
 
 store:
 	VMOVUPS Z16, (AX)
