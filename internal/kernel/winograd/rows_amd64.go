@@ -10,6 +10,25 @@ import "golang.org/x/sys/cpu"
 // transform_amd64.s lists under "Requires:" (AVX, FMA3).
 var useAVX2 = cpu.X86.HasAVX && cpu.X86.HasFMA
 
+// useTiles16 selects the whole-channel transforms of 4x4-tile planes
+// (tiles16.go); tests turn it off to run the row transforms there too.
+var useTiles16 = cpu.X86.HasAVX512F
+
+func inputTiles16(plane []float32, m *tiles16, v []float32, posStride int) {
+	checkTiles16(len(plane), m, len(v), posStride)
+	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride)
+}
+
+func outputTiles16(mm []float32, posStride int, y, res []float32, m *tiles16, scale, shift float32, relu bool) {
+	checkTiles16(len(y), m, len(mm), posStride)
+	var r *float32
+	if res != nil {
+		_ = res[len(y)-1]
+		r = &res[0]
+	}
+	outputTiles16AVX512(&mm[0], posStride, &y[0], r, &m.out[0], &m.outMask[0], scale, shift, relu)
+}
+
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 6, outStride, n, true)

@@ -13,3 +13,20 @@ func inputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n int
 //
 //go:noescape
 func outputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n int)
+
+// inputTiles16AVX512 transforms the 16 tiles of one image plane (see
+// inputTiles16Generic): window position p of tile t reads plane[idx[16p+t]]
+// where bit t of masks[p] is set, zero elsewhere, and position q of the
+// transformed tiles is stored at v + q*posStride floats.
+//
+//go:noescape
+func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int)
+
+// outputTiles16AVX512 transforms the products of one channel's 16 tiles back
+// (see outputTiles16Generic): output position p of tile t is written to
+// y[idx[16p+t]] where bit t of masks[p] is set, as y*scale + shift (+ res
+// at the same index if res is not nil), then max(., 0) if relu (which
+// turns a NaN into 0).
+//
+//go:noescape
+func outputTiles16AVX512(m *float32, posStride int, y *float32, res *float32, idx *int32, masks *uint16, scale float32, shift float32, relu bool)

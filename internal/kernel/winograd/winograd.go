@@ -34,6 +34,7 @@ type Plan struct {
 	c, k, h, w     int
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
+	t16            *tiles16             // for 4x4 tiles (tiles16.go), or nil
 	pool           sync.Pool            // *runState
 }
 
@@ -48,6 +49,9 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	}
 	pl := &Plan{c: p.C, k: p.K, h: p.H, w: p.W,
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
+	if fits16(p.H, p.W) {
+		pl.t16 = newTiles16(p.H, p.W)
+	}
 	u := make([]float32, nPos*p.K*p.C)
 	for k := range p.K {
 		for c := range p.C {
@@ -152,6 +156,15 @@ const (
 // B^T across those columns and copies the 36 positions into v.
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
+	if pl.t16 != nil && useTiles16 {
+		hw := pl.h * pl.w
+		for ic := lo; ic < hi; ic++ {
+			img, c := ic/pl.c, ic%pl.c
+			off := img*st.xStride + c*hw
+			inputTiles16(st.x[off:off+hw], pl.t16, st.v[c*st.t+img*16:], pl.c*st.t)
+		}
+		return
+	}
 	tpi := pl.tilesH * pl.tilesW
 	var rows, cols [tileIn * maxRow]float32
 	var q [tileIn * tileIn * maxChunk]float32 // [i][e][t]: tile columns of the column-transformed rows
@@ -218,28 +231,15 @@ func (st *runState) gemmTasks(lo, hi int) {
 func (st *runState) outputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
-	hw := pl.h * pl.w
 	var s [tileOut * tileIn * maxChunk]float32  // [r][j][t]
 	var o [tileOut * tileOut * maxChunk]float32 // [r][j][t]
 	var rowBuf [tileOut * maxTiles]float32      // one output row of one tile row
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
-		off := img*st.yStride + k*hw
-		out := st.y[off : off+hw]
-		var res []float32
-		scale, shift, relu := float32(1), float32(0), false
-		if e := st.epi; e != nil {
-			if e.Scale != nil {
-				scale = e.Scale[k]
-			}
-			if e.Shift != nil {
-				shift = e.Shift[k]
-			}
-			if e.Residual != nil {
-				off := img*st.resStride + k*hw
-				res = e.Residual[off : off+hw]
-			}
-			relu = e.ReLU
+		out, res, scale, shift, relu := st.epilogue(img, k)
+		if pl.t16 != nil && useTiles16 {
+			outputTiles16(st.m[k*st.t+img*16:], pl.k*st.t, out, res, pl.t16, scale, shift, relu)
+			continue
 		}
 		// Whole tile rows go through the transform together (up to
 		// maxChunk tiles), so small images make few, full-vector calls.
@@ -280,6 +280,28 @@ func (st *runState) outputTasks(lo, hi int) {
 			}
 		}
 	}
+}
+
+// epilogue is output channel k of image img, its residual (or nil) and
+// the epilogue's scale, shift and ReLU for it.
+func (st *runState) epilogue(img, k int) (out, res []float32, scale, shift float32, relu bool) {
+	hw := st.pl.h * st.pl.w
+	off := img*st.yStride + k*hw
+	out, scale = st.y[off:off+hw], 1
+	if e := st.epi; e != nil {
+		if e.Scale != nil {
+			scale = e.Scale[k]
+		}
+		if e.Shift != nil {
+			shift = e.Shift[k]
+		}
+		if e.Residual != nil {
+			off := img*st.resStride + k*hw
+			res = e.Residual[off : off+hw]
+		}
+		relu = e.ReLU
+	}
+	return out, res, scale, shift, relu
 }
 
 // deinterleave splits a transformed row into the six tile columns:

@@ -186,3 +186,29 @@ func TestRunStrided(t *testing.T) {
 	}
 	kerneltest.CheckNMSE(t, "strided", got, want, winogradNMSE)
 }
+
+// Planes of 13 to 16 pixels a side take the 16-tile transforms (tiles16.go)
+// where the CPU has them; both ways match the reference, with every part of
+// the epilogue and whole batches.
+func TestTiles16(t *testing.T) {
+	for _, fast := range []bool{useTiles16, false} {
+		defer func(v bool) { useTiles16 = v }(useTiles16)
+		useTiles16 = fast
+		for _, hw := range [][2]int{{13, 13}, {14, 14}, {15, 16}, {16, 13}} {
+			h, w := hw[0], hw[1]
+			for _, n := range []int{1, 3} {
+				k := 9
+				res := kerneltest.Rand(n*k*h*w, 3)
+				scale, shift := kerneltest.Rand(k, 4), kerneltest.Rand(k, 5)
+				for _, e := range []*conv.Epilogue{
+					nil,
+					{Scale: scale, Shift: shift, ReLU: true},
+					{Shift: shift, Residual: res, ReLU: true},
+					{Scale: scale, Residual: res},
+				} {
+					checkCase(t, n, 17, k, h, w, e)
+				}
+			}
+		}
+	}
+}
