@@ -10,17 +10,18 @@ import "golang.org/x/sys/cpu"
 // transform_amd64.s lists under "Requires:" (AVX, FMA3).
 var useAVX2 = cpu.X86.HasAVX && cpu.X86.HasFMA
 
-// useTiles16 selects the whole-channel transforms of 4x4-tile planes
-// (tiles16.go); tests turn it off to run the row transforms there too.
-var useTiles16 = cpu.X86.HasAVX512F
+// useLanes selects the lane transforms (lanes.go); tests turn it off to
+// run the row transforms everywhere.
+var useLanes = cpu.X86.HasAVX512F
 
-func inputTiles16(plane []float32, m *tiles16, v []float32, posStride int) {
-	checkTiles16(len(plane), m, len(v), posStride)
-	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride)
+func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
+	checkLanes(len(plane), m, len(v), posStride)
+	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride, 1<<m.lanes-1)
 }
 
-func outputTiles16(mm []float32, posStride int, y, res []float32, m *tiles16, scale, shift float32, relu bool) {
-	checkTiles16(len(y), m, len(mm), posStride)
+// outputTiles16 reads whole vectors of mm: 16 floats at each position.
+func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
+	checkLanes(len(y), m, len(mm)-16+m.lanes, posStride)
 	var r *float32
 	if res != nil {
 		_ = res[len(y)-1]

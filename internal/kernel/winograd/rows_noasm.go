@@ -14,13 +14,13 @@ func outputRows(in []float32, inStride int, out []float32, outStride int, n int)
 	outputRowsGeneric(in, inStride, out, outStride, n)
 }
 
-// useTiles16 is false: without assembly the row transforms are as fast.
-var useTiles16 = false
+// useLanes is false: without assembly the row transforms are faster.
+var useLanes = false
 
-func inputTiles16(plane []float32, m *tiles16, v []float32, posStride int) {
+func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	inputTiles16Generic(plane, m, v, posStride)
 }
 
-func outputTiles16(mm []float32, posStride int, y, res []float32, m *tiles16, scale, shift float32, relu bool) {
+func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
 	outputTiles16Generic(mm, posStride, y, res, m, scale, shift, relu)
 }

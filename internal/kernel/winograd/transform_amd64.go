@@ -14,15 +14,16 @@ func inputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n int
 //go:noescape
 func outputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n int)
 
-// inputTiles16AVX512 transforms the 16 tiles of one image plane (see
-// inputTiles16Generic): window position p of tile t reads plane[idx[16p+t]]
+// inputTiles16AVX512 transforms 16 tiles of one image plane (see
+// inputTiles16Generic): window position p of lane t reads plane[idx[16p+t]]
 // where bit t of masks[p] is set, zero elsewhere, and position q of the
-// transformed tiles is stored at v + q*posStride floats.
+// transformed tiles is stored at v + q*posStride floats, the lanes whose
+// bits are set in keep.
 //
 //go:noescape
-func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int)
+func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int, keep int)
 
-// outputTiles16AVX512 transforms the products of one channel's 16 tiles back
+// outputTiles16AVX512 transforms the products of 16 tiles of one channel back
 // (see outputTiles16Generic): output position p of tile t is written to
 // y[idx[16p+t]] where bit t of masks[p] is set, as y*scale + shift (+ res
 // at the same index if res is not nil), then max(., 0) if relu (which

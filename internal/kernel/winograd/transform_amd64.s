@@ -145,49 +145,51 @@ done:
 	VZEROUPPER
 	RET
 
-// func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int)
+// func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int, keep int)
 // Requires: AVX, AVX512F
-TEXT ·inputTiles16AVX512(SB), $2304-40
+TEXT ·inputTiles16AVX512(SB), $2304-48
 	MOVQ         plane+0(FP), AX
 	MOVQ         idx+8(FP), CX
 	MOVQ         masks+16(FP), DX
 	MOVQ         v+24(FP), BX
 	MOVQ         posStride+32(FP), SI
 	SHLQ         $0x02, SI
+	MOVQ         keep+40(FP), DI
+	KMOVW        DI, K1
 	VBROADCASTSS two<>+0(SB), Z0
 	VBROADCASTSS four<>+0(SB), Z1
 	VBROADCASTSS five<>+0(SB), Z2
 	VPXORD       Z3, Z3, Z3
 	VMOVDQU32    (CX), Z4
 	MOVWLZX      (DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    384(CX), Z4
 	MOVWLZX      12(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    768(CX), Z4
 	MOVWLZX      24(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1152(CX), Z4
 	MOVWLZX      36(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1536(CX), Z4
 	MOVWLZX      48(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    1920(CX), Z4
 	MOVWLZX      60(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z10
-	VGATHERDPS   (AX)(Z4*4), K1, Z10
+	VGATHERDPS   (AX)(Z4*4), K2, Z10
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -214,34 +216,34 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVUPS      Z10, 1920(SP)
 	VMOVDQU32    64(CX), Z4
 	MOVWLZX      2(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    448(CX), Z4
 	MOVWLZX      14(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    832(CX), Z4
 	MOVWLZX      26(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1216(CX), Z4
 	MOVWLZX      38(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1600(CX), Z4
 	MOVWLZX      50(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    1984(CX), Z4
 	MOVWLZX      62(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z10
-	VGATHERDPS   (AX)(Z4*4), K1, Z10
+	VGATHERDPS   (AX)(Z4*4), K2, Z10
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -268,34 +270,34 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVUPS      Z10, 1984(SP)
 	VMOVDQU32    128(CX), Z4
 	MOVWLZX      4(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    512(CX), Z4
 	MOVWLZX      16(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    896(CX), Z4
 	MOVWLZX      28(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1280(CX), Z4
 	MOVWLZX      40(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1664(CX), Z4
 	MOVWLZX      52(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    2048(CX), Z4
 	MOVWLZX      64(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z10
-	VGATHERDPS   (AX)(Z4*4), K1, Z10
+	VGATHERDPS   (AX)(Z4*4), K2, Z10
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -322,34 +324,34 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVUPS      Z10, 2048(SP)
 	VMOVDQU32    192(CX), Z4
 	MOVWLZX      6(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    576(CX), Z4
 	MOVWLZX      18(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    960(CX), Z4
 	MOVWLZX      30(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1344(CX), Z4
 	MOVWLZX      42(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1728(CX), Z4
 	MOVWLZX      54(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    2112(CX), Z4
 	MOVWLZX      66(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z10
-	VGATHERDPS   (AX)(Z4*4), K1, Z10
+	VGATHERDPS   (AX)(Z4*4), K2, Z10
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -376,34 +378,34 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVUPS      Z10, 2112(SP)
 	VMOVDQU32    256(CX), Z4
 	MOVWLZX      8(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    640(CX), Z4
 	MOVWLZX      20(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    1024(CX), Z4
 	MOVWLZX      32(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1408(CX), Z4
 	MOVWLZX      44(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1792(CX), Z4
 	MOVWLZX      56(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    2176(CX), Z4
 	MOVWLZX      68(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z10
-	VGATHERDPS   (AX)(Z4*4), K1, Z10
+	VGATHERDPS   (AX)(Z4*4), K2, Z10
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -430,34 +432,34 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVUPS      Z10, 2176(SP)
 	VMOVDQU32    320(CX), Z4
 	MOVWLZX      10(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z5
-	VGATHERDPS   (AX)(Z4*4), K1, Z5
+	VGATHERDPS   (AX)(Z4*4), K2, Z5
 	VMOVDQU32    704(CX), Z4
 	MOVWLZX      22(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z6
-	VGATHERDPS   (AX)(Z4*4), K1, Z6
+	VGATHERDPS   (AX)(Z4*4), K2, Z6
 	VMOVDQU32    1088(CX), Z4
 	MOVWLZX      34(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z7
-	VGATHERDPS   (AX)(Z4*4), K1, Z7
+	VGATHERDPS   (AX)(Z4*4), K2, Z7
 	VMOVDQU32    1472(CX), Z4
 	MOVWLZX      46(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z8
-	VGATHERDPS   (AX)(Z4*4), K1, Z8
+	VGATHERDPS   (AX)(Z4*4), K2, Z8
 	VMOVDQU32    1856(CX), Z4
 	MOVWLZX      58(DX), DI
-	KMOVW        DI, K1
+	KMOVW        DI, K2
 	VMOVAPS      Z3, Z9
-	VGATHERDPS   (AX)(Z4*4), K1, Z9
+	VGATHERDPS   (AX)(Z4*4), K2, Z9
 	VMOVDQU32    2240(CX), Z4
 	MOVWLZX      70(DX), CX
-	KMOVW        CX, K1
+	KMOVW        CX, K2
 	VMOVAPS      Z3, Z3
-	VGATHERDPS   (AX)(Z4*4), K1, Z3
+	VGATHERDPS   (AX)(Z4*4), K2, Z3
 	VMOVAPS      Z9, Z4
 	VFMADD231PS  Z1, Z5, Z4
 	VFNMADD231PS Z2, Z7, Z4
@@ -509,17 +511,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z8
 	VFMADD231PS  Z1, Z4, Z8
 	VFNMADD231PS Z2, Z6, Z8
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      384(SP), Z3
 	VMOVUPS      448(SP), Z4
 	VMOVUPS      512(SP), Z5
@@ -547,17 +549,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z8
 	VFMADD231PS  Z1, Z4, Z8
 	VFNMADD231PS Z2, Z6, Z8
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      768(SP), Z3
 	VMOVUPS      832(SP), Z4
 	VMOVUPS      896(SP), Z5
@@ -585,17 +587,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z8
 	VFMADD231PS  Z1, Z4, Z8
 	VFNMADD231PS Z2, Z6, Z8
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      1152(SP), Z3
 	VMOVUPS      1216(SP), Z4
 	VMOVUPS      1280(SP), Z5
@@ -623,17 +625,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z8
 	VFMADD231PS  Z1, Z4, Z8
 	VFNMADD231PS Z2, Z6, Z8
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      1536(SP), Z3
 	VMOVUPS      1600(SP), Z4
 	VMOVUPS      1664(SP), Z5
@@ -661,17 +663,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z8
 	VFMADD231PS  Z1, Z4, Z8
 	VFNMADD231PS Z2, Z6, Z8
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z8, (AX)
+	VMOVUPS      Z8, K1, (AX)
 	VMOVUPS      1920(SP), Z3
 	VMOVUPS      1984(SP), Z4
 	VMOVUPS      2048(SP), Z5
@@ -699,17 +701,17 @@ TEXT ·inputTiles16AVX512(SB), $2304-40
 	VMOVAPS      Z8, Z0
 	VFMADD231PS  Z1, Z4, Z0
 	VFNMADD231PS Z2, Z6, Z0
-	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z9, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z3, (AX)
+	VMOVUPS      Z3, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z10, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z5, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z7, K1, (AX)
 	ADDQ         SI, AX
-	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z0, K1, (AX)
 	VZEROUPPER
 	RET
 

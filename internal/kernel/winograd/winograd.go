@@ -34,7 +34,7 @@ type Plan struct {
 	c, k, h, w     int
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
-	t16            *tiles16             // for 4x4 tiles (tiles16.go), or nil
+	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
 	pool           sync.Pool            // *runState
 }
 
@@ -49,8 +49,8 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	}
 	pl := &Plan{c: p.C, k: p.K, h: p.H, w: p.W,
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
-	if fits16(p.H, p.W) {
-		pl.t16 = newTiles16(p.H, p.W)
+	if pl.tilesH*pl.tilesW <= maxLaneTiles {
+		pl.lanes = laneMaps(p.H, p.W)
 	}
 	u := make([]float32, nPos*p.K*p.C)
 	for k := range p.K {
@@ -143,9 +143,14 @@ func vecCols(n int) int { return (n + vec - 1) / vec * vec }
 const (
 	// maxChunk bounds the tiles the output pass transforms at once.
 	maxChunk = 64
-	// mPad floats after the products let the output pass read whole vectors
-	// past the last tile (values it then ignores).
-	mPad = vec
+	// mPad floats after the products let the output passes read whole
+	// vectors past the last tile (values they then ignore).
+	mPad = 16
+	// maxLaneTiles bounds the tiles per image the lane transforms take (up
+	// to 64x64): against the row transforms they took 256->256 at 14x14
+	// from 0.69 to 0.44-0.56 ms, 128->128 at 28x28 from 0.60-0.63 to
+	// 0.53-0.54, 64->64 at 56x56 from 0.73-0.76 to 0.58 (two cores).
+	maxLaneTiles = 256
 )
 
 // inputTasks transforms the input tiles of (image, channel) pairs lo..hi into
@@ -156,16 +161,18 @@ const (
 // B^T across those columns and copies the 36 positions into v.
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
-	if pl.t16 != nil && useTiles16 {
+	tpi := pl.tilesH * pl.tilesW
+	if pl.lanes != nil && useLanes {
 		hw := pl.h * pl.w
 		for ic := lo; ic < hi; ic++ {
 			img, c := ic/pl.c, ic%pl.c
 			off := img*st.xStride + c*hw
-			inputTiles16(st.x[off:off+hw], pl.t16, st.v[c*st.t+img*16:], pl.c*st.t)
+			for g := range pl.lanes {
+				inputTiles16(st.x[off:off+hw], &pl.lanes[g], st.v[c*st.t+img*tpi+16*g:], pl.c*st.t)
+			}
 		}
 		return
 	}
-	tpi := pl.tilesH * pl.tilesW
 	var rows, cols [tileIn * maxRow]float32
 	var q [tileIn * tileIn * maxChunk]float32 // [i][e][t]: tile columns of the column-transformed rows
 	var qv [tileIn * maxChunk]float32         // [j][t]: one row i of finished positions
@@ -237,8 +244,10 @@ func (st *runState) outputTasks(lo, hi int) {
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		out, res, scale, shift, relu := st.epilogue(img, k)
-		if pl.t16 != nil && useTiles16 {
-			outputTiles16(st.m[k*st.t+img*16:], pl.k*st.t, out, res, pl.t16, scale, shift, relu)
+		if pl.lanes != nil && useLanes {
+			for g := range pl.lanes {
+				outputTiles16(st.m[k*st.t+img*tpi+16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)
+			}
 			continue
 		}
 		// Whole tile rows go through the transform together (up to

@@ -187,14 +187,14 @@ func TestRunStrided(t *testing.T) {
 	kerneltest.CheckNMSE(t, "strided", got, want, winogradNMSE)
 }
 
-// Planes of 13 to 16 pixels a side take the 16-tile transforms (tiles16.go)
-// where the CPU has them; both ways match the reference, with every part of
-// the epilogue and whole batches.
-func TestTiles16(t *testing.T) {
-	for _, fast := range []bool{useTiles16, false} {
-		defer func(v bool) { useTiles16 = v }(useTiles16)
-		useTiles16 = fast
-		for _, hw := range [][2]int{{13, 13}, {14, 14}, {15, 16}, {16, 13}} {
+// Small planes take the lane transforms (lanes.go) where the CPU has
+// them; both ways match the reference, with every part of the epilogue and
+// whole batches, on one group of 16 tiles, several and a partial last one.
+func TestLanes(t *testing.T) {
+	for _, fast := range []bool{useLanes, false} {
+		defer func(v bool) { useLanes = v }(useLanes)
+		useLanes = fast
+		for _, hw := range [][2]int{{13, 13}, {14, 14}, {15, 16}, {16, 13}, {17, 20}, {28, 28}, {9, 30}} {
 			h, w := hw[0], hw[1]
 			for _, n := range []int{1, 3} {
 				k := 9

@@ -9,9 +9,9 @@
 // with the factored forms of ../rows.go. Rows are stride floats apart;
 // the kernels do n &^ 7 columns and leave the rest to the Go loops.
 //
-// inputTiles16AVX512 and outputTiles16AVX512 (AVX-512) transform a whole
-// channel of a plane with 4x4 tiles, a tile per lane, gathering the tiles'
-// windows and scattering their outputs (../tiles16.go).
+// inputTiles16AVX512 and outputTiles16AVX512 (AVX-512) transform 16 tiles
+// of a channel's plane at a time, a tile per lane, gathering the tiles'
+// windows and scattering their outputs (../lanes.go).
 //
 // Run from this directory: go run . -out ../transform_amd64.s -stubs ../transform_amd64.go -pkg winograd
 package main
@@ -199,12 +199,13 @@ func outTransform(m [6]reg.VecVirtual, vec func() reg.VecVirtual, two, four, eig
 // masked scatter. The small images' row-by-row transforms spent most of
 // their time in Go overhead (14x14 with 256 channels: 0.7 us a channel).
 func inputTiles16() {
-	TEXT("inputTiles16AVX512", 0, "func(plane *float32, idx *int32, masks *uint16, v *float32, posStride int)")
+	TEXT("inputTiles16AVX512", 0, "func(plane *float32, idx *int32, masks *uint16, v *float32, posStride int, keep int)")
 	Doc(
-		"inputTiles16AVX512 transforms the 16 tiles of one image plane (see",
-		"inputTiles16Generic): window position p of tile t reads plane[idx[16p+t]]",
+		"inputTiles16AVX512 transforms 16 tiles of one image plane (see",
+		"inputTiles16Generic): window position p of lane t reads plane[idx[16p+t]]",
 		"where bit t of masks[p] is set, zero elsewhere, and position q of the",
-		"transformed tiles is stored at v + q*posStride floats.",
+		"transformed tiles is stored at v + q*posStride floats, the lanes whose",
+		"bits are set in keep.",
 	)
 	Pragma("noescape")
 	plane := Load(Param("plane"), GP64())
@@ -213,6 +214,10 @@ func inputTiles16() {
 	v := Load(Param("v"), GP64())
 	ps := Load(Param("posStride"), GP64())
 	SHLQ(U8(2), ps)
+	keep := K()
+	keepBits := GP64()
+	Load(Param("keep"), keepBits)
+	KMOVW(keepBits.As32(), keep)
 	two, four, five := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("five", ZMM)
 	cols := AllocLocal(36 * 64) // B^T d, column by column
 	k := K()
@@ -249,7 +254,7 @@ func inputTiles16() {
 		IMUL3Q(U32(i*6), out, out)
 		ADDQ(v, out)
 		for j, t := range inTransform(d, ZMM, two, four, five) {
-			VMOVUPS(t, Mem{Base: out})
+			VMOVUPS(t, keep, Mem{Base: out})
 			if j < 5 {
 				ADDQ(ps, out)
 			}
@@ -262,7 +267,7 @@ func inputTiles16() {
 func outputTiles16() {
 	TEXT("outputTiles16AVX512", 0, "func(m *float32, posStride int, y *float32, res *float32, idx *int32, masks *uint16, scale float32, shift float32, relu bool)")
 	Doc(
-		"outputTiles16AVX512 transforms the products of one channel's 16 tiles back",
+		"outputTiles16AVX512 transforms the products of 16 tiles of one channel back",
 		"(see outputTiles16Generic): output position p of tile t is written to",
 		"y[idx[16p+t]] where bit t of masks[p] is set, as y*scale + shift (+ res",
 		"at the same index if res is not nil), then max(., 0) if relu (which",

@@ -9,21 +9,24 @@ import (
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
 )
 
-// The 16-tile assembly transforms match their Go definitions, write only
-// the plane's pixels, and read the residual only where they write.
-func TestTiles16KernelsMatchGeneric(t *testing.T) {
-	if !useTiles16 {
+// The lane transforms in assembly match their Go definitions, write only
+// the plane's pixels and their lanes' positions, and read the residual only
+// where they write.
+func TestLaneKernelsMatchGeneric(t *testing.T) {
+	if !useLanes {
 		t.Skip("no AVX-512")
 	}
-	for _, hw := range [][2]int{{13, 13}, {14, 14}, {16, 15}} {
+	for _, hw := range [][2]int{{13, 13}, {14, 14}, {16, 15}, {5, 9}, {21, 21}} {
 		h, w := hw[0], hw[1]
-		m := newTiles16(h, w)
+		maps := laneMaps(h, w)
+		m := &maps[len(maps)-1] // partial for 5x9 (6 tiles) and 21x21 (36)
 		const posStride = 37
 		plane := kerneltest.Rand(h*w, 1)
-		got := kerneltest.Rand((nPos-1)*posStride+16, 2)
+		got, check := kerneltest.Guarded((nPos-1)*posStride+m.lanes, kerneltest.Rand((nPos-1)*posStride+m.lanes, 2))
 		want := append([]float32(nil), got...)
 		inputTiles16(plane, m, got, posStride)
 		inputTiles16Generic(plane, m, want, posStride)
+		check(t)
 		kerneltest.CheckNMSE(t, fmt.Sprintf("%dx%d input", h, w), got, want, 1e-12)
 
 		prod := kerneltest.Rand((nPos-1)*posStride+16, 3)
