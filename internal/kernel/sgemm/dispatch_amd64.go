@@ -66,6 +66,7 @@ func asmVariants() []*variant {
 			name: "avx512", p: avx512Params, epi: epiAVX512,
 			kern: asmKernel(8, 32, kernel8x32AVX512),
 			tails: []tail{
+				{1, columnKernel},
 				{8, asmKernel(8, 8, kernel8x8AVX512)},
 				{16, asmKernel(8, 16, kernel8x16AVX512)},
 				{24, asmKernel(8, 24, kernel8x24AVX512)},
@@ -90,6 +91,19 @@ func asmKernel(mr, nr int, f func(kc int, a, b *float32, ldb int, c *float32, ld
 		_ = b[(kc-1)*ldb+nr-1]
 		_ = c[(mr-1)*ldc+nr-1]
 		f(kc, &a[0], &b[0], ldb, &c[0], ldc, accumulate)
+	}
+}
+
+// columnKernel is the 8x1 kernel (column8AVX512), c rows ldc apart.
+func columnKernel(kc int, a, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	_, _, _ = a[8*kc-1], b[(kc-1)*ldb], c[7*ldc]
+	var s [8]float32
+	column8AVX512(kc, &a[0], &b[0], ldb, &s[0])
+	for r, v := range s {
+		if accumulate {
+			v += c[r*ldc]
+		}
+		c[r*ldc] = v
 	}
 }
 

@@ -92,6 +92,12 @@ func kernel8x16AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc i
 //go:noescape
 func kernel8x8AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
+// column8AVX512 computes c[r] = sum over p < kc of a[p*8+r] * b[p*ldb] for
+// r < 8 (fused multiply-adds, four partial sums); kc >= 1.
+//
+//go:noescape
+func column8AVX512(kc int, a *float32, b *float32, ldb int, c *float32)
+
 // kernel6x16AVX2 computes the 6x16 tile c = a*b, or c += a*b when accumulate,
 // from the packed panel a (6 x kc, k-major) and the kc x 16 panel b with row
 // stride ldb; kc >= 1. It is, in Go:

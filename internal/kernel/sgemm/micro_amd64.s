@@ -392,6 +392,57 @@ store:
 	VZEROUPPER
 	RET
 
+// func column8AVX512(kc int, a *float32, b *float32, ldb int, c *float32)
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·column8AVX512(SB), NOSPLIT, $0-40
+	MOVQ   kc+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+four:
+	CMPQ             AX, $0x04
+	JL               rest
+	VMOVUPS          (CX), Y4
+	VFMADD231PS.BCST (DX), Y4, Y0
+	ADDQ             BX, DX
+	VMOVUPS          32(CX), Y4
+	VFMADD231PS.BCST (DX), Y4, Y1
+	ADDQ             BX, DX
+	VMOVUPS          64(CX), Y4
+	VFMADD231PS.BCST (DX), Y4, Y2
+	ADDQ             BX, DX
+	VMOVUPS          96(CX), Y4
+	VFMADD231PS.BCST (DX), Y4, Y3
+	ADDQ             BX, DX
+	ADDQ             $0x80, CX
+	SUBQ             $0x04, AX
+	JMP              four
+
+rest:
+	TESTQ            AX, AX
+	JZ               sum
+	VMOVUPS          (CX), Y4
+	VFMADD231PS.BCST (DX), Y4, Y0
+	ADDQ             BX, DX
+	ADDQ             $0x20, CX
+	DECQ             AX
+	JMP              rest
+
+sum:
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y3, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	MOVQ    c+32(FP), AX
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
+
 // func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 // Requires: AVX, FMA3, MMX+
 TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-49

@@ -85,6 +85,7 @@ func main() {
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16, 8}})
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16}})
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{8}})
+	columnKernel()
 	// 16 ymm registers: 12 accumulators, 2 for the row of B, 1 broadcast.
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8, 8}})
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8}})
@@ -209,6 +210,60 @@ func kernel(t tile) {
 			ADDQ(ldc, c)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// columnKernel generates the 8x1 kernel: a product of one column (a
+// classifier at batch 1) on the 8x8 tail would do eight FMAs per useful
+// one. Each step of k loads the panel's 8 values of A and multiplies them
+// by the column's value broadcast, into four accumulators in turn so that
+// no FMA waits for the previous one.
+func columnKernel() {
+	TEXT("column8AVX512", NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32)")
+	Pragma("noescape")
+	Doc(
+		"column8AVX512 computes c[r] = sum over p < kc of a[p*8+r] * b[p*ldb] for",
+		"r < 8 (fused multiply-adds, four partial sums); kc >= 1.",
+	)
+	kc := Load(Param("kc"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	var acc [4]reg.VecVirtual
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	Label("four")
+	CMPQ(kc, U8(4))
+	JL(LabelRef("rest"))
+	for i := range acc {
+		t := YMM()
+		VMOVUPS(Mem{Base: a, Disp: 32 * i}, t)
+		VFMADD231PS_BCST(Mem{Base: b}, t, acc[i])
+		ADDQ(ldb, b)
+	}
+	ADDQ(U8(128), a)
+	SUBQ(U8(4), kc)
+	JMP(LabelRef("four"))
+	Label("rest")
+	TESTQ(kc, kc)
+	JZ(LabelRef("sum"))
+	t := YMM()
+	VMOVUPS(Mem{Base: a}, t)
+	VFMADD231PS_BCST(Mem{Base: b}, t, acc[0])
+	ADDQ(ldb, b)
+	ADDQ(U8(32), a)
+	DECQ(kc)
+	JMP(LabelRef("rest"))
+	Label("sum")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	c := Load(Param("c"), GP64())
+	VMOVUPS(acc[0], Mem{Base: c})
 	VZEROUPPER()
 	RET()
 }
