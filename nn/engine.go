@@ -567,7 +567,8 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 	// workers busy and run on their caller alone, so each core runs whole
 	// images and never waits for the other. Batch 4 on two cores, against
 	// the images one after another with every layer split over both:
-	// DLA46_c 20.4 -> 18.9 ms, DLA60x 138.5 -> 135.4.
+	// DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141 -> 137; in the
+	// host's slow phases far more (DLA46_c batch 8: 58.6 -> 40.0).
 	t := imageTasks.Get().(*imageTask)
 	t.e, t.p, t.x, t.out, t.per, t.cls = e, e.planFor(1), x.Data, out.Data, len(x.Data)/n, cls
 	parallel.Run(n, 1, t)
