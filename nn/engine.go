@@ -513,15 +513,13 @@ func (e *Engine) Classes() int { return e.g.Shape(e.g.Output)[0] }
 // Graph returns the graph the engine was compiled from.
 func (e *Engine) Graph() *Graph { return e.g }
 
-// ArenaBytes is the activation memory one Forward of batch n uses: a batch
-// run image by image takes one batch-1 arena per image running at once.
+// ArenaBytes is the activation memory one Forward of batch n uses.
 func (e *Engine) ArenaBytes(n int) int {
-	arenas := 1
 	if e.imageByImage(n) {
-		n, arenas = 1, min(n, parallel.Workers())
+		n = 1
 	}
 	p := e.planFor(n)
-	return 4 * (p.size + p.wsLen) * arenas
+	return 4 * (p.size + p.wsLen)
 }
 
 // convImages is how many images one call of a convolution step handles:
@@ -562,36 +560,11 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 		e.forward(e.planFor(n), x.Data, out.Data)
 		return nil
 	}
-	// The images run side by side, one per worker, each with an arena of
-	// its own: the kernels' parallel.For calls inside find the other
-	// workers busy and run on their caller alone, so each core runs whole
-	// images and never waits for the other. Batch 4 on two cores, against
-	// the images one after another with every layer split over both:
-	// DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141 -> 137; in the
-	// host's slow phases far more (DLA46_c batch 8: 58.6 -> 40.0).
-	t := imageTasks.Get().(*imageTask)
-	t.e, t.p, t.x, t.out, t.per, t.cls = e, e.planFor(1), x.Data, out.Data, len(x.Data)/n, cls
-	parallel.Run(n, 1, t)
-	*t = imageTask{}
-	imageTasks.Put(t)
-	return nil
-}
-
-// imageTask runs images [lo, hi) of a batch image by image (a
-// parallel.Task, pooled so that ForwardInto allocates nothing).
-type imageTask struct {
-	e        *Engine
-	p        *memPlan
-	x, out   []float32
-	per, cls int
-}
-
-var imageTasks = sync.Pool{New: func() any { return new(imageTask) }}
-
-func (t *imageTask) Run(lo, hi int) {
-	for img := lo; img < hi; img++ {
-		t.e.forward(t.p, t.x[img*t.per:(img+1)*t.per], t.out[img*t.cls:(img+1)*t.cls])
+	p, per := e.planFor(1), len(x.Data)/n
+	for img := range n {
+		e.forward(p, x.Data[img*per:(img+1)*per], out.Data[img*cls:(img+1)*cls])
 	}
+	return nil
 }
 
 // batchesWhole reports whether a batch should run as one rather than image
