@@ -3,8 +3,8 @@
 // channels stored together, as in the fused stem of package conv). A pixel is
 // then one AVX-512 vector, so the transforms are plain vector arithmetic with
 // no shuffles, and the 36 products of a tile are 16x16 matrix-vector
-// products. It holds the F(4x4, 3x3) filter transform that package winograd
-// shares.
+// products. It holds the F(4x4, 3x3) transforms that package winograd
+// shares: Filter, InputColumn and OutputColumn.
 //
 // A convolution runs in groups of up to Group tiles: Input transforms them
 // into v, Multiply multiplies them by the packed filter in place, and Output
@@ -93,9 +93,9 @@ func Output(v []float32, n int, dst []float32, pitch int, shift []float32, floor
 	output(v, n, dst, pitch, shift, floor)
 }
 
-// in1 is B^T applied to a column of six, in the factored order of the
-// assembly.
-func in1(d [6]float32) [6]float32 {
+// InputColumn is B^T applied to a column of six, in the factored order of
+// the assembly here and in package winograd.
+func InputColumn(d [6]float32) [6]float32 {
 	a, b := d[1]+d[2], d[1]-d[2]
 	c, e := d[4]-d[2], d[3]-d[1]
 	return [6]float32{
@@ -108,8 +108,9 @@ func in1(d [6]float32) [6]float32 {
 	}
 }
 
-// out1 is A^T applied to a column of six, giving four.
-func out1(m [6]float32) [4]float32 {
+// OutputColumn is A^T applied to a column of six, giving four, in the
+// factored order of the assembly here and in package winograd.
+func OutputColumn(m [6]float32) [4]float32 {
 	sp, sm, dp, dm := m[1]+m[2], m[1]-m[2], m[3]+m[4], m[3]-m[4]
 	return [4]float32{(m[0] + sp) + dp, sm + 2*dm, sp + 4*dp, (sm + 8*dm) + m[5]}
 }
@@ -124,10 +125,10 @@ func inputGeneric(src []float32, pitch int, v []float32, n int) {
 				for r := range 6 {
 					d[r] = src[t*64+r*pitch+16*x+c]
 				}
-				cols[x] = in1(d)
+				cols[x] = InputColumn(d)
 			}
 			for i := range 6 {
-				row := in1([6]float32{cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]})
+				row := InputColumn([6]float32{cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i]})
 				for j, x := range row {
 					v[(i*6+j)*step+t*16+c] = x
 				}
@@ -162,10 +163,10 @@ func outputGeneric(v []float32, n int, dst []float32, pitch int, shift []float32
 				for i := range 6 {
 					m[i] = v[(i*6+j)*step+t*16+k]
 				}
-				cols[j] = out1(m)
+				cols[j] = OutputColumn(m)
 			}
 			for r := range 4 {
-				row := out1([6]float32{cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r], cols[5][r]})
+				row := OutputColumn([6]float32{cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r], cols[5][r]})
 				for x, y := range row {
 					dst[t*64+r*pitch+16*x+k] = max(y+shift[k], floor)
 				}

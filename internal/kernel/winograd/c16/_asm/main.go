@@ -2,8 +2,8 @@
 // input and output transforms of Winograd F(4x4, 3x3) on tiles of
 // 16-channel pixels (one zmm register a pixel) and the 36 products of a
 // group of tiles by the packed filter. The transforms use the factored forms
-// of ../c16.go (in1, out1), each applied down the columns of a tile and then
-// along its rows.
+// of ../c16.go (InputColumn, OutputColumn), each applied down the columns of
+// a tile and then along its rows.
 //
 // Run from this directory: go run . -out ../c16_amd64.s -stubs ../c16_amd64.go -pkg c16
 package main
