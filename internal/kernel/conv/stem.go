@@ -46,7 +46,11 @@ type Stem struct {
 	in   phaseGeom
 	a, b interleaved
 	rows rowBlocks
-	pool sync.Pool // *stemState
+	// units are the task counts of Run's passes: the input rows, then
+	// each layer's rows (of Winograd tiles) or, for the last, its rows
+	// times its 32-channel blocks.
+	units [4]int
+	pool  sync.Pool // *stemState
 }
 
 // rowBlocks is the layout of the input rows transformed for row7.Multiply:
@@ -174,6 +178,13 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 			}
 		}
 	}
+	s.units = [4]int{p0.C * s.in.hph, p0.OutH(), p1.OutH(), p2.OutH() * p2.K / bcastK}
+	if s.row7Filter != nil {
+		s.units[0], s.units[1] = s.rows.n, ceilDiv(p0.OutH(), row7.Rows)
+	}
+	if s.c16Filter != nil {
+		s.units[2] = ceilDiv(p1.OutH(), 4) // rows of 4x4 tiles
+	}
 	s.pool.New = func() any {
 		st := &stemState{s: s}
 		st.padFn, st.fn0, st.fn1, st.fn2 = st.pad, st.layer0, st.layer1, st.layer2
@@ -207,23 +218,9 @@ func (s *Stem) Run(x, y, ws []float32) {
 	st := s.pool.Get().(*stemState)
 	st.x, st.y, st.ws = x, y, ws
 	workers := parallel.Workers()
-	rows := p0.C * s.in.hph
-	if s.row7Filter != nil {
-		rows = s.rows.n
-	}
-	parallel.For(rows, ceilDiv(rows, 4*workers), st.padFn)
+	parallel.For(s.units[0], ceilDiv(s.units[0], 4*workers), st.padFn)
 	for i, fn := range []func(lo, hi int){st.fn0, st.fn1, st.fn2} {
-		units := s.p[i].OutH()
-		if i == 0 && s.row7Filter != nil {
-			units = ceilDiv(units, row7.Rows)
-		}
-		if i == 1 && s.c16Filter != nil {
-			units = ceilDiv(units, 4) // rows of 4x4 tiles
-		}
-		if i == 2 {
-			units *= p2.K / bcastK
-		}
-		parallel.For(units, ceilDiv(units, 8*workers), fn)
+		parallel.For(s.units[i+1], ceilDiv(s.units[i+1], 8*workers), fn)
 	}
 	st.x, st.y, st.ws = nil, nil, nil
 	s.pool.Put(st)
