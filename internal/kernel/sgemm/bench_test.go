@@ -59,3 +59,21 @@ func BenchmarkPackedMul(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkThinMul runs the narrow products the tail kernels take: a
+// Winograd layer's 36 products at batch 1 (256x256 by 16 tiles at 14x14, 49
+// at 28x28) and the classifier's one column (1000 outputs):
+//
+//	go test -run '^$' -bench ThinMul -cpu 2 ./internal/kernel/sgemm/
+func BenchmarkThinMul(b *testing.B) {
+	for _, s := range [][3]int{{256, 256, 1}, {256, 256, 16}, {256, 256, 49}, {256, 256, 64}, {1000, 256, 1}, {1000, 1024, 1}} {
+		m, k, n := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
+			poolPerCPU(b)
+			pa := PackA(false, m, k, kerneltest.Rand(m*k, 1), k)
+			x := kerneltest.Rand(k*n, 2)
+			y := make([]float32, m*n)
+			gflops(b, m, n, k, func() { pa.Mul(n, x, n, y, n, nil) })
+		})
+	}
+}
