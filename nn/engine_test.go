@@ -10,6 +10,7 @@ import (
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/internal/kernel/conv"
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/tensor"
 )
@@ -105,10 +106,17 @@ func TestForwardIntoAllocatesNothing(t *testing.T) {
 	_, _, e := compiled(t, "dla46x_c", 64)
 	x := arch.SyntheticInput(2, 64, 64, 3)
 	out := tensor.New(2, e.Classes())
-	if err := e.ForwardInto(x, out); err != nil {
-		t.Fatal(err)
+	// The two images run side by side (the model runs batches image by
+	// image), each kernel taking a state of its own while they overlap: the
+	// kernels' free lists grow to the overlap seen, which takes a few calls.
+	old := parallel.SetWorkers(2)
+	defer parallel.SetWorkers(old)
+	for range 10 {
+		if err := e.ForwardInto(x, out); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if a := kerneltest.AllocsPerRun(5, func() { _ = e.ForwardInto(x, out) }); a != 0 {
+	if a := testing.AllocsPerRun(5, func() { _ = e.ForwardInto(x, out) }); a != 0 {
 		t.Errorf("ForwardInto allocated %.1f times per call in steady state", a)
 	}
 }

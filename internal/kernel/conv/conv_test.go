@@ -282,9 +282,6 @@ func TestPlanConcurrent(t *testing.T) {
 }
 
 func TestPlanRunDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops items under the race detector")
-	}
 	allStrategies(t, func(t *testing.T) {
 		for _, p := range planShapes {
 			pl := NewPlan(p, kerneltest.Rand(p.K*p.C/p.Groups*p.R*p.S, 1))
@@ -292,7 +289,7 @@ func TestPlanRunDoesNotAllocate(t *testing.T) {
 			y := make([]float32, p.N*p.K*p.OutH()*p.OutW())
 			epi := makeEpi(epiFlags{true, true, true, true}, p.K, len(y), 3)
 			ws := make([]float32, pl.WorkspaceSize(p.N))
-			if a := kerneltest.AllocsPerRun(20, func() { pl.Run(x, y, p.N, epi, ws) }); a != 0 {
+			if a := testing.AllocsPerRun(20, func() { pl.Run(x, y, p.N, epi, ws) }); a != 0 {
 				t.Errorf("%+v: %v allocations per Run", p, a)
 			}
 		}

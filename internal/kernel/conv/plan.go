@@ -2,8 +2,8 @@ package conv
 
 import (
 	"math"
-	"sync"
 
+	"github.com/dla-go/dla/internal/kernel/freelist"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/sgemm"
 	"github.com/dla-go/dla/tensor"
@@ -229,9 +229,9 @@ func WorkspaceSize(p Params) int {
 // Plan is a convolution prepared for inference: its weights are packed once
 // and Run may then be called from many goroutines at once.
 type Plan struct {
-	g     geom
-	packs []*sgemm.PackedA // one per group
-	pool  sync.Pool        // *runState, so Run does not allocate
+	g      geom
+	packs  []*sgemm.PackedA        // one per group
+	states freelist.List[runState] // so Run does not allocate
 
 	// For the blocked strategy (when it is used):
 	mr          int
@@ -293,7 +293,8 @@ func newPlan(p Params, w, tw []float32) *Plan {
 	for i := range pl.ones {
 		pl.ones[i] = 1
 	}
-	pl.pool.New = func() any {
+	pl.states.Max = freelist.MaxSmall
+	pl.states.New = func() *runState {
 		st := &runState{pl: pl}
 		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
 		st.phaseFn, st.blockFn, st.groupFn = st.phaseTasks, st.blockTasks, st.groupTasks
@@ -331,7 +332,7 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 	sc := g.schedule(n, workers)
 	checkLen("workspace", ws, sc.ws)
 
-	st := pl.pool.Get().(*runState)
+	st := pl.states.Get()
 	st.x, st.y, st.ws, st.epi, st.sc = x, y, ws, epi, sc
 	if gemms := n * g.Groups * sc.nct; epi != nil && len(st.epis) < gemms {
 		st.epis = make([]Epilogue, gemms)
@@ -395,7 +396,7 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 	}
 	st.x, st.y, st.ws, st.epi, st.b = nil, nil, nil, nil, nil
 	clear(st.epis) // drop references to the caller's slices
-	pl.pool.Put(st)
+	pl.states.Put(st)
 }
 
 // runState carries one Run call's arguments to the task functions; the

@@ -2,8 +2,8 @@ package conv
 
 import (
 	"math"
-	"sync"
 
+	"github.com/dla-go/dla/internal/kernel/freelist"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/winograd/c16"
 	"github.com/dla-go/dla/internal/kernel/winograd/row7"
@@ -49,8 +49,8 @@ type Stem struct {
 	// units are the task counts of Run's passes: the input rows, then
 	// each layer's rows (of Winograd tiles) or, for the last, its rows
 	// times its 32-channel blocks.
-	units [4]int
-	pool  sync.Pool // *stemState
+	units  [4]int
+	states freelist.List[stemState]
 }
 
 // rowBlocks is the layout of the input rows transformed for row7.Multiply:
@@ -185,7 +185,8 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	if s.c16Filter != nil {
 		s.units[2] = ceilDiv(p1.OutH(), 4) // rows of 4x4 tiles
 	}
-	s.pool.New = func() any {
+	s.states.Max = freelist.MaxSmall
+	s.states.New = func() *stemState {
 		st := &stemState{s: s}
 		st.padFn, st.fn0, st.fn1, st.fn2 = st.pad, st.layer0, st.layer1, st.layer2
 		if s.row7Filter != nil {
@@ -215,7 +216,7 @@ func (s *Stem) Run(x, y, ws []float32) {
 	checkLen("x", x, p0.C*p0.H*p0.W)
 	checkLen("y", y, p2.K*p2.OutH()*p2.OutW())
 	checkLen("workspace", ws, s.WorkspaceSize())
-	st := s.pool.Get().(*stemState)
+	st := s.states.Get()
 	st.x, st.y, st.ws = x, y, ws
 	workers := parallel.Workers()
 	parallel.For(s.units[0], ceilDiv(s.units[0], 4*workers), st.padFn)
@@ -223,7 +224,7 @@ func (s *Stem) Run(x, y, ws []float32) {
 		parallel.For(s.units[i+1], ceilDiv(s.units[i+1], 8*workers), fn)
 	}
 	st.x, st.y, st.ws = nil, nil, nil
-	s.pool.Put(st)
+	s.states.Put(st)
 }
 
 // stemState carries one Run call's buffers to its tasks, bound once so that

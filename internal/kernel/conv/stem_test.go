@@ -138,8 +138,8 @@ func TestStemFits(t *testing.T) {
 }
 
 func TestStemRunDoesNotAllocate(t *testing.T) {
-	if !haveTile || raceEnabled {
-		t.Skip("needs the AVX-512 kernels; sync.Pool drops items under the race detector")
+	if !haveTile {
+		t.Skip("needs the AVX-512 kernels")
 	}
 	p := stemCases()[2]
 	var w, shift [3][]float32
@@ -151,7 +151,7 @@ func TestStemRunDoesNotAllocate(t *testing.T) {
 	for _, winograd := range []bool{true, false} {
 		s := NewStem(p, w, shift, [3]bool{true, true, true}, winograd)
 		ws := make([]float32, s.WorkspaceSize())
-		if a := kerneltest.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
+		if a := testing.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
 			t.Errorf("winograd=%v: %v allocations per Run", winograd, a)
 		}
 	}

@@ -5,7 +5,6 @@ package kerneltest
 import (
 	"math"
 	"math/rand/v2"
-	"runtime/debug"
 	"testing"
 )
 
@@ -129,13 +128,4 @@ func GradCheck(t testing.TB, name string, h float64, v []float64, loss func([]fl
 			t.Fatalf("%s[%d]: analytic %g, numeric %g", name, i, grad[i], num)
 		}
 	}
-}
-
-// AllocsPerRun is testing.AllocsPerRun with the collector off: a collection
-// empties the sync.Pools that kernels keep their per-call state in, and
-// refilling one would count as an allocation of the code under test (a
-// purego run of the conv tests failed that way once).
-func AllocsPerRun(runs int, f func()) float64 {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	return testing.AllocsPerRun(runs, f)
 }

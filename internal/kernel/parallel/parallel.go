@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dla-go/dla/internal/kernel/freelist"
 )
 
 // Task is work over an index range. Passing a pointer to long-lived state as a
@@ -34,7 +36,7 @@ type job struct {
 	refs   atomic.Int64
 }
 
-var jobs = sync.Pool{New: func() any { return new(job) }}
+var jobs = freelist.List[job]{New: func() *job { return new(job) }, Max: freelist.MaxSmall}
 
 func (j *job) release() {
 	if j.refs.Add(-1) == 0 {
@@ -184,7 +186,7 @@ func Run(n, grain int, t Task) {
 		}
 		return
 	}
-	j := jobs.Get().(*job)
+	j := jobs.Get()
 	j.task, j.n, j.grain, j.chunks = t, n, grain, int64(chunks)
 	j.claims.Store(0)
 	j.done.Store(0)

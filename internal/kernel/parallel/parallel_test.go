@@ -3,8 +3,6 @@ package parallel
 import (
 	"sync/atomic"
 	"testing"
-
-	"github.com/dla-go/dla/internal/kernel/kerneltest"
 )
 
 func TestForCoversEachIndexOnce(t *testing.T) {
@@ -49,14 +47,11 @@ type sumTask struct{ total atomic.Int64 }
 func (s *sumTask) Run(lo, hi int) { s.total.Add(int64(hi - lo)) }
 
 func TestRunAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop items on purpose")
-	}
 	old := SetWorkers(2)
 	defer SetWorkers(old)
 	task := &sumTask{}
 	Run(100, 10, task)
-	if a := kerneltest.AllocsPerRun(50, func() { Run(100, 10, task) }); a != 0 {
+	if a := testing.AllocsPerRun(50, func() { Run(100, 10, task) }); a != 0 {
 		t.Errorf("Run allocated %.1f times per call", a)
 	}
 	if got := task.total.Load(); got != 100*52 {

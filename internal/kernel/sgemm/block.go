@@ -1,6 +1,6 @@
 package sgemm
 
-import "sync"
+import "github.com/dla-go/dla/internal/kernel/freelist"
 
 // job is one product being computed; workers take its MC x NC blocks of C.
 type job struct {
@@ -18,13 +18,13 @@ type job struct {
 	colBlocks int
 }
 
-var jobPool = sync.Pool{New: func() any { return new(job) }}
+var jobs = freelist.List[job]{New: func() *job { return new(job) }, Max: freelist.MaxSmall}
 
-func getJob() *job { return jobPool.Get().(*job) }
+func getJob() *job { return jobs.Get() }
 
 func putJob(j *job) {
 	*j = job{} // drop references to the caller's slices
-	jobPool.Put(j)
+	jobs.Put(j)
 }
 
 // Run computes blocks [lo, hi); a *job is the parallel.Task of one product.

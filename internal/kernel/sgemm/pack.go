@@ -2,8 +2,8 @@ package sgemm
 
 import (
 	"math/bits"
-	"sync"
 
+	"github.com/dla-go/dla/internal/kernel/freelist"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 )
 
@@ -74,19 +74,25 @@ func packB(dst []float32, nr int, transB bool, b []float32, ldb int, p0, kc, j0,
 	}
 }
 
-// buffer is a pooled scratch slice; pools are kept per power-of-two size so
+// buffer is a reused scratch slice; lists are kept per power-of-two size so
 // that calls of different shapes do not keep replacing each other's buffers.
 type buffer struct{ s []float32 }
 
-var bufPools [48]sync.Pool
+var buffers [48]freelist.List[buffer]
 
-func getBuf(n int) *buffer {
-	class := bits.Len(uint(n))
-	if b, ok := bufPools[class].Get().(*buffer); ok {
-		b.s = b.s[:n]
-		return b
+func init() {
+	for class := range buffers {
+		buffers[class] = freelist.List[buffer]{
+			New: func() *buffer { return &buffer{s: make([]float32, 0, 1<<class)} },
+			Max: 16,
+		}
 	}
-	return &buffer{s: make([]float32, n, 1<<class)}
 }
 
-func putBuf(b *buffer) { bufPools[bits.Len(uint(cap(b.s)))-1].Put(b) }
+func getBuf(n int) *buffer {
+	b := buffers[bits.Len(uint(n))].Get()
+	b.s = b.s[:n]
+	return b
+}
+
+func putBuf(b *buffer) { buffers[bits.Len(uint(cap(b.s)))-1].Put(b) }

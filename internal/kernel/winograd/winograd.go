@@ -8,9 +8,8 @@
 package winograd
 
 import (
-	"sync"
-
 	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/freelist"
 	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/sgemm"
 	"github.com/dla-go/dla/internal/kernel/winograd/c16"
@@ -35,7 +34,7 @@ type Plan struct {
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
-	pool           sync.Pool            // *runState
+	states         freelist.List[runState]
 }
 
 // NewPlan transforms the K x C x 3 x 3 weights w of convolution p (its batch
@@ -65,7 +64,8 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	for pos := range nPos {
 		pl.u[pos] = sgemm.PackA(false, p.K, p.C, u[pos*p.K*p.C:], p.C)
 	}
-	pl.pool.New = func() any {
+	pl.states.Max = freelist.MaxSmall
+	pl.states.New = func() *runState {
 		st := &runState{pl: pl}
 		st.inputFn, st.gemmFn, st.outputFn = st.inputTasks, st.gemmTasks, st.outputTasks
 		return st
@@ -101,7 +101,7 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	if epi != nil && epi.Residual != nil && (resStride < pl.k*hw || len(epi.Residual) < (n-1)*resStride+pl.k*hw) {
 		panic("winograd: residual too short")
 	}
-	st := pl.pool.Get().(*runState)
+	st := pl.states.Get()
 	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
 	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
 	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
@@ -112,7 +112,7 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	parallel.For(nPos, 1, st.gemmFn)
 	parallel.For(n*pl.k, (n*pl.k+chunks-1)/chunks, st.outputFn)
 	st.x, st.y, st.v, st.m, st.epi = nil, nil, nil, nil, nil
-	pl.pool.Put(st)
+	pl.states.Put(st)
 }
 
 // runState carries one Run's buffers to its task functions, which are bound

@@ -96,9 +96,6 @@ func TestConcurrentRun(t *testing.T) {
 }
 
 func TestRunAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop items on purpose")
-	}
 	p := conv.Params{N: 1, C: 16, H: 14, W: 14, K: 24, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
 	x := kerneltest.Rand(16*14*14, 1)
 	pl := NewPlan(p, kerneltest.Rand(24*16*9, 2))
@@ -106,7 +103,7 @@ func TestRunAllocatesNothing(t *testing.T) {
 	ws := make([]float32, pl.WorkspaceSize(1))
 	epi := &conv.Epilogue{ReLU: true}
 	pl.Run(x, y, 1, epi, ws)
-	if a := kerneltest.AllocsPerRun(10, func() { pl.Run(x, y, 1, epi, ws) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { pl.Run(x, y, 1, epi, ws) }); a != 0 {
 		t.Errorf("Run allocated %.1f times", a)
 	}
 }

@@ -1,5 +1,0 @@
-//go:build race
-
-package sgemm
-
-const raceEnabled = true

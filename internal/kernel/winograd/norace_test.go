@@ -1,5 +1,0 @@
-//go:build !race
-
-package winograd
-
-const raceEnabled = false
