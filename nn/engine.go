@@ -31,9 +31,7 @@ type Engine struct {
 	bufs   []buffer    // storage units: a value of its own or a concatenation
 	output int
 
-	// perImage: a batch runs image by image (see batchesWhole) unless
-	// Options.WholeBatch.
-	perImage bool
+	wholeBatch bool // Options.WholeBatch
 
 	mu    sync.Mutex
 	plans map[int]*memPlan // by batch size
@@ -110,8 +108,8 @@ type Options struct {
 	NoWinograd bool
 	// NoRegroup keeps thin convolution groups as they are (see regroup).
 	NoRegroup bool
-	// WholeBatch runs every batch as one, also for the models that
-	// otherwise run image by image (see batchesWhole).
+	// WholeBatch runs every batch as one pass instead of image by image
+	// (see imageByImage), for tests and for comparing the two.
 	WholeBatch bool
 	// NoStem computes the stem's three convolutions as separate steps
 	// instead of fused (see fuseStem).
@@ -314,7 +312,7 @@ func CompileWith(g *Graph, w Weights, opt Options) (*Engine, error) {
 	if !opt.NoStem {
 		e.fuseStem(stemWeights, func(v int) bool { _, ok := sole(v); return ok }, !opt.NoWinograd)
 	}
-	e.perImage = !opt.WholeBatch && !e.batchesWhole()
+	e.wholeBatch = opt.WholeBatch
 	e.placeValues(uses, canon)
 	return e, nil
 }
@@ -599,31 +597,21 @@ func (t *imageTask) Run(lo, hi int) {
 	}
 }
 
-// batchesWhole reports whether a batch should run as one rather than image
-// by image: only the Winograd layers gain from it (their products grow with
-// the batch while their large transformed weights are read once), and only
-// in models big enough for that to outweigh a whole batch's activations
-// streaming through memory. Batch 8, image by image vs batched, one run:
-// DLA46_c 56.5 vs 59.1 ms, DLA46x_c 54.9 vs 58.7, DLA60x_c 60.7 vs 65.3; the
-// X models, which have no Winograd layer: DLA60x 298 vs 305, DLA102x2 790 vs
-// 819; but DLA34 197 vs 187 and DLA102 516 vs 497, whose Winograd layers
-// are 30-55% of the arithmetic.
-func (e *Engine) batchesWhole() bool {
-	var all, wino int64
-	for _, st := range e.steps {
-		all += st.macs
-		if _, ok := st.conv.(*winograd.Plan); ok {
-			wino += st.macs
-		}
-	}
-	return all >= 1e9 && wino*10 >= all
-}
+// imageByImage reports whether a batch of n images runs image by image:
+// always, unless Options.WholeBatch. The images then run side by side, one
+// per worker (ForwardInto), each core through whole images with no wait
+// for the other at each layer and its activations in its own cache. The
+// whole batch in one pass, with every layer split over the workers, gained
+// only in Winograd's larger products. Batch 8 on two workers, whole ->
+// image by image: DLA34 177-183 -> 155-168 ms, DLA60 290-297 -> 272-285,
+// DLA102 475-485 -> 440-453, DLA169 744-783 -> 704-718 (peak RSS 903 ->
+// 789 MB); batch 4 on one worker: DLA34 157 -> 151-153, DLA102 445-460 ->
+// 436-437.
+func (e *Engine) imageByImage(n int) bool { return n > 1 && !e.wholeBatch }
 
-func (e *Engine) imageByImage(n int) bool { return n > 1 && e.perImage }
-
-// ImageByImage reports whether the engine runs a batch one image at a time
-// (see batchesWhole).
-func (e *Engine) ImageByImage() bool { return e.perImage }
+// ImageByImage reports whether the engine runs a batch of n images one
+// image at a time.
+func (e *Engine) ImageByImage(n int) bool { return e.imageByImage(n) }
 
 // forward runs the batch x of plan p's size into out.
 func (e *Engine) forward(p *memPlan, x, out []float32) {
@@ -648,7 +636,7 @@ type StepTime struct {
 }
 
 // Profile runs x once step by step and times each step (the batch as one,
-// also for models that Forward runs image by image).
+// where Forward runs it image by image).
 func (e *Engine) Profile(x *tensor.Tensor) ([]StepTime, error) {
 	if err := e.g.CheckInput(x); err != nil {
 		return nil, err

@@ -171,12 +171,18 @@ func TestEngineAlgorithmsMatchReference(t *testing.T) {
 	}
 }
 
-// Batches run whole only in the models whose Winograd layers gain from it.
+// Batches run image by image unless Options.WholeBatch.
 func TestImageByImageChoice(t *testing.T) {
-	for name, want := range map[string]bool{"dla34": false, "dla102": false, "dla46_c": true, "dla60x": true, "dla102x2": true} {
-		if _, _, e := compiled(t, name, 224); e.ImageByImage() != want {
-			t.Errorf("%s: ImageByImage() = %v, want %v", name, !want, want)
-		}
+	g, w, e := compiled(t, "dla46_c", 64)
+	if !e.ImageByImage(4) || e.ImageByImage(1) {
+		t.Errorf("ImageByImage(4) = %v, ImageByImage(1) = %v", e.ImageByImage(4), e.ImageByImage(1))
+	}
+	e, err := nn.CompileWith(g, w, nn.Options{WholeBatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ImageByImage(4) {
+		t.Error("ImageByImage(4) with Options.WholeBatch")
 	}
 }
 

@@ -43,8 +43,8 @@ func goldenWeights(t testing.TB, g *nn.Graph, model string) nn.Weights {
 }
 
 // Every algorithm set must match: the default (Winograd for wide 3x3
-// convolutions, thin groups merged; at 64x64 every model is small enough to
-// run a batch image by image), the same on whole batches, and plain
+// convolutions, thin groups merged; batches image by image), the same on
+// whole batches, and plain
 // GEMM/direct kernels.
 func TestGoldenLogitsMatchPyTorch(t *testing.T) {
 	for _, opt := range []nn.Options{{}, {WholeBatch: true}, {NoWinograd: true, NoRegroup: true}} {
