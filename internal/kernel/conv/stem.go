@@ -421,7 +421,7 @@ func (st *stemState) layer2(lo, hi int) {
 		for ow0 := 0; ow0 < ow; ow0 += 14 {
 			x := st.ws[s.b.off+2*row*s.b.pitch()+32*ow0:]
 			y := st.y[k0*oh*ow+row*ow+ow0:]
-			bcastTile(14, 32, kdim, w, s.offs[2], x, y, oh*ow, min(14, ow-ow0), s.ones[k0:], s.shift[2][k0:], nil, s.floor[2])
+			bcastTile(14, 32, kdim, w, nil, 0, s.offs[2], x, y, oh*ow, min(14, ow-ow0), s.ones[k0:], s.shift[2][k0:], nil, s.floor[2])
 		}
 	}
 }

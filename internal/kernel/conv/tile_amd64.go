@@ -113,7 +113,8 @@ func tile4x64S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= 14; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
+// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -130,10 +131,11 @@ func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 //	}
 //
 //go:noescape
-func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+func bcast32x14S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= 14; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
+// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -150,10 +152,11 @@ func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 //	}
 //
 //go:noescape
-func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+func bcast32x14S2AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= 7; res may be nil. It is, in Go:
+// 1 <= n <= 7; res may be nil. Tap t prefetches the cache line at
+// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -170,10 +173,11 @@ func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 //	}
 //
 //go:noescape
-func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+func bcast32x7S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1,
-// 1 <= n <= 7; res may be nil. It is, in Go:
+// 1 <= n <= 7; res may be nil. Tap t prefetches the cache line at
+// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -190,7 +194,7 @@ func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, 
 //	}
 //
 //go:noescape
-func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+func bcast32x7S2AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // bcast16x28C1AVX512 computes a 16-channel x 28-pixel interleaved tile;
 // taps >= 1, 1 <= n <= 28. It is, in Go:
@@ -225,7 +229,8 @@ func bcast16x28C1AVX512(taps int, w *float32, offs *int, x *float32, y *float32,
 func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32, n int, shift *float32, floor float32)
 
 // bcast32x14S32AVX512 computes a 32-channel x 14-column tile; taps >= 1,
-// 1 <= n <= 14; res may be nil. It is, in Go:
+// 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
+// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -242,7 +247,7 @@ func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32
 //	}
 //
 //go:noescape
-func bcast32x14S32AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+func bcast32x14S32AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
 // padRowsAVX512 writes rows >= 1 rows of pitch >= 1 floats to dst, each
 // padL zeros, w >= 1 floats of src and zeros to the end. It is, in Go:

@@ -1036,9 +1036,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-84
+// func bcast32x14S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-100
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1069,61 +1069,65 @@ TEXT ·bcast32x14S1AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z27, Z27, Z27
 	MOVQ   taps+0(FP), AX
 	MOVQ   w+8(FP), CX
-	MOVQ   offs+16(FP), DX
-	MOVQ   x+24(FP), BX
+	MOVQ   offs+32(FP), DX
+	MOVQ   x+40(FP), BX
+	MOVQ   pf+16(FP), SI
+	MOVQ   pfStep+24(FP), DI
 
 loop:
-	MOVQ         (DX), SI
+	MOVQ         (DX), R8
+	PREFETCHT1   (SI)
+	ADDQ         DI, SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
-	VBROADCASTSS (BX)(SI*4), Z30
+	VBROADCASTSS (BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
-	VBROADCASTSS 4(BX)(SI*4), Z30
+	VBROADCASTSS 4(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z2
 	VFMADD231PS  Z29, Z30, Z3
-	VBROADCASTSS 8(BX)(SI*4), Z30
+	VBROADCASTSS 8(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS 12(BX)(SI*4), Z30
+	VBROADCASTSS 12(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
-	VBROADCASTSS 16(BX)(SI*4), Z30
+	VBROADCASTSS 16(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS 20(BX)(SI*4), Z30
+	VBROADCASTSS 20(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS 24(BX)(SI*4), Z30
+	VBROADCASTSS 24(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS 28(BX)(SI*4), Z30
+	VBROADCASTSS 28(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS 32(BX)(SI*4), Z30
+	VBROADCASTSS 32(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS 36(BX)(SI*4), Z30
+	VBROADCASTSS 36(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS 40(BX)(SI*4), Z30
+	VBROADCASTSS 40(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS 44(BX)(SI*4), Z30
+	VBROADCASTSS 44(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS 48(BX)(SI*4), Z30
+	VBROADCASTSS 48(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	VBROADCASTSS 52(BX)(SI*4), Z30
+	VBROADCASTSS 52(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z26
 	VFMADD231PS  Z29, Z30, Z27
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         scale+56(FP), AX
-	MOVQ         shift+64(FP), CX
+	MOVQ         scale+72(FP), AX
+	MOVQ         shift+80(FP), CX
 	VMULPS       (AX), Z0, Z0
 	VADDPS       (CX), Z0, Z0
 	VMULPS       64(AX), Z1, Z1
@@ -1180,15 +1184,15 @@ loop:
 	VADDPS       (CX), Z26, Z26
 	VMULPS       64(AX), Z27, Z27
 	VADDPS       64(CX), Z27, Z27
-	MOVQ         n+48(FP), AX
+	MOVQ         n+64(FP), AX
 	MOVQ         $0x00000001, CX
 	SHLXQ        AX, CX, CX
 	DECQ         CX
 	KMOVW        CX, K1
-	MOVQ         ldy+40(FP), AX
+	MOVQ         ldy+56(FP), AX
 	SHLQ         $0x02, AX
-	MOVQ         y+32(FP), CX
-	MOVQ         res+72(FP), DX
+	MOVQ         y+48(FP), CX
+	MOVQ         res+88(FP), DX
 	TESTQ        DX, DX
 	JZ           nores
 	MOVQ         CX, BX
@@ -1259,82 +1263,82 @@ loop:
 	VSHUFF32X4   $0x88, Z29, Z14, Z4
 	VSHUFF32X4   $0xdd, Z29, Z14, Z29
 	VADDPS.Z     (DX), Z22, K1, Z22
-	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMAXPS.BCST  floor+96(FP), Z22, Z22
 	VMOVUPS      Z22, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z26, K1, Z26
-	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMAXPS.BCST  floor+96(FP), Z26, Z26
 	VMOVUPS      Z26, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z28, K1, Z28
-	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMAXPS.BCST  floor+96(FP), Z28, Z28
 	VMOVUPS      Z28, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z30, K1, Z30
-	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMAXPS.BCST  floor+96(FP), Z30, Z30
 	VMOVUPS      Z30, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z18, K1, Z18
-	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMAXPS.BCST  floor+96(FP), Z18, Z18
 	VMOVUPS      Z18, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z24, K1, Z24
-	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMAXPS.BCST  floor+96(FP), Z24, Z24
 	VMOVUPS      Z24, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z20, K1, Z20
-	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMAXPS.BCST  floor+96(FP), Z20, Z20
 	VMOVUPS      Z20, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z29, K1, Z29
-	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMAXPS.BCST  floor+96(FP), Z29, Z29
 	VMOVUPS      Z29, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
@@ -1405,82 +1409,82 @@ loop:
 	VSHUFF32X4   $0x88, Z2, Z15, Z5
 	VSHUFF32X4   $0xdd, Z2, Z15, Z2
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z14, K1, Z14
-	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMAXPS.BCST  floor+96(FP), Z14, Z14
 	VMOVUPS      Z14, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z1, K1, Z1
-	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMAXPS.BCST  floor+96(FP), Z1, Z1
 	VMOVUPS      Z1, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z3, K1, Z3
-	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMAXPS.BCST  floor+96(FP), Z3, Z3
 	VMOVUPS      Z3, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z5, K1, Z5
-	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMAXPS.BCST  floor+96(FP), Z5, Z5
 	VMOVUPS      Z5, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z7, K1, Z7
-	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMAXPS.BCST  floor+96(FP), Z7, Z7
 	VMOVUPS      Z7, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z11, K1, Z11
-	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMAXPS.BCST  floor+96(FP), Z11, Z11
 	VMOVUPS      Z11, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z9, K1, Z9
-	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMAXPS.BCST  floor+96(FP), Z9, Z9
 	VMOVUPS      Z9, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z13, K1, Z13
-	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMAXPS.BCST  floor+96(FP), Z13, Z13
 	VMOVUPS      Z13, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	JMP          done
 
@@ -1552,52 +1556,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z20, Z4, Z20
 	VSHUFF32X4  $0x88, Z29, Z14, Z4
 	VSHUFF32X4  $0xdd, Z29, Z14, Z29
-	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMAXPS.BCST floor+96(FP), Z22, Z22
 	VMOVUPS     Z22, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMAXPS.BCST floor+96(FP), Z26, Z26
 	VMOVUPS     Z26, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMAXPS.BCST floor+96(FP), Z28, Z28
 	VMOVUPS     Z28, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMAXPS.BCST floor+96(FP), Z30, Z30
 	VMOVUPS     Z30, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMAXPS.BCST floor+96(FP), Z18, Z18
 	VMOVUPS     Z18, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMAXPS.BCST floor+96(FP), Z24, Z24
 	VMOVUPS     Z24, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMAXPS.BCST floor+96(FP), Z20, Z20
 	VMOVUPS     Z20, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMAXPS.BCST floor+96(FP), Z29, Z29
 	VMOVUPS     Z29, K1, (DX)
 	ADDQ        AX, DX
 	VMOVUPS     (CX), Z0
@@ -1666,61 +1670,61 @@ nores:
 	VSHUFF32X4  $0xdd, Z10, Z5, Z10
 	VSHUFF32X4  $0x88, Z2, Z15, Z5
 	VSHUFF32X4  $0xdd, Z2, Z15, Z2
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMAXPS.BCST floor+96(FP), Z14, Z14
 	VMOVUPS     Z14, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMAXPS.BCST floor+96(FP), Z1, Z1
 	VMOVUPS     Z1, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMAXPS.BCST floor+96(FP), Z3, Z3
 	VMOVUPS     Z3, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMAXPS.BCST floor+96(FP), Z5, Z5
 	VMOVUPS     Z5, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMAXPS.BCST floor+96(FP), Z7, Z7
 	VMOVUPS     Z7, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMAXPS.BCST floor+96(FP), Z11, Z11
 	VMOVUPS     Z11, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMAXPS.BCST floor+96(FP), Z9, Z9
 	VMOVUPS     Z9, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMAXPS.BCST floor+96(FP), Z13, Z13
 	VMOVUPS     Z13, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-84
+// func bcast32x14S2AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-100
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1751,61 +1755,65 @@ TEXT ·bcast32x14S2AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z27, Z27, Z27
 	MOVQ   taps+0(FP), AX
 	MOVQ   w+8(FP), CX
-	MOVQ   offs+16(FP), DX
-	MOVQ   x+24(FP), BX
+	MOVQ   offs+32(FP), DX
+	MOVQ   x+40(FP), BX
+	MOVQ   pf+16(FP), SI
+	MOVQ   pfStep+24(FP), DI
 
 loop:
-	MOVQ         (DX), SI
+	MOVQ         (DX), R8
+	PREFETCHT1   (SI)
+	ADDQ         DI, SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
-	VBROADCASTSS (BX)(SI*4), Z30
+	VBROADCASTSS (BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
-	VBROADCASTSS 8(BX)(SI*4), Z30
+	VBROADCASTSS 8(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z2
 	VFMADD231PS  Z29, Z30, Z3
-	VBROADCASTSS 16(BX)(SI*4), Z30
+	VBROADCASTSS 16(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS 24(BX)(SI*4), Z30
+	VBROADCASTSS 24(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
-	VBROADCASTSS 32(BX)(SI*4), Z30
+	VBROADCASTSS 32(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS 40(BX)(SI*4), Z30
+	VBROADCASTSS 40(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS 48(BX)(SI*4), Z30
+	VBROADCASTSS 48(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS 56(BX)(SI*4), Z30
+	VBROADCASTSS 56(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS 64(BX)(SI*4), Z30
+	VBROADCASTSS 64(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS 72(BX)(SI*4), Z30
+	VBROADCASTSS 72(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS 80(BX)(SI*4), Z30
+	VBROADCASTSS 80(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS 88(BX)(SI*4), Z30
+	VBROADCASTSS 88(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS 96(BX)(SI*4), Z30
+	VBROADCASTSS 96(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	VBROADCASTSS 104(BX)(SI*4), Z30
+	VBROADCASTSS 104(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z26
 	VFMADD231PS  Z29, Z30, Z27
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         scale+56(FP), AX
-	MOVQ         shift+64(FP), CX
+	MOVQ         scale+72(FP), AX
+	MOVQ         shift+80(FP), CX
 	VMULPS       (AX), Z0, Z0
 	VADDPS       (CX), Z0, Z0
 	VMULPS       64(AX), Z1, Z1
@@ -1862,15 +1870,15 @@ loop:
 	VADDPS       (CX), Z26, Z26
 	VMULPS       64(AX), Z27, Z27
 	VADDPS       64(CX), Z27, Z27
-	MOVQ         n+48(FP), AX
+	MOVQ         n+64(FP), AX
 	MOVQ         $0x00000001, CX
 	SHLXQ        AX, CX, CX
 	DECQ         CX
 	KMOVW        CX, K1
-	MOVQ         ldy+40(FP), AX
+	MOVQ         ldy+56(FP), AX
 	SHLQ         $0x02, AX
-	MOVQ         y+32(FP), CX
-	MOVQ         res+72(FP), DX
+	MOVQ         y+48(FP), CX
+	MOVQ         res+88(FP), DX
 	TESTQ        DX, DX
 	JZ           nores
 	MOVQ         CX, BX
@@ -1941,82 +1949,82 @@ loop:
 	VSHUFF32X4   $0x88, Z29, Z14, Z4
 	VSHUFF32X4   $0xdd, Z29, Z14, Z29
 	VADDPS.Z     (DX), Z22, K1, Z22
-	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMAXPS.BCST  floor+96(FP), Z22, Z22
 	VMOVUPS      Z22, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z26, K1, Z26
-	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMAXPS.BCST  floor+96(FP), Z26, Z26
 	VMOVUPS      Z26, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z28, K1, Z28
-	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMAXPS.BCST  floor+96(FP), Z28, Z28
 	VMOVUPS      Z28, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z30, K1, Z30
-	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMAXPS.BCST  floor+96(FP), Z30, Z30
 	VMOVUPS      Z30, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z18, K1, Z18
-	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMAXPS.BCST  floor+96(FP), Z18, Z18
 	VMOVUPS      Z18, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z24, K1, Z24
-	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMAXPS.BCST  floor+96(FP), Z24, Z24
 	VMOVUPS      Z24, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z20, K1, Z20
-	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMAXPS.BCST  floor+96(FP), Z20, Z20
 	VMOVUPS      Z20, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z29, K1, Z29
-	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMAXPS.BCST  floor+96(FP), Z29, Z29
 	VMOVUPS      Z29, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
@@ -2087,82 +2095,82 @@ loop:
 	VSHUFF32X4   $0x88, Z2, Z15, Z5
 	VSHUFF32X4   $0xdd, Z2, Z15, Z2
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z14, K1, Z14
-	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMAXPS.BCST  floor+96(FP), Z14, Z14
 	VMOVUPS      Z14, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z1, K1, Z1
-	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMAXPS.BCST  floor+96(FP), Z1, Z1
 	VMOVUPS      Z1, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z3, K1, Z3
-	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMAXPS.BCST  floor+96(FP), Z3, Z3
 	VMOVUPS      Z3, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z5, K1, Z5
-	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMAXPS.BCST  floor+96(FP), Z5, Z5
 	VMOVUPS      Z5, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z7, K1, Z7
-	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMAXPS.BCST  floor+96(FP), Z7, Z7
 	VMOVUPS      Z7, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z11, K1, Z11
-	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMAXPS.BCST  floor+96(FP), Z11, Z11
 	VMOVUPS      Z11, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z9, K1, Z9
-	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMAXPS.BCST  floor+96(FP), Z9, Z9
 	VMOVUPS      Z9, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z13, K1, Z13
-	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMAXPS.BCST  floor+96(FP), Z13, Z13
 	VMOVUPS      Z13, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	JMP          done
 
@@ -2234,52 +2242,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z20, Z4, Z20
 	VSHUFF32X4  $0x88, Z29, Z14, Z4
 	VSHUFF32X4  $0xdd, Z29, Z14, Z29
-	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMAXPS.BCST floor+96(FP), Z22, Z22
 	VMOVUPS     Z22, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMAXPS.BCST floor+96(FP), Z26, Z26
 	VMOVUPS     Z26, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMAXPS.BCST floor+96(FP), Z28, Z28
 	VMOVUPS     Z28, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMAXPS.BCST floor+96(FP), Z30, Z30
 	VMOVUPS     Z30, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMAXPS.BCST floor+96(FP), Z18, Z18
 	VMOVUPS     Z18, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMAXPS.BCST floor+96(FP), Z24, Z24
 	VMOVUPS     Z24, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMAXPS.BCST floor+96(FP), Z20, Z20
 	VMOVUPS     Z20, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMAXPS.BCST floor+96(FP), Z29, Z29
 	VMOVUPS     Z29, K1, (DX)
 	ADDQ        AX, DX
 	VMOVUPS     (CX), Z0
@@ -2348,61 +2356,61 @@ nores:
 	VSHUFF32X4  $0xdd, Z10, Z5, Z10
 	VSHUFF32X4  $0x88, Z2, Z15, Z5
 	VSHUFF32X4  $0xdd, Z2, Z15, Z2
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMAXPS.BCST floor+96(FP), Z14, Z14
 	VMOVUPS     Z14, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMAXPS.BCST floor+96(FP), Z1, Z1
 	VMOVUPS     Z1, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMAXPS.BCST floor+96(FP), Z3, Z3
 	VMOVUPS     Z3, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMAXPS.BCST floor+96(FP), Z5, Z5
 	VMOVUPS     Z5, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMAXPS.BCST floor+96(FP), Z7, Z7
 	VMOVUPS     Z7, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMAXPS.BCST floor+96(FP), Z11, Z11
 	VMOVUPS     Z11, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMAXPS.BCST floor+96(FP), Z9, Z9
 	VMOVUPS     Z9, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMAXPS.BCST floor+96(FP), Z13, Z13
 	VMOVUPS     Z13, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S1AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-84
+// func bcast32x7S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-100
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2419,40 +2427,44 @@ TEXT ·bcast32x7S1AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z13, Z13, Z13
 	MOVQ   taps+0(FP), AX
 	MOVQ   w+8(FP), CX
-	MOVQ   offs+16(FP), DX
-	MOVQ   x+24(FP), BX
+	MOVQ   offs+32(FP), DX
+	MOVQ   x+40(FP), BX
+	MOVQ   pf+16(FP), SI
+	MOVQ   pfStep+24(FP), DI
 
 loop:
-	MOVQ         (DX), SI
+	MOVQ         (DX), R8
+	PREFETCHT1   (SI)
+	ADDQ         DI, SI
 	VMOVUPS      (CX), Z14
 	VMOVUPS      64(CX), Z15
-	VBROADCASTSS (BX)(SI*4), Z16
+	VBROADCASTSS (BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z0
 	VFMADD231PS  Z15, Z16, Z1
-	VBROADCASTSS 4(BX)(SI*4), Z16
+	VBROADCASTSS 4(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z2
 	VFMADD231PS  Z15, Z16, Z3
-	VBROADCASTSS 8(BX)(SI*4), Z16
+	VBROADCASTSS 8(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z4
 	VFMADD231PS  Z15, Z16, Z5
-	VBROADCASTSS 12(BX)(SI*4), Z16
+	VBROADCASTSS 12(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z6
 	VFMADD231PS  Z15, Z16, Z7
-	VBROADCASTSS 16(BX)(SI*4), Z16
+	VBROADCASTSS 16(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z8
 	VFMADD231PS  Z15, Z16, Z9
-	VBROADCASTSS 20(BX)(SI*4), Z16
+	VBROADCASTSS 20(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z10
 	VFMADD231PS  Z15, Z16, Z11
-	VBROADCASTSS 24(BX)(SI*4), Z16
+	VBROADCASTSS 24(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z12
 	VFMADD231PS  Z15, Z16, Z13
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         scale+56(FP), AX
-	MOVQ         shift+64(FP), CX
+	MOVQ         scale+72(FP), AX
+	MOVQ         shift+80(FP), CX
 	VMULPS       (AX), Z0, Z0
 	VADDPS       (CX), Z0, Z0
 	VMULPS       64(AX), Z1, Z1
@@ -2481,15 +2493,15 @@ loop:
 	VADDPS       (CX), Z12, Z12
 	VMULPS       64(AX), Z13, Z13
 	VADDPS       64(CX), Z13, Z13
-	MOVQ         n+48(FP), AX
+	MOVQ         n+64(FP), AX
 	MOVQ         $0x00000001, CX
 	SHLXQ        AX, CX, CX
 	DECQ         CX
 	KMOVW        CX, K1
-	MOVQ         ldy+40(FP), AX
+	MOVQ         ldy+56(FP), AX
 	SHLQ         $0x02, AX
-	MOVQ         y+32(FP), CX
-	MOVQ         res+72(FP), DX
+	MOVQ         y+48(FP), CX
+	MOVQ         res+88(FP), DX
 	TESTQ        DX, DX
 	JZ           nores
 	MOVQ         CX, BX
@@ -2567,82 +2579,82 @@ loop:
 	VSHUFF32X4   $0x88, Z22, Z14, Z4
 	VSHUFF32X4   $0xdd, Z22, Z14, Z22
 	VADDPS.Z     (DX), Z18, K1, Z18
-	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMAXPS.BCST  floor+96(FP), Z18, Z18
 	VMOVUPS      Z18, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z20, K1, Z20
-	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMAXPS.BCST  floor+96(FP), Z20, Z20
 	VMOVUPS      Z20, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z21, K1, Z21
-	VMAXPS.BCST  floor+80(FP), Z21, Z21
+	VMAXPS.BCST  floor+96(FP), Z21, Z21
 	VMOVUPS      Z21, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z23, K1, Z23
-	VMAXPS.BCST  floor+80(FP), Z23, Z23
+	VMAXPS.BCST  floor+96(FP), Z23, Z23
 	VMOVUPS      Z23, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z15, K1, Z15
-	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMAXPS.BCST  floor+96(FP), Z15, Z15
 	VMOVUPS      Z15, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z19, K1, Z19
-	VMAXPS.BCST  floor+80(FP), Z19, Z19
+	VMAXPS.BCST  floor+96(FP), Z19, Z19
 	VMOVUPS      Z19, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z17, K1, Z17
-	VMAXPS.BCST  floor+80(FP), Z17, Z17
+	VMAXPS.BCST  floor+96(FP), Z17, Z17
 	VMOVUPS      Z17, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z22, K1, Z22
-	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMAXPS.BCST  floor+96(FP), Z22, Z22
 	VMOVUPS      Z22, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
@@ -2720,82 +2732,82 @@ loop:
 	VSHUFF32X4   $0x88, Z15, Z0, Z5
 	VSHUFF32X4   $0xdd, Z15, Z0, Z15
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z14, K1, Z14
-	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMAXPS.BCST  floor+96(FP), Z14, Z14
 	VMOVUPS      Z14, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z1, K1, Z1
-	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMAXPS.BCST  floor+96(FP), Z1, Z1
 	VMOVUPS      Z1, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z3, K1, Z3
-	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMAXPS.BCST  floor+96(FP), Z3, Z3
 	VMOVUPS      Z3, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z9, K1, Z9
-	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMAXPS.BCST  floor+96(FP), Z9, Z9
 	VMOVUPS      Z9, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z5, K1, Z5
-	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMAXPS.BCST  floor+96(FP), Z5, Z5
 	VMOVUPS      Z5, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z7, K1, Z7
-	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMAXPS.BCST  floor+96(FP), Z7, Z7
 	VMOVUPS      Z7, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z11, K1, Z11
-	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMAXPS.BCST  floor+96(FP), Z11, Z11
 	VMOVUPS      Z11, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z13, K1, Z13
-	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMAXPS.BCST  floor+96(FP), Z13, Z13
 	VMOVUPS      Z13, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z15, K1, Z15
-	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMAXPS.BCST  floor+96(FP), Z15, Z15
 	VMOVUPS      Z15, K1, (BX)
 	JMP          done
 
@@ -2874,52 +2886,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z17, Z4, Z17
 	VSHUFF32X4  $0x88, Z22, Z14, Z4
 	VSHUFF32X4  $0xdd, Z22, Z14, Z22
-	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMAXPS.BCST floor+96(FP), Z18, Z18
 	VMOVUPS     Z18, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMAXPS.BCST floor+96(FP), Z20, Z20
 	VMOVUPS     Z20, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z21, Z21
+	VMAXPS.BCST floor+96(FP), Z21, Z21
 	VMOVUPS     Z21, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z23, Z23
+	VMAXPS.BCST floor+96(FP), Z23, Z23
 	VMOVUPS     Z23, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMAXPS.BCST floor+96(FP), Z15, Z15
 	VMOVUPS     Z15, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z19, Z19
+	VMAXPS.BCST floor+96(FP), Z19, Z19
 	VMOVUPS     Z19, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z17, Z17
+	VMAXPS.BCST floor+96(FP), Z17, Z17
 	VMOVUPS     Z17, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMAXPS.BCST floor+96(FP), Z22, Z22
 	VMOVUPS     Z22, K1, (DX)
 	ADDQ        AX, DX
 	VMOVUPS     (CX), Z0
@@ -2995,61 +3007,61 @@ nores:
 	VSHUFF32X4  $0xdd, Z6, Z5, Z6
 	VSHUFF32X4  $0x88, Z15, Z0, Z5
 	VSHUFF32X4  $0xdd, Z15, Z0, Z15
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMAXPS.BCST floor+96(FP), Z14, Z14
 	VMOVUPS     Z14, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMAXPS.BCST floor+96(FP), Z1, Z1
 	VMOVUPS     Z1, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMAXPS.BCST floor+96(FP), Z3, Z3
 	VMOVUPS     Z3, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMAXPS.BCST floor+96(FP), Z9, Z9
 	VMOVUPS     Z9, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMAXPS.BCST floor+96(FP), Z5, Z5
 	VMOVUPS     Z5, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMAXPS.BCST floor+96(FP), Z7, Z7
 	VMOVUPS     Z7, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMAXPS.BCST floor+96(FP), Z11, Z11
 	VMOVUPS     Z11, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMAXPS.BCST floor+96(FP), Z13, Z13
 	VMOVUPS     Z13, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMAXPS.BCST floor+96(FP), Z15, Z15
 	VMOVUPS     Z15, K1, (DX)
 
 done:
 	VZEROUPPER
 	RET
 
-// func bcast32x7S2AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-84
+// func bcast32x7S2AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-100
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3066,40 +3078,44 @@ TEXT ·bcast32x7S2AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z13, Z13, Z13
 	MOVQ   taps+0(FP), AX
 	MOVQ   w+8(FP), CX
-	MOVQ   offs+16(FP), DX
-	MOVQ   x+24(FP), BX
+	MOVQ   offs+32(FP), DX
+	MOVQ   x+40(FP), BX
+	MOVQ   pf+16(FP), SI
+	MOVQ   pfStep+24(FP), DI
 
 loop:
-	MOVQ         (DX), SI
+	MOVQ         (DX), R8
+	PREFETCHT1   (SI)
+	ADDQ         DI, SI
 	VMOVUPS      (CX), Z14
 	VMOVUPS      64(CX), Z15
-	VBROADCASTSS (BX)(SI*4), Z16
+	VBROADCASTSS (BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z0
 	VFMADD231PS  Z15, Z16, Z1
-	VBROADCASTSS 8(BX)(SI*4), Z16
+	VBROADCASTSS 8(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z2
 	VFMADD231PS  Z15, Z16, Z3
-	VBROADCASTSS 16(BX)(SI*4), Z16
+	VBROADCASTSS 16(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z4
 	VFMADD231PS  Z15, Z16, Z5
-	VBROADCASTSS 24(BX)(SI*4), Z16
+	VBROADCASTSS 24(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z6
 	VFMADD231PS  Z15, Z16, Z7
-	VBROADCASTSS 32(BX)(SI*4), Z16
+	VBROADCASTSS 32(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z8
 	VFMADD231PS  Z15, Z16, Z9
-	VBROADCASTSS 40(BX)(SI*4), Z16
+	VBROADCASTSS 40(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z10
 	VFMADD231PS  Z15, Z16, Z11
-	VBROADCASTSS 48(BX)(SI*4), Z16
+	VBROADCASTSS 48(BX)(R8*4), Z16
 	VFMADD231PS  Z14, Z16, Z12
 	VFMADD231PS  Z15, Z16, Z13
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         scale+56(FP), AX
-	MOVQ         shift+64(FP), CX
+	MOVQ         scale+72(FP), AX
+	MOVQ         shift+80(FP), CX
 	VMULPS       (AX), Z0, Z0
 	VADDPS       (CX), Z0, Z0
 	VMULPS       64(AX), Z1, Z1
@@ -3128,15 +3144,15 @@ loop:
 	VADDPS       (CX), Z12, Z12
 	VMULPS       64(AX), Z13, Z13
 	VADDPS       64(CX), Z13, Z13
-	MOVQ         n+48(FP), AX
+	MOVQ         n+64(FP), AX
 	MOVQ         $0x00000001, CX
 	SHLXQ        AX, CX, CX
 	DECQ         CX
 	KMOVW        CX, K1
-	MOVQ         ldy+40(FP), AX
+	MOVQ         ldy+56(FP), AX
 	SHLQ         $0x02, AX
-	MOVQ         y+32(FP), CX
-	MOVQ         res+72(FP), DX
+	MOVQ         y+48(FP), CX
+	MOVQ         res+88(FP), DX
 	TESTQ        DX, DX
 	JZ           nores
 	MOVQ         CX, BX
@@ -3214,82 +3230,82 @@ loop:
 	VSHUFF32X4   $0x88, Z22, Z14, Z4
 	VSHUFF32X4   $0xdd, Z22, Z14, Z22
 	VADDPS.Z     (DX), Z18, K1, Z18
-	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMAXPS.BCST  floor+96(FP), Z18, Z18
 	VMOVUPS      Z18, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z20, K1, Z20
-	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMAXPS.BCST  floor+96(FP), Z20, Z20
 	VMOVUPS      Z20, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z21, K1, Z21
-	VMAXPS.BCST  floor+80(FP), Z21, Z21
+	VMAXPS.BCST  floor+96(FP), Z21, Z21
 	VMOVUPS      Z21, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z23, K1, Z23
-	VMAXPS.BCST  floor+80(FP), Z23, Z23
+	VMAXPS.BCST  floor+96(FP), Z23, Z23
 	VMOVUPS      Z23, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z15, K1, Z15
-	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMAXPS.BCST  floor+96(FP), Z15, Z15
 	VMOVUPS      Z15, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z19, K1, Z19
-	VMAXPS.BCST  floor+80(FP), Z19, Z19
+	VMAXPS.BCST  floor+96(FP), Z19, Z19
 	VMOVUPS      Z19, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z17, K1, Z17
-	VMAXPS.BCST  floor+80(FP), Z17, Z17
+	VMAXPS.BCST  floor+96(FP), Z17, Z17
 	VMOVUPS      Z17, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z22, K1, Z22
-	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMAXPS.BCST  floor+96(FP), Z22, Z22
 	VMOVUPS      Z22, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
@@ -3367,82 +3383,82 @@ loop:
 	VSHUFF32X4   $0x88, Z15, Z0, Z5
 	VSHUFF32X4   $0xdd, Z15, Z0, Z15
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z14, K1, Z14
-	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMAXPS.BCST  floor+96(FP), Z14, Z14
 	VMOVUPS      Z14, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z1, K1, Z1
-	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMAXPS.BCST  floor+96(FP), Z1, Z1
 	VMOVUPS      Z1, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z3, K1, Z3
-	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMAXPS.BCST  floor+96(FP), Z3, Z3
 	VMOVUPS      Z3, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z9, K1, Z9
-	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMAXPS.BCST  floor+96(FP), Z9, Z9
 	VMOVUPS      Z9, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z5, K1, Z5
-	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMAXPS.BCST  floor+96(FP), Z5, Z5
 	VMOVUPS      Z5, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z7, K1, Z7
-	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMAXPS.BCST  floor+96(FP), Z7, Z7
 	VMOVUPS      Z7, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z11, K1, Z11
-	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMAXPS.BCST  floor+96(FP), Z11, Z11
 	VMOVUPS      Z11, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z13, K1, Z13
-	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMAXPS.BCST  floor+96(FP), Z13, Z13
 	VMOVUPS      Z13, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z15, K1, Z15
-	VMAXPS.BCST  floor+80(FP), Z15, Z15
+	VMAXPS.BCST  floor+96(FP), Z15, Z15
 	VMOVUPS      Z15, K1, (BX)
 	JMP          done
 
@@ -3521,52 +3537,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z17, Z4, Z17
 	VSHUFF32X4  $0x88, Z22, Z14, Z4
 	VSHUFF32X4  $0xdd, Z22, Z14, Z22
-	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMAXPS.BCST floor+96(FP), Z18, Z18
 	VMOVUPS     Z18, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMAXPS.BCST floor+96(FP), Z20, Z20
 	VMOVUPS     Z20, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z21, Z21
+	VMAXPS.BCST floor+96(FP), Z21, Z21
 	VMOVUPS     Z21, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z23, Z23
+	VMAXPS.BCST floor+96(FP), Z23, Z23
 	VMOVUPS     Z23, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMAXPS.BCST floor+96(FP), Z15, Z15
 	VMOVUPS     Z15, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z19, Z19
+	VMAXPS.BCST floor+96(FP), Z19, Z19
 	VMOVUPS     Z19, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z17, Z17
+	VMAXPS.BCST floor+96(FP), Z17, Z17
 	VMOVUPS     Z17, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMAXPS.BCST floor+96(FP), Z22, Z22
 	VMOVUPS     Z22, K1, (DX)
 	ADDQ        AX, DX
 	VMOVUPS     (CX), Z0
@@ -3642,52 +3658,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z6, Z5, Z6
 	VSHUFF32X4  $0x88, Z15, Z0, Z5
 	VSHUFF32X4  $0xdd, Z15, Z0, Z15
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMAXPS.BCST floor+96(FP), Z14, Z14
 	VMOVUPS     Z14, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMAXPS.BCST floor+96(FP), Z1, Z1
 	VMOVUPS     Z1, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMAXPS.BCST floor+96(FP), Z3, Z3
 	VMOVUPS     Z3, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMAXPS.BCST floor+96(FP), Z9, Z9
 	VMOVUPS     Z9, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMAXPS.BCST floor+96(FP), Z5, Z5
 	VMOVUPS     Z5, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMAXPS.BCST floor+96(FP), Z7, Z7
 	VMOVUPS     Z7, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMAXPS.BCST floor+96(FP), Z11, Z11
 	VMOVUPS     Z11, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMAXPS.BCST floor+96(FP), Z13, Z13
 	VMOVUPS     Z13, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z15, Z15
+	VMAXPS.BCST floor+96(FP), Z15, Z15
 	VMOVUPS     Z15, K1, (DX)
 
 done:
@@ -4132,9 +4148,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func bcast32x14S32AVX512(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·bcast32x14S32AVX512(SB), NOSPLIT, $0-84
+// func bcast32x14S32AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·bcast32x14S32AVX512(SB), NOSPLIT, $0-100
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4165,61 +4181,65 @@ TEXT ·bcast32x14S32AVX512(SB), NOSPLIT, $0-84
 	VPXORD Z27, Z27, Z27
 	MOVQ   taps+0(FP), AX
 	MOVQ   w+8(FP), CX
-	MOVQ   offs+16(FP), DX
-	MOVQ   x+24(FP), BX
+	MOVQ   offs+32(FP), DX
+	MOVQ   x+40(FP), BX
+	MOVQ   pf+16(FP), SI
+	MOVQ   pfStep+24(FP), DI
 
 loop:
-	MOVQ         (DX), SI
+	MOVQ         (DX), R8
+	PREFETCHT1   (SI)
+	ADDQ         DI, SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
-	VBROADCASTSS (BX)(SI*4), Z30
+	VBROADCASTSS (BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
-	VBROADCASTSS 128(BX)(SI*4), Z30
+	VBROADCASTSS 128(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z2
 	VFMADD231PS  Z29, Z30, Z3
-	VBROADCASTSS 256(BX)(SI*4), Z30
+	VBROADCASTSS 256(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z4
 	VFMADD231PS  Z29, Z30, Z5
-	VBROADCASTSS 384(BX)(SI*4), Z30
+	VBROADCASTSS 384(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z6
 	VFMADD231PS  Z29, Z30, Z7
-	VBROADCASTSS 512(BX)(SI*4), Z30
+	VBROADCASTSS 512(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z8
 	VFMADD231PS  Z29, Z30, Z9
-	VBROADCASTSS 640(BX)(SI*4), Z30
+	VBROADCASTSS 640(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z10
 	VFMADD231PS  Z29, Z30, Z11
-	VBROADCASTSS 768(BX)(SI*4), Z30
+	VBROADCASTSS 768(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z12
 	VFMADD231PS  Z29, Z30, Z13
-	VBROADCASTSS 896(BX)(SI*4), Z30
+	VBROADCASTSS 896(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z14
 	VFMADD231PS  Z29, Z30, Z15
-	VBROADCASTSS 1024(BX)(SI*4), Z30
+	VBROADCASTSS 1024(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z16
 	VFMADD231PS  Z29, Z30, Z17
-	VBROADCASTSS 1152(BX)(SI*4), Z30
+	VBROADCASTSS 1152(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z18
 	VFMADD231PS  Z29, Z30, Z19
-	VBROADCASTSS 1280(BX)(SI*4), Z30
+	VBROADCASTSS 1280(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z20
 	VFMADD231PS  Z29, Z30, Z21
-	VBROADCASTSS 1408(BX)(SI*4), Z30
+	VBROADCASTSS 1408(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z22
 	VFMADD231PS  Z29, Z30, Z23
-	VBROADCASTSS 1536(BX)(SI*4), Z30
+	VBROADCASTSS 1536(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z24
 	VFMADD231PS  Z29, Z30, Z25
-	VBROADCASTSS 1664(BX)(SI*4), Z30
+	VBROADCASTSS 1664(BX)(R8*4), Z30
 	VFMADD231PS  Z28, Z30, Z26
 	VFMADD231PS  Z29, Z30, Z27
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000008, DX
 	DECQ         AX
 	JNZ          loop
-	MOVQ         scale+56(FP), AX
-	MOVQ         shift+64(FP), CX
+	MOVQ         scale+72(FP), AX
+	MOVQ         shift+80(FP), CX
 	VMULPS       (AX), Z0, Z0
 	VADDPS       (CX), Z0, Z0
 	VMULPS       64(AX), Z1, Z1
@@ -4276,15 +4296,15 @@ loop:
 	VADDPS       (CX), Z26, Z26
 	VMULPS       64(AX), Z27, Z27
 	VADDPS       64(CX), Z27, Z27
-	MOVQ         n+48(FP), AX
+	MOVQ         n+64(FP), AX
 	MOVQ         $0x00000001, CX
 	SHLXQ        AX, CX, CX
 	DECQ         CX
 	KMOVW        CX, K1
-	MOVQ         ldy+40(FP), AX
+	MOVQ         ldy+56(FP), AX
 	SHLQ         $0x02, AX
-	MOVQ         y+32(FP), CX
-	MOVQ         res+72(FP), DX
+	MOVQ         y+48(FP), CX
+	MOVQ         res+88(FP), DX
 	TESTQ        DX, DX
 	JZ           nores
 	MOVQ         CX, BX
@@ -4355,82 +4375,82 @@ loop:
 	VSHUFF32X4   $0x88, Z29, Z14, Z4
 	VSHUFF32X4   $0xdd, Z29, Z14, Z29
 	VADDPS.Z     (DX), Z22, K1, Z22
-	VMAXPS.BCST  floor+80(FP), Z22, Z22
+	VMAXPS.BCST  floor+96(FP), Z22, Z22
 	VMOVUPS      Z22, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z26, K1, Z26
-	VMAXPS.BCST  floor+80(FP), Z26, Z26
+	VMAXPS.BCST  floor+96(FP), Z26, Z26
 	VMOVUPS      Z26, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z28, K1, Z28
-	VMAXPS.BCST  floor+80(FP), Z28, Z28
+	VMAXPS.BCST  floor+96(FP), Z28, Z28
 	VMOVUPS      Z28, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z30, K1, Z30
-	VMAXPS.BCST  floor+80(FP), Z30, Z30
+	VMAXPS.BCST  floor+96(FP), Z30, Z30
 	VMOVUPS      Z30, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z18, K1, Z18
-	VMAXPS.BCST  floor+80(FP), Z18, Z18
+	VMAXPS.BCST  floor+96(FP), Z18, Z18
 	VMOVUPS      Z18, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z24, K1, Z24
-	VMAXPS.BCST  floor+80(FP), Z24, Z24
+	VMAXPS.BCST  floor+96(FP), Z24, Z24
 	VMOVUPS      Z24, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z20, K1, Z20
-	VMAXPS.BCST  floor+80(FP), Z20, Z20
+	VMAXPS.BCST  floor+96(FP), Z20, Z20
 	VMOVUPS      Z20, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z29, K1, Z29
-	VMAXPS.BCST  floor+80(FP), Z29, Z29
+	VMAXPS.BCST  floor+96(FP), Z29, Z29
 	VMOVUPS      Z29, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
@@ -4501,82 +4521,82 @@ loop:
 	VSHUFF32X4   $0x88, Z2, Z15, Z5
 	VSHUFF32X4   $0xdd, Z2, Z15, Z2
 	VADDPS.Z     (DX), Z16, K1, Z16
-	VMAXPS.BCST  floor+80(FP), Z16, Z16
+	VMAXPS.BCST  floor+96(FP), Z16, Z16
 	VMOVUPS      Z16, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z14, K1, Z14
-	VMAXPS.BCST  floor+80(FP), Z14, Z14
+	VMAXPS.BCST  floor+96(FP), Z14, Z14
 	VMOVUPS      Z14, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z0, K1, Z0
-	VMAXPS.BCST  floor+80(FP), Z0, Z0
+	VMAXPS.BCST  floor+96(FP), Z0, Z0
 	VMOVUPS      Z0, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z1, K1, Z1
-	VMAXPS.BCST  floor+80(FP), Z1, Z1
+	VMAXPS.BCST  floor+96(FP), Z1, Z1
 	VMOVUPS      Z1, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z4, K1, Z4
-	VMAXPS.BCST  floor+80(FP), Z4, Z4
+	VMAXPS.BCST  floor+96(FP), Z4, Z4
 	VMOVUPS      Z4, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z3, K1, Z3
-	VMAXPS.BCST  floor+80(FP), Z3, Z3
+	VMAXPS.BCST  floor+96(FP), Z3, Z3
 	VMOVUPS      Z3, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z6, K1, Z6
-	VMAXPS.BCST  floor+80(FP), Z6, Z6
+	VMAXPS.BCST  floor+96(FP), Z6, Z6
 	VMOVUPS      Z6, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z5, K1, Z5
-	VMAXPS.BCST  floor+80(FP), Z5, Z5
+	VMAXPS.BCST  floor+96(FP), Z5, Z5
 	VMOVUPS      Z5, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z7, K1, Z7
-	VMAXPS.BCST  floor+80(FP), Z7, Z7
+	VMAXPS.BCST  floor+96(FP), Z7, Z7
 	VMOVUPS      Z7, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z11, K1, Z11
-	VMAXPS.BCST  floor+80(FP), Z11, Z11
+	VMAXPS.BCST  floor+96(FP), Z11, Z11
 	VMOVUPS      Z11, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z9, K1, Z9
-	VMAXPS.BCST  floor+80(FP), Z9, Z9
+	VMAXPS.BCST  floor+96(FP), Z9, Z9
 	VMOVUPS      Z9, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z8, K1, Z8
-	VMAXPS.BCST  floor+80(FP), Z8, Z8
+	VMAXPS.BCST  floor+96(FP), Z8, Z8
 	VMOVUPS      Z8, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z13, K1, Z13
-	VMAXPS.BCST  floor+80(FP), Z13, Z13
+	VMAXPS.BCST  floor+96(FP), Z13, Z13
 	VMOVUPS      Z13, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z12, K1, Z12
-	VMAXPS.BCST  floor+80(FP), Z12, Z12
+	VMAXPS.BCST  floor+96(FP), Z12, Z12
 	VMOVUPS      Z12, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z10, K1, Z10
-	VMAXPS.BCST  floor+80(FP), Z10, Z10
+	VMAXPS.BCST  floor+96(FP), Z10, Z10
 	VMOVUPS      Z10, K1, (BX)
 	ADDQ         AX, BX
 	ADDQ         AX, DX
 	VADDPS.Z     (DX), Z2, K1, Z2
-	VMAXPS.BCST  floor+80(FP), Z2, Z2
+	VMAXPS.BCST  floor+96(FP), Z2, Z2
 	VMOVUPS      Z2, K1, (BX)
 	JMP          done
 
@@ -4648,52 +4668,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z20, Z4, Z20
 	VSHUFF32X4  $0x88, Z29, Z14, Z4
 	VSHUFF32X4  $0xdd, Z29, Z14, Z29
-	VMAXPS.BCST floor+80(FP), Z22, Z22
+	VMAXPS.BCST floor+96(FP), Z22, Z22
 	VMOVUPS     Z22, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z26, Z26
+	VMAXPS.BCST floor+96(FP), Z26, Z26
 	VMOVUPS     Z26, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z28, Z28
+	VMAXPS.BCST floor+96(FP), Z28, Z28
 	VMOVUPS     Z28, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z30, Z30
+	VMAXPS.BCST floor+96(FP), Z30, Z30
 	VMOVUPS     Z30, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z18, Z18
+	VMAXPS.BCST floor+96(FP), Z18, Z18
 	VMOVUPS     Z18, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z24, Z24
+	VMAXPS.BCST floor+96(FP), Z24, Z24
 	VMOVUPS     Z24, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z20, Z20
+	VMAXPS.BCST floor+96(FP), Z20, Z20
 	VMOVUPS     Z20, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z29, Z29
+	VMAXPS.BCST floor+96(FP), Z29, Z29
 	VMOVUPS     Z29, K1, (DX)
 	ADDQ        AX, DX
 	VMOVUPS     (CX), Z0
@@ -4762,52 +4782,52 @@ nores:
 	VSHUFF32X4  $0xdd, Z10, Z5, Z10
 	VSHUFF32X4  $0x88, Z2, Z15, Z5
 	VSHUFF32X4  $0xdd, Z2, Z15, Z2
-	VMAXPS.BCST floor+80(FP), Z16, Z16
+	VMAXPS.BCST floor+96(FP), Z16, Z16
 	VMOVUPS     Z16, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z14, Z14
+	VMAXPS.BCST floor+96(FP), Z14, Z14
 	VMOVUPS     Z14, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z0, Z0
+	VMAXPS.BCST floor+96(FP), Z0, Z0
 	VMOVUPS     Z0, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z1, Z1
+	VMAXPS.BCST floor+96(FP), Z1, Z1
 	VMOVUPS     Z1, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z4, Z4
+	VMAXPS.BCST floor+96(FP), Z4, Z4
 	VMOVUPS     Z4, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z3, Z3
+	VMAXPS.BCST floor+96(FP), Z3, Z3
 	VMOVUPS     Z3, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z6, Z6
+	VMAXPS.BCST floor+96(FP), Z6, Z6
 	VMOVUPS     Z6, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z5, Z5
+	VMAXPS.BCST floor+96(FP), Z5, Z5
 	VMOVUPS     Z5, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z7, Z7
+	VMAXPS.BCST floor+96(FP), Z7, Z7
 	VMOVUPS     Z7, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z11, Z11
+	VMAXPS.BCST floor+96(FP), Z11, Z11
 	VMOVUPS     Z11, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z9, Z9
+	VMAXPS.BCST floor+96(FP), Z9, Z9
 	VMOVUPS     Z9, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z8, Z8
+	VMAXPS.BCST floor+96(FP), Z8, Z8
 	VMOVUPS     Z8, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z13, Z13
+	VMAXPS.BCST floor+96(FP), Z13, Z13
 	VMOVUPS     Z13, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z12, Z12
+	VMAXPS.BCST floor+96(FP), Z12, Z12
 	VMOVUPS     Z12, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z10, Z10
+	VMAXPS.BCST floor+96(FP), Z10, Z10
 	VMOVUPS     Z10, K1, (DX)
 	ADDQ        AX, DX
-	VMAXPS.BCST floor+80(FP), Z2, Z2
+	VMAXPS.BCST floor+96(FP), Z2, Z2
 	VMOVUPS     Z2, K1, (DX)
 
 done:

@@ -46,7 +46,7 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 // bcastTile runs the cols-column (14 or 7) bcast kernel for input step 1 or
 // 2, or 32 (14 columns: the fused stem's interleaved pixels at stride 2);
 // see bcastGeneric. offs must increase.
-func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
+func bcastTile(cols, step, taps int, w, pf []float32, pfStep int, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	if n < 1 || n > cols || taps < 1 {
 		panic("conv: bad bcast tile")
 	}
@@ -57,17 +57,21 @@ func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []f
 		_ = res[(bcastK-1)*ldy+n-1]
 		r = &res[0]
 	}
+	p := &w[0]
+	if len(pf) > 0 {
+		p = &pf[0]
+	}
 	switch {
 	case cols == 14 && step == 1:
-		bcast32x14S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+		bcast32x14S1AVX512(taps, &w[0], p, pfStep, &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case cols == 14 && step == 2:
-		bcast32x14S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+		bcast32x14S2AVX512(taps, &w[0], p, pfStep, &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case cols == 14 && step == 32:
-		bcast32x14S32AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+		bcast32x14S32AVX512(taps, &w[0], p, pfStep, &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case cols == 7 && step == 1:
-		bcast32x7S1AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+		bcast32x7S1AVX512(taps, &w[0], p, pfStep, &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	case cols == 7 && step == 2:
-		bcast32x7S2AVX512(taps, &w[0], &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
+		bcast32x7S2AVX512(taps, &w[0], p, pfStep, &offs[0], &x[0], &y[0], ldy, n, &scale[0], &shift[0], r, floor)
 	default:
 		panic("conv: no bcast kernel for this width and step")
 	}

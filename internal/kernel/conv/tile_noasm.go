@@ -10,7 +10,7 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, ystep, scale, shift, res, floor)
 }
 
-func bcastTile(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
+func bcastTile(cols, step, taps int, w, _ []float32, _ int, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
 }
 
