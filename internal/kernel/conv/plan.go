@@ -753,6 +753,11 @@ func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int,
 		n := min(cols, rem)
 		i0 := (st.img*g.K+k0)*g.ohow + out + ow0
 		x, y, r := src[base+pl.step*ow0:], st.y[i0:], from(res, i0)
+		if r != nil && ow0+n < width {
+			// The next tile's residual, 32 rows in as many channel
+			// planes, while this tile computes.
+			prefetchTileRows(r[n:], g.ohow, bcastK, min(14, width-ow0-n))
+		}
 		if g.direct && n < cols {
 			bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
 		} else {

@@ -278,3 +278,9 @@ func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch 
 //
 //go:noescape
 func split2AVX512(even *float32, odd *float32, src *float32, n int)
+
+// prefetchRows prefetches into L1 the cache lines of p[i*ld] and
+// p[i*ld+width-1] for i < rows; rows, width >= 1. It changes no memory.
+//
+//go:noescape
+func prefetchRows(p *float32, ld int, rows int, width int)

@@ -4974,3 +4974,22 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func prefetchRows(p *float32, ld int, rows int, width int)
+// Requires: MMX+
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), AX
+	MOVQ ld+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ rows+16(FP), DX
+	MOVQ width+24(FP), BX
+	DECQ BX
+	SHLQ $0x02, BX
+
+row:
+	PREFETCHT0 (AX)
+	PREFETCHT0 (AX)(BX*1)
+	ADDQ       CX, AX
+	DECQ       DX
+	JNZ        row
+	RET

@@ -113,3 +113,11 @@ func padRows(dst, src []float32, w, rows, padL, pitch int) {
 	_, _ = dst[rows*pitch-1], src[rows*w-1]
 	padRowsAVX512(&dst[0], &src[0], w, rows, padL, pitch)
 }
+
+// prefetchTileRows asks for the rows rows of width floats, ld apart, from
+// s[0] on in L1 (see prefetchRows); a hint that changes nothing else.
+func prefetchTileRows(s []float32, ld, rows, width int) {
+	if rows >= 1 && width >= 1 && len(s) > 0 {
+		prefetchRows(&s[0], ld, rows, width)
+	}
+}

@@ -23,3 +23,5 @@ func split2(even, odd, src []float32) { split2Generic(even, odd, src) }
 func padRows(dst, src []float32, w, rows, padL, pitch int) {
 	padRowsGeneric(dst, src, w, rows, padL, pitch)
 }
+
+func prefetchTileRows([]float32, int, int, int) {}

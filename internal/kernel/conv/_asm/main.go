@@ -53,7 +53,34 @@ func main() {
 		DATA(4*i, U32(2*i+1))
 	}
 	split2Kernel(evens, odds)
+	prefetchRowsKernel()
 	Generate()
+}
+
+// prefetchRowsKernel generates prefetchRows, which asks for the first and
+// last float of rows rows of width floats, ld floats apart, in L1: the rows
+// of a residual or output tile that a kernel call will read or write next.
+func prefetchRowsKernel() {
+	TEXT("prefetchRows", NOSPLIT, "func(p *float32, ld, rows, width int)")
+	Pragma("noescape")
+	Doc(
+		"prefetchRows prefetches into L1 the cache lines of p[i*ld] and",
+		"p[i*ld+width-1] for i < rows; rows, width >= 1. It changes no memory.",
+	)
+	p := Load(Param("p"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	rows := Load(Param("rows"), GP64())
+	last := Load(Param("width"), GP64())
+	DECQ(last)
+	SHLQ(U8(2), last)
+	Label("row")
+	PREFETCHT0(Mem{Base: p})
+	PREFETCHT0(Mem{Base: p, Index: last, Scale: 1})
+	ADDQ(ld, p)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	RET()
 }
 
 func kernel(mr, nv int, stride2 bool, evens ...Mem) {
