@@ -635,23 +635,34 @@ type StepTime struct {
 	Duration time.Duration
 }
 
-// Profile runs x once step by step and times each step (the batch as one,
-// where Forward runs it image by image).
+// Profile runs x once step by step and times each step. A batch that
+// Forward runs image by image (its images side by side, a worker each) runs
+// here one image after another, each step split over the workers as at
+// batch 1, and each step's times are summed over the images.
 func (e *Engine) Profile(x *tensor.Tensor) ([]StepTime, error) {
 	if err := e.g.CheckInput(x); err != nil {
 		return nil, err
 	}
 	n := x.Shape[0]
-	p := e.planFor(n)
-	ws := p.arenas.Get()
-	defer p.arenas.Put(ws)
-	e.loadInput(p, ws, x.Data)
 	out := make([]StepTime, len(e.steps))
 	for si := range e.steps {
 		st := &e.steps[si]
-		t0 := time.Now()
-		e.runStep(st, &ws.epis[si], p, ws)
-		out[si] = StepTime{Name: st.name, Kind: st.describe(), MACs: st.macs * int64(n), Duration: time.Since(t0)}
+		out[si] = StepTime{Name: st.name, Kind: st.describe(), MACs: st.macs * int64(n)}
+	}
+	passes, per := 1, len(x.Data)
+	if e.imageByImage(n) {
+		passes, per = n, per/n
+	}
+	p := e.planFor(n / passes)
+	ws := p.arenas.Get()
+	defer p.arenas.Put(ws)
+	for img := range passes {
+		e.loadInput(p, ws, x.Data[img*per:(img+1)*per])
+		for si := range e.steps {
+			t0 := time.Now()
+			e.runStep(&e.steps[si], &ws.epis[si], p, ws)
+			out[si].Duration += time.Since(t0)
+		}
 	}
 	return out, nil
 }
