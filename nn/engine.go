@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dla-go/dla/internal/kernel/conv"
@@ -21,9 +22,10 @@ import (
 // epilogues, each concatenation's inputs written in place into their channel
 // slice of its buffer, duplicate max pools merged, the stem's three
 // convolutions fused into one step (fuseStem), weights packed once, and all
-// activations planned into one arena per batch size. Forward is safe for
-// concurrent use; each call borrows a reused arena, so the steady state
-// allocates nothing.
+// activations planned into an arena layout per batch size. Forward is safe
+// for concurrent use; each call, and each image of a batch run side by
+// side, borrows an arena from a free list, so the steady state allocates
+// nothing.
 type Engine struct {
 	g      *Graph
 	steps  []step
@@ -85,6 +87,9 @@ type memPlan struct {
 	size    int   // activations
 	wsLen   int   // largest convolution workspace
 	arenas  freelist.List[workspace]
+	// reserved is how many images at once this plan's arenas and the
+	// kernels' per-call state are ready for (see reserve).
+	reserved atomic.Int64
 }
 
 type workspace struct {
@@ -99,6 +104,7 @@ type workspace struct {
 type convKernel interface {
 	Run(x, y []float32, n int, epi *conv.Epilogue, ws []float32)
 	WorkspaceSize(n int) int
+	Reserve(n int)
 }
 
 // Options tunes compilation; the zero value is the fastest configuration.
@@ -496,9 +502,9 @@ func (e *Engine) planFor(n int) *memPlan {
 			p.wsLen = max(p.wsLen, st.stem.WorkspaceSize())
 		}
 	}
-	// Arenas beyond two per core are bursts of concurrent callers, left to
+	// Arenas beyond one per core are bursts of concurrent callers, left to
 	// the collector.
-	p.arenas.Max = 2 * runtime.GOMAXPROCS(0)
+	p.arenas.Max = runtime.GOMAXPROCS(0)
 	p.arenas.New = func() *workspace {
 		return &workspace{
 			arena: make([]float32, p.size),
@@ -550,8 +556,9 @@ func (e *Engine) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return out, e.ForwardInto(x, out)
 }
 
-// ForwardInto is Forward writing into out ([N, classes]); it allocates nothing
-// once an arena for this batch size exists.
+// ForwardInto is Forward writing into out ([N, classes]). Once a call of
+// this batch size has run, later calls allocate nothing, unless more
+// callers at once than ever before need more arenas.
 func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 	if err := e.g.CheckInput(x); err != nil {
 		return err
@@ -566,18 +573,46 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 		return nil
 	}
 	// The images run side by side, one per worker, each with an arena of
-	// its own: the kernels' parallel.For calls inside find the other
-	// workers busy and run on their caller alone, so each core runs whole
-	// images and never waits for the other. Batch 4 on two cores, against
-	// the images one after another with every layer split over both:
-	// DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141 -> 137; in the
-	// host's slow phases far more (DLA46_c batch 8: 58.6 -> 40.0).
+	// its own. The kernels' parallel.For calls inside are queued for the
+	// other workers, which are busy with their own images; so each core
+	// mostly runs whole images and never waits for the other at a layer's
+	// end (a worker left without an image joins the others' layers). Batch
+	// 4 on two cores, against the images one after another with every layer
+	// split over both: DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141 ->
+	// 137; in the host's slow phases far more (DLA46_c batch 8: 58.6 -> 40.0).
+	p := e.planFor(1)
+	e.reserve(p, min(n, parallel.Workers()))
 	t := imageTasks.Get()
-	t.e, t.p, t.x, t.out, t.per, t.cls = e, e.planFor(1), x.Data, out.Data, len(x.Data)/n, cls
+	t.e, t.p, t.x, t.out, t.per, t.cls = e, p, x.Data, out.Data, len(x.Data)/n, cls
 	parallel.Run(n, 1, t)
 	*t = imageTask{}
 	imageTasks.Put(t)
 	return nil
+}
+
+// reserve readies plan p for k images at once: k arenas, and per-call state
+// for k calls of every kernel. Without it a kernel makes its second state
+// only the first time two images happen to reach it together, which may be
+// many batches later.
+func (e *Engine) reserve(p *memPlan, k int) {
+	if p.reserved.Load() >= int64(k) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p.reserved.Load() >= int64(k) {
+		return
+	}
+	p.arenas.Fill(k)
+	for i := range e.steps {
+		switch st := &e.steps[i]; {
+		case st.conv != nil:
+			st.conv.Reserve(k)
+		case st.stem != nil:
+			st.stem.Reserve(k)
+		}
+	}
+	p.reserved.Store(int64(k))
 }
 
 // imageTask runs images [lo, hi) of a batch image by image (a

@@ -63,17 +63,30 @@ func TestEngineMatchesReference(t *testing.T) {
 	}
 }
 
+// Batches of 1 to 3 images (run side by side on two workers, the last of
+// an odd batch alone) from 16 callers at once: every logit as when each
+// image runs alone.
 func TestEngineConcurrentCallersAgree(t *testing.T) {
+	defer parallel.SetWorkers(parallel.SetWorkers(2)) // side by side even on one CPU
 	_, _, e := compiled(t, "dla46x_c", 64)
 	inputs := make([]*tensor.Tensor, 4)
 	wants := make([]*tensor.Tensor, 4)
 	for i := range inputs {
-		inputs[i] = arch.SyntheticInput(1+i%2, 64, 64, uint64(i))
-		y, err := e.Forward(inputs[i])
-		if err != nil {
-			t.Fatal(err)
+		n := 1 + i%3
+		inputs[i] = arch.SyntheticInput(n, 64, 64, uint64(i))
+		wants[i] = tensor.New(n, e.Classes())
+		per := len(inputs[i].Data) / n
+		for img := range n {
+			x, err := tensor.FromData(inputs[i].Data[img*per:(img+1)*per], 1, 3, 64, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := e.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(wants[i].Data[img*e.Classes():], y.Data)
 		}
-		wants[i] = y
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -106,9 +119,10 @@ func TestForwardIntoAllocatesNothing(t *testing.T) {
 	_, _, e := compiled(t, "dla46x_c", 64)
 	x := arch.SyntheticInput(2, 64, 64, 3)
 	out := tensor.New(2, e.Classes())
-	// The two images run side by side (the model runs batches image by
-	// image), each kernel taking a state of its own while they overlap: the
-	// kernels' free lists grow to the overlap seen, which takes a few calls.
+	// The two images run side by side, each with an arena and kernel states
+	// of its own (reserved by the first call). The lists shared by all
+	// kernels (the pool's jobs, sgemm's buffers) grow to the overlap seen,
+	// which may take a few calls.
 	old := parallel.SetWorkers(2)
 	defer parallel.SetWorkers(old)
 	for range 10 {

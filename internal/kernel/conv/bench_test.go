@@ -165,3 +165,55 @@ func BenchmarkStem(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCold runs layers whose weights or residual come from memory, as
+// in a whole network, whose weights are larger than the L3: each run takes
+// the next of enough plans (weights) or residuals to fill 96 MB. cold=false
+// repeats one, for the warm figure. These decided the bcast kernels'
+// prefetches (item 11 of docs/performance.md):
+//
+//	go test -run '^$' -bench 'Cold' -benchtime 300x ./internal/kernel/conv/
+func BenchmarkCold(b *testing.B) {
+	const fill = 96 << 20 // bytes, three times the development machine's L3
+	for _, p := range []Params{
+		{1, 1024, 7, 7, 1024, 1, 1, 1, 1, 0, 0, 1},
+		{1, 2560, 7, 7, 1024, 1, 1, 1, 1, 0, 0, 1},
+		{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1},
+		{1, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1, 1},
+		{1, 256, 28, 28, 256, 1, 1, 1, 1, 0, 0, 1},
+		{1, 512, 14, 14, 512, 1, 1, 1, 1, 0, 0, 1},
+	} {
+		nw, ny := p.K*p.C*p.R*p.S, p.K*p.OutH()*p.OutW()
+		plans := make([]*Plan, max(2, fill/(4*nw)))
+		for i := range plans {
+			plans[i] = NewPlan(p, kerneltest.Rand(nw, uint64(i)))
+		}
+		residuals := make([][]float32, max(2, fill/(4*ny)))
+		for i := range residuals {
+			residuals[i] = kerneltest.Rand(ny, uint64(i))
+		}
+		x, y := kerneltest.Rand(p.C*p.H*p.W, 2), make([]float32, ny)
+		ws := make([]float32, plans[0].WorkspaceSize(1))
+		name := fmt.Sprintf("%dx%ds%d_%d-%d@%d", p.R, p.S, p.StrideH, p.C, p.K, p.H)
+		for _, what := range []string{"weights", "residual"} {
+			for _, cold := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/cold=%v", name, what, cold), func(b *testing.B) {
+					i := 0
+					for b.Loop() {
+						if cold {
+							i++
+						}
+						pl, epi := plans[0], Epilogue{Scale: plans[0].ones, Shift: plans[0].zeros, ReLU: true}
+						if what == "weights" {
+							pl = plans[i%len(plans)]
+						} else {
+							epi.Residual = residuals[i%len(residuals)]
+						}
+						pl.Run(x, y, 1, &epi, ws)
+					}
+					b.ReportMetric(2*float64(macs(p))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}

@@ -299,10 +299,18 @@ func newPlan(p Params, w, tw []float32) *Plan {
 		st.gemmFn, st.tileFn, st.colFn = st.gemmTasks, st.tileTasks, st.im2colTasks
 		st.phaseFn, st.blockFn, st.groupFn = st.phaseTasks, st.blockTasks, st.groupTasks
 		st.bcastFn, st.bandFn = st.bcastTasks, st.bandTasks
+		// Epilogue slots for one image, so that a reserved state's first
+		// call allocates nothing either.
+		st.epis = make([]Epilogue, g.Groups*g.schedule(1, parallel.Workers()).nct)
 		return st
 	}
 	return pl
 }
+
+// Reserve makes per-call state for n calls at once, each of one image, so
+// that calls overlapping later allocate nothing: otherwise a second state
+// is made the first time two calls happen to overlap, however late.
+func (pl *Plan) Reserve(n int) { pl.states.Fill(n) }
 
 // Params returns the plan's convolution with batch size n.
 func (pl *Plan) Params(n int) Params {
@@ -705,6 +713,43 @@ func (st *runState) bandTasks(lo, hi int) {
 	}
 }
 
+// bcastCols is the width of the bcast tile that starts with rem columns
+// left: 14, or 7 for the last 7 or fewer; for a 1x1 convolution (direct)
+// also for a last tile under 14, which must not read past the image.
+func bcastCols(rem int, direct bool) int {
+	if rem <= 7 || direct && rem < 14 {
+		return 7
+	}
+	return 14
+}
+
+// bcastTiles is the number of bcast tiles across width columns.
+func bcastTiles(width int, direct bool) int {
+	tiles := 0
+	for ow0 := 0; ow0 < width; tiles++ {
+		ow0 += min(bcastCols(width-ow0, direct), width-ow0)
+	}
+	return tiles
+}
+
+// weightPrefetch spreads the prefetch of the next 32-channel block of
+// weights (taps taps, 128 bytes each) over tiles 1 to tiles-1 of a run:
+// tile t prefetches from float off of the block on, each tap the line step
+// bytes after the previous tap's (step 0: tile t prefetches nothing). The
+// step is a whole number of floats and at most a cache line, so a run of
+// two tiles prefetches half the block; tiles past the block's end
+// prefetch nothing (the last one inside may run a little past it).
+func weightPrefetch(tile, tiles, taps int) (off, step int) {
+	if tile < 1 || tiles < 2 {
+		return 0, 0
+	}
+	step = min(64, ceilDiv(ceilDiv(4*bcastK, tiles-1), 4)*4)
+	if (tile-1)*step >= 4*bcastK {
+		return 0, 0
+	}
+	return (tile - 1) * taps * step / 4, step
+}
+
 // from is s[i:], or nil for a nil s (an absent residual).
 func from(s []float32, i int) []float32 {
 	if s == nil {
@@ -723,33 +768,24 @@ func from(s []float32, i int) []float32 {
 // The task computes rows rows of the block's output in a run, this call's
 // being the row-th (a 1x1 convolution's segment is one row). All but the
 // first tile of the run prefetch the next block's weights into L2, spread
-// evenly over them: a block's first tile
-// otherwise waits for its weights from memory, where the weights of the
-// 7x7 layers are (1x1 1024->1024 at 7x7: 0.46 ms with its weights in L3,
-// 0.57 from memory, 0.52 with the prefetches).
+// over them (weightPrefetchStep): a block's first tile otherwise waits for
+// its weights from memory, where the weights of the 7x7 layers are (1x1
+// 1024->1024 at 7x7: 0.46 ms with its weights in L3, 0.57 from memory,
+// 0.52 with the prefetches).
 func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int, scale, shift, res []float32, floor float32) {
 	pl := st.pl
 	g := &pl.g
 	w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
-	perRow := ceilDiv(width, 14)
-	tiles, tile := rows*perRow, row*perRow
-	// Bytes per tap so that tiles-1 tiles cover a block (128 bytes a tap),
-	// a whole number of floats.
-	pfStep := 0
-	if tiles > 1 {
-		pfStep = ceilDiv(ceilDiv(4*bcastK, tiles-1), 4) * 4
-	}
+	perRow := bcastTiles(width, g.direct)
+	tile, tiles := row*perRow, rows*perRow
 	next := (k0 + bcastK) % g.K * g.kdim
 	for ow0 := 0; ow0 < width; tile++ {
-		pf := w
-		if at := next + (tile-1)*g.kdim*pfStep/4; tile > 0 && at < len(pl.tw) {
-			pf = pl.tw[at:]
+		pf, pfStep := w, 0
+		if off, step := weightPrefetch(tile, tiles, g.kdim); step > 0 && g.K > bcastK {
+			pf, pfStep = pl.tw[next+off:], step
 		}
 		rem := width - ow0
-		cols := 14
-		if rem <= 7 || g.direct && rem < 14 {
-			cols = 7
-		}
+		cols := bcastCols(rem, g.direct)
 		n := min(cols, rem)
 		i0 := (st.img*g.K+k0)*g.ohow + out + ow0
 		x, y, r := src[base+pl.step*ow0:], st.y[i0:], from(res, i0)

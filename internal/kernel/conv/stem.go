@@ -200,6 +200,9 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	return s
 }
 
+// Reserve makes per-call state for n calls at once (see Plan.Reserve).
+func (s *Stem) Reserve(n int) { s.states.Fill(n) }
+
 // Params is the stem's i-th convolution (one image).
 func (s *Stem) Params(i int) Params { return s.p[i] }
 

@@ -174,3 +174,60 @@ func TestPadRows(t *testing.T) {
 		}
 	}
 }
+
+// The bcast tiles of a run prefetch every cache line of the next block of
+// weights (the first half for a run of two tiles), and no tile starts past
+// it (the last may run a little beyond, the step being rounded up).
+func TestWeightPrefetchCoversNextBlock(t *testing.T) {
+	for _, taps := range []int{1, 9, 64, 256, 4608} {
+		for tiles := 1; tiles <= 300; tiles++ {
+			lines := 2 * taps // 128 bytes a tap
+			seen := make([]bool, lines)
+			for tile := range tiles {
+				off, step := weightPrefetch(tile, tiles, taps)
+				if step == 0 {
+					continue
+				}
+				if tile == 0 || step%4 != 0 || step > 64 {
+					t.Fatalf("taps=%d tiles=%d tile=%d: step %d", taps, tiles, tile, step)
+				}
+				for i := range taps {
+					b := 4*off + i*step
+					if i == 0 && b >= 128*taps {
+						t.Fatalf("taps=%d tiles=%d tile=%d: starts at byte %d, past the block (%d)", taps, tiles, tile, b, 128*taps)
+					}
+					if b < 128*taps {
+						seen[b/64] = true
+					}
+				}
+			}
+			want := lines
+			switch tiles {
+			case 1:
+				want = 0
+			case 2:
+				want = taps
+			}
+			for l := range want {
+				if !seen[l] {
+					t.Fatalf("taps=%d tiles=%d: line %d of %d not prefetched", taps, tiles, l, want)
+				}
+			}
+		}
+	}
+}
+
+func TestBcastTilesCountsTheRowLoop(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		for width := 1; width <= 60; width++ {
+			tiles, ow0 := 0, 0
+			for ow0 < width {
+				ow0 += min(bcastCols(width-ow0, direct), width-ow0)
+				tiles++
+			}
+			if got := bcastTiles(width, direct); got != tiles {
+				t.Errorf("width %d direct=%v: bcastTiles %d, loop %d", width, direct, got, tiles)
+			}
+		}
+	}
+}

@@ -12,8 +12,8 @@ package freelist
 import "sync"
 
 // MaxSmall is the Max for small objects such as a kernel's per-call state:
-// more than will ever be in use at once (one per concurrent call), and
-// cheap to keep.
+// more than are in use at once on any ordinary machine (one per concurrent
+// call), and cheap to keep.
 const MaxSmall = 64
 
 // List is a stack of free objects of type T. The zero value is not usable:
@@ -21,15 +21,17 @@ const MaxSmall = 64
 type List[T any] struct {
 	// New makes an object when the list is empty.
 	New func() *T
-	// Max bounds the objects kept; Put drops the rest for the collector,
-	// so a burst of concurrent callers does not pin its memory for good.
+	// Max bounds the objects kept for good. Put hands the rest to a
+	// sync.Pool, where the collector may take them: a burst of concurrent
+	// callers then does not pin its memory for the life of the list.
 	Max int
 
-	mu   sync.Mutex
-	free []*T
+	mu       sync.Mutex
+	free     []*T
+	overflow sync.Pool
 }
 
-// Get takes an object from the list, or makes one.
+// Get takes an object from the list, or from its overflow, or makes one.
 func (l *List[T]) Get() *T {
 	l.mu.Lock()
 	if n := len(l.free); n > 0 {
@@ -40,6 +42,9 @@ func (l *List[T]) Get() *T {
 		return x
 	}
 	l.mu.Unlock()
+	if x, ok := l.overflow.Get().(*T); ok {
+		return x
+	}
 	return l.New()
 }
 
@@ -48,6 +53,19 @@ func (l *List[T]) Put(x *T) {
 	l.mu.Lock()
 	if len(l.free) < l.Max {
 		l.free = append(l.free, x)
+		l.mu.Unlock()
+		return
 	}
 	l.mu.Unlock()
+	l.overflow.Put(x)
+}
+
+// Fill makes objects until the list holds n free ones (at most Max), so
+// that n callers at once find one each without allocating.
+func (l *List[T]) Fill(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.free) < min(n, l.Max) {
+		l.free = append(l.free, l.New())
+	}
 }

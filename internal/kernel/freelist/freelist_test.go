@@ -15,16 +15,50 @@ func TestGetReturnsWhatAnyCallerPut(t *testing.T) {
 	}
 	l.Put(a)
 	l.Put(b)
-	l.Put(new(int)) // beyond Max: dropped
 	if got := l.Get(); got != b {
 		t.Error("Get did not return the last object put")
 	}
 	if got := l.Get(); got != a {
 		t.Error("Get did not return the first object put")
 	}
-	l.Get()
+	if made != 2 {
+		t.Errorf("made %d objects, want 2", made)
+	}
+}
+
+func TestFillMakesUpToMax(t *testing.T) {
+	made := 0
+	l := List[int]{New: func() *int { made++; return new(int) }, Max: 3}
+	l.Fill(2)
+	l.Fill(2)
+	if made != 2 {
+		t.Fatalf("Fill(2) twice made %d objects, want 2", made)
+	}
+	l.Fill(5)
 	if made != 3 {
-		t.Errorf("made %d objects, want 3 (the third put was beyond Max)", made)
+		t.Fatalf("Fill(5) with Max 3 left %d objects made, want 3", made)
+	}
+	for range 3 {
+		l.Get()
+	}
+	if made != 3 {
+		t.Errorf("three Gets after Fill made %d more objects", made-3)
+	}
+}
+
+// Objects put beyond Max go to a sync.Pool, which the collector may empty:
+// Get still takes them back while they are there.
+func TestPutBeyondMaxOverflows(t *testing.T) {
+	l := List[int]{New: func() *int { return new(int) }, Max: 1}
+	a, b := l.Get(), l.Get()
+	l.Put(a)
+	l.Put(b) // beyond Max
+	if got := l.Get(); got != a {
+		t.Error("Get did not return the object kept in the list first")
+	}
+	// b is in the overflow pool, or was collected; either way Get works.
+	if got := l.Get(); got == nil || got == a {
+		t.Errorf("second Get returned %p (a is %p)", got, a)
 	}
 }
 

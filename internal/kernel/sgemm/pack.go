@@ -80,11 +80,15 @@ type buffer struct{ s []float32 }
 
 var buffers [48]freelist.List[buffer]
 
+// keptBytes bounds the memory kept for good per size class (at least two
+// buffers are); buffers beyond it go to the collector when idle.
+const keptBytes = 16 << 20
+
 func init() {
 	for class := range buffers {
 		buffers[class] = freelist.List[buffer]{
 			New: func() *buffer { return &buffer{s: make([]float32, 0, 1<<class)} },
-			Max: 16,
+			Max: max(2, min(freelist.MaxSmall, keptBytes>>(class+2))),
 		}
 	}
 }

@@ -73,6 +73,10 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	return pl
 }
 
+// Reserve makes per-call state for n calls at once, so that calls
+// overlapping later allocate nothing (see conv.Plan.Reserve).
+func (pl *Plan) Reserve(n int) { pl.states.Fill(n) }
+
 // tiles is the number of 4x4 output tiles of n images.
 func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
 
