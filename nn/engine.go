@@ -115,7 +115,7 @@ type Options struct {
 	// NoRegroup keeps thin convolution groups as they are (see regroup).
 	NoRegroup bool
 	// WholeBatch runs every batch as one pass instead of image by image
-	// (see imageByImage), for tests and for comparing the two.
+	// (see ImageByImage), for tests and for comparing the two.
 	WholeBatch bool
 	// NoStem computes the stem's three convolutions as separate steps
 	// instead of fused (see fuseStem).
@@ -526,7 +526,7 @@ func (e *Engine) Graph() *Graph { return e.g }
 // run image by image takes one batch-1 arena per image running at once.
 func (e *Engine) ArenaBytes(n int) int {
 	arenas := 1
-	if e.imageByImage(n) {
+	if e.ImageByImage(n) {
 		n, arenas = 1, min(n, parallel.Workers())
 	}
 	p := e.planFor(n)
@@ -568,18 +568,15 @@ func (e *Engine) ForwardInto(x, out *tensor.Tensor) error {
 	if len(out.Data) != n*cls {
 		return fmt.Errorf("output holds %d values, need %d", len(out.Data), n*cls)
 	}
-	if !e.imageByImage(n) {
+	if !e.ImageByImage(n) {
 		e.forward(e.planFor(n), x.Data, out.Data)
 		return nil
 	}
 	// The images run side by side, one per worker, each with an arena of
-	// its own. The kernels' parallel.For calls inside are queued for the
-	// other workers, which are busy with their own images; so each core
-	// mostly runs whole images and never waits for the other at a layer's
-	// end (a worker left without an image joins the others' layers). Batch
-	// 4 on two cores, against the images one after another with every layer
-	// split over both: DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141 ->
-	// 137; in the host's slow phases far more (DLA46_c batch 8: 58.6 -> 40.0).
+	// its own (see ImageByImage). The kernels' parallel.For calls inside
+	// are queued for the other workers, which are busy with their own
+	// images, so their callers run them (a worker left without an image
+	// joins the others' layers).
 	p := e.planFor(1)
 	e.reserve(p, min(n, parallel.Workers()))
 	t := imageTasks.Get()
@@ -632,21 +629,21 @@ func (t *imageTask) Run(lo, hi int) {
 	}
 }
 
-// imageByImage reports whether a batch of n images runs image by image:
-// always, unless Options.WholeBatch. The images then run side by side, one
-// per worker (ForwardInto), each core through whole images with no wait
-// for the other at each layer and its activations in its own cache. The
-// whole batch in one pass, with every layer split over the workers, gained
-// only in Winograd's larger products. Batch 8 on two workers, whole ->
-// image by image: DLA34 177-183 -> 155-168 ms, DLA60 290-297 -> 272-285,
-// DLA102 475-485 -> 440-453, DLA169 744-783 -> 704-718 (peak RSS 903 ->
-// 789 MB); batch 4 on one worker: DLA34 157 -> 151-153, DLA102 445-460 ->
-// 436-437.
-func (e *Engine) imageByImage(n int) bool { return n > 1 && !e.wholeBatch }
-
-// ImageByImage reports whether the engine runs a batch of n images one
-// image at a time.
-func (e *Engine) ImageByImage(n int) bool { return e.imageByImage(n) }
+// ImageByImage reports whether the engine runs a batch of n images image
+// by image: always, unless Options.WholeBatch. The images then run side by
+// side, one per worker (ForwardInto), each core through whole images with
+// no wait for the other at each layer and its activations in its own
+// cache. The whole batch in one pass, with every layer split over the
+// workers, gained only in Winograd's larger products. Batch 8 on two
+// workers, whole -> image by image: DLA34 177-183 -> 155-168 ms, DLA60
+// 290-297 -> 272-285, DLA102 475-485 -> 440-453, DLA169 744-783 -> 704-718
+// (peak RSS 903 -> 789 MB); batch 4 on one worker: DLA34 157 -> 151-153,
+// DLA102 445-460 -> 436-437. Against the images one after another, each
+// layer split over both cores (DLA46_c and the X models ran so until the
+// fifth round), batch 4: DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141
+// -> 137; in the host's slow phases far more (DLA46_c batch 8: 58.6 ->
+// 40.0).
+func (e *Engine) ImageByImage(n int) bool { return n > 1 && !e.wholeBatch }
 
 // forward runs the batch x of plan p's size into out.
 func (e *Engine) forward(p *memPlan, x, out []float32) {
@@ -685,7 +682,7 @@ func (e *Engine) Profile(x *tensor.Tensor) ([]StepTime, error) {
 		out[si] = StepTime{Name: st.name, Kind: st.describe(), MACs: st.macs * int64(n)}
 	}
 	passes, per := 1, len(x.Data)
-	if e.imageByImage(n) {
+	if e.ImageByImage(n) {
 		passes, per = n, per/n
 	}
 	p := e.planFor(n / passes)

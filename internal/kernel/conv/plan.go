@@ -768,7 +768,7 @@ func from(s []float32, i int) []float32 {
 // The task computes rows rows of the block's output in a run, this call's
 // being the row-th (a 1x1 convolution's segment is one row). All but the
 // first tile of the run prefetch the next block's weights into L2, spread
-// over them (weightPrefetchStep): a block's first tile otherwise waits for
+// over them (weightPrefetch): a block's first tile otherwise waits for
 // its weights from memory, where the weights of the 7x7 layers are (1x1
 // 1024->1024 at 7x7: 0.46 ms with its weights in L3, 0.57 from memory,
 // 0.52 with the prefetches).
