@@ -29,10 +29,11 @@ func Preprocess(img image.Image, opt vision.Options) (*tensor.Tensor, error) {
 	return vision.Preprocess(img, opt)
 }
 
-// Classify preprocesses img (PaddleClas eval pipeline) and returns its k most
+// Classify preprocesses img the way the model expects (Preprocessing: for
+// ImageNet weights, the PaddleClas eval pipeline) and returns its k most
 // likely classes.
 func (m *Model) Classify(ctx context.Context, img image.Image, k int) ([]Prediction, error) {
-	return m.ClassifyWith(ctx, img, k, vision.Options{})
+	return m.ClassifyWith(ctx, img, k, m.prep)
 }
 
 // ClassifyWith is Classify with explicit preprocessing options.

@@ -17,6 +17,7 @@ import (
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/tensor"
+	"github.com/dla-go/dla/vision"
 )
 
 // Model is a loaded DLA classifier.
@@ -26,6 +27,7 @@ type Model struct {
 	weights nn.Weights
 	meta    map[string]string
 	labels  []string
+	prep    vision.Options
 
 	mu      sync.Mutex
 	engines map[[2]int]*nn.Engine
@@ -42,6 +44,15 @@ func (m *Model) Weights() nn.Weights { return m.weights }
 
 // Metadata returns the metadata of the weight file, if it had any.
 func (m *Model) Metadata() map[string]string { return m.meta }
+
+// Labels names the classes (nil when neither the caller nor the weight file
+// named them; Label then falls back to ImageNet's names or "class <c>").
+func (m *Model) Labels() []string { return m.labels }
+
+// Preprocessing is the eval preprocessing the model expects: the one its
+// weight file records, else PaddleClas's ImageNet eval pipeline (the zero
+// vision.Options). Classify uses it.
+func (m *Model) Preprocessing() vision.Options { return m.prep }
 
 // Graph builds the model's operator graph for h x w inputs.
 func (m *Model) Graph(h, w int) (*nn.Graph, error) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/nn"
+	"github.com/dla-go/dla/vision"
 )
 
 // Option configures Load.
@@ -17,6 +18,7 @@ type config struct {
 	classes      int
 	allowMissing []string
 	labels       []string
+	prep         *vision.Options
 	weights      nn.Weights
 }
 
@@ -53,6 +55,18 @@ func WithAllowMissing(patterns ...string) Option {
 // WithLabels names the classes (index = class id).
 func WithLabels(labels []string) Option {
 	return func(c *config) error { c.labels = labels; return nil }
+}
+
+// WithPreprocessing sets the eval preprocessing the model expects (default:
+// the one its weight file records, else PaddleClas's ImageNet pipeline).
+func WithPreprocessing(opt vision.Options) Option {
+	return func(c *config) error {
+		if err := opt.Validate(); err != nil {
+			return err
+		}
+		c.prep = &opt
+		return nil
+	}
 }
 
 // WithWeightsMap uses parameters already in memory (bound strictly).
@@ -168,5 +182,31 @@ func build(v arch.Variant, c config, f *weightFile) (*Model, error) {
 	if m.labels != nil && len(m.labels) != m.classes {
 		return nil, fmt.Errorf("%d labels given for a model with %d classes", len(m.labels), m.classes)
 	}
+	if err := m.readMetadata(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.weightsPath, err)
+	}
 	return m, nil
+}
+
+// readMetadata takes labels and preprocessing from the weight file's
+// metadata unless the caller gave them.
+func (m *Model) readMetadata(c config) error {
+	if s, ok := m.meta[MetaLabels]; ok && m.labels == nil {
+		labels, err := decodeLabels(s, m.classes)
+		if err != nil {
+			return err
+		}
+		m.labels = labels
+	}
+	switch s, ok := m.meta[MetaPreprocessing]; {
+	case c.prep != nil:
+		m.prep = *c.prep
+	case ok:
+		opt, err := DecodePreprocessing(s)
+		if err != nil {
+			return err
+		}
+		m.prep = opt
+	}
+	return nil
 }

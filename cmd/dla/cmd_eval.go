@@ -23,7 +23,7 @@ type evalResult struct {
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
 	model := fs.String("m", "", "model name (default: the architecture recorded in the weight file)")
-	wpath := fs.String("w", "", "weight file")
+	wpath := fs.String("w", "", "weight file (default: the built-in model)")
 	dataPath := fs.String("data", "", "PaddleClas list file (\"path label\" per line), an image folder with one sub-folder per class, or an IDX images file (MNIST, Fashion-MNIST; labels beside it)")
 	root := fs.String("root", "", "folder the list file's paths are relative to (default: the list file's folder)")
 	batch := fs.Int("batch", 32, "images per forward pass")
@@ -39,14 +39,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	if *wpath == "" || *dataPath == "" {
-		return usagef("-w and --data are required")
+	if *dataPath == "" {
+		return usagef("--data is required")
 	}
 	if *batch < 1 || *batch > 1024 {
 		return usagef("--batch must be in 1..1024")
 	}
-	opt, err := po.options()
-	if err != nil {
+	if _, err := po.options(); err != nil {
 		return err
 	}
 	src, err := evalSource(*dataPath, *root)
@@ -54,6 +53,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	m, err := openModel(*model, *wpath, "")
+	if err != nil {
+		return err
+	}
+	opt, err := po.forModel(m)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("predict", stderr)
 	model := fs.String("m", "", "model name (default: the architecture recorded in the weight file)")
-	wpath := fs.String("w", "", "weight file (safetensors, PyTorch .pth, PaddleClas .pdparams)")
+	wpath := fs.String("w", "", "weight file (safetensors, PyTorch .pth, PaddleClas .pdparams); default: the built-in model")
 	topk := fs.Int("topk", 5, "number of classes to show per image")
 	asJSON := fs.Bool("json", false, "one JSON object per image")
 	labels := fs.String("labels", "", `class names, "<id> <name>" per line (PaddleClas format); default ImageNet-1k`)
@@ -34,14 +34,10 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) == 0 {
 		return usagef("give at least one IMAGE or DIR")
 	}
-	if *wpath == "" {
-		return usagef("-w WEIGHTS is required (no weights are built in; see `dla convert` to import timm or PaddleClas files)")
-	}
 	if *topk < 1 || *batch < 1 || *batch > 256 {
 		return usagef("--topk must be >= 1 and --batch in 1..256")
 	}
-	opt, err := po.options()
-	if err != nil {
+	if _, err := po.options(); err != nil {
 		return err
 	}
 	files, err := collectImages(pos)
@@ -49,6 +45,10 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	m, err := openModel(*model, *wpath, *labels)
+	if err != nil {
+		return err
+	}
+	opt, err := po.forModel(m)
 	if err != nil {
 		return err
 	}
@@ -99,9 +99,13 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // openModel loads weights for a named model, or for the architecture the
-// file records (or whose shapes it has) when name is empty.
+// file records (or whose shapes it has) when name is empty. With no weight
+// file it is the built-in model.
 func openModel(name, wpath, labelsPath string, extra ...dla.Option) (*dla.Model, error) {
-	opts := append([]dla.Option{dla.WithWeights(wpath)}, extra...)
+	opts := extra
+	if wpath != "" {
+		opts = append([]dla.Option{dla.WithWeights(wpath)}, extra...)
+	}
 	if labelsPath != "" {
 		labels, err := data.LoadLabels(labelsPath)
 		if err != nil {
@@ -109,7 +113,12 @@ func openModel(name, wpath, labelsPath string, extra ...dla.Option) (*dla.Model,
 		}
 		opts = append(opts, dla.WithLabels(labels))
 	}
-	if name == "" {
+	switch {
+	case wpath == "" && name != "" && !dla.IsBuiltin(name):
+		return nil, usagef("-w WEIGHTS is required for %s (the built-in model is %s; `dla convert` imports timm and PaddleClas files)", name, dla.BuiltinName)
+	case wpath == "":
+		return dla.Builtin(opts...)
+	case name == "":
 		return dla.Open(opts...)
 	}
 	return dla.Load(name, opts...)

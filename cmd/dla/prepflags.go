@@ -3,20 +3,40 @@ package main
 import (
 	"flag"
 
+	"github.com/dla-go/dla"
 	"github.com/dla-go/dla/vision"
 )
 
 // prepFlags are the preprocessing flags shared by predict, eval and preprocess.
 type prepFlags struct {
+	fs   *flag.FlagSet
 	mode *string
 	exif *string
 }
 
 func addPrepFlags(fs *flag.FlagSet) prepFlags {
 	return prepFlags{
-		mode: fs.String("mode", "paddle", "preprocessing: paddle (PaddleClas eval, OpenCV resize) or timm (PIL resize)"),
+		fs:   fs,
+		mode: fs.String("mode", "paddle", "preprocessing: paddle (PaddleClas eval, OpenCV resize) or timm (PIL resize); default: the model's own"),
 		exif: fs.String("exif", "auto", "EXIF orientation: auto (as the mode's reference: paddle applies, timm ignores), apply, ignore"),
 	}
+}
+
+// forModel starts from the preprocessing m records (sizes, mean, std) and
+// applies the flags given on the command line.
+func (p prepFlags) forModel(m *dla.Model) (vision.Options, error) {
+	opt, err := p.options()
+	if err != nil {
+		return opt, err
+	}
+	own := m.Preprocessing()
+	modeSet := false
+	p.fs.Visit(func(f *flag.Flag) { modeSet = modeSet || f.Name == "mode" })
+	if !modeSet {
+		opt.Mode = own.Mode
+	}
+	opt.ResizeShort, opt.Crop, opt.Mean, opt.Std, opt.Scale = own.ResizeShort, own.Crop, own.Mean, own.Std, own.Scale
+	return opt, nil
 }
 
 func (p prepFlags) options() (vision.Options, error) {

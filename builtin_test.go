@@ -1,0 +1,61 @@
+package dla
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/dla-go/dla/tensor"
+	"github.com/dla-go/dla/vision"
+	"github.com/dla-go/dla/weights"
+)
+
+func TestBuiltinModelDescribesItself(t *testing.T) {
+	m, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Variant().Name != BuiltinName || m.Classes() != 10 {
+		t.Fatalf("built-in model is %s with %d classes", m.Variant().Name, m.Classes())
+	}
+	if m.Label(9) != "Ankle boot" {
+		t.Errorf("class 9 is %q", m.Label(9))
+	}
+	if p := m.Preprocessing().Resolved(); p.Crop != 32 || p.ResizeShort != 32 {
+		t.Errorf("preprocessing %+v, want 32x32 inputs", p)
+	}
+	if _, err := Builtin(WithWeights("x.safetensors")); err == nil {
+		t.Error("Builtin accepted a weight file")
+	}
+}
+
+// Labels and preprocessing written by Describe come back from the file.
+func TestMetadataRoundTrip(t *testing.T) {
+	prep := vision.Options{ResizeShort: 40, Crop: 32, Mean: [3]float32{0.5, 0.4, 0.3}, Std: [3]float32{0.2, 0.2, 0.1}}
+	labels := []string{"a", "b", "c"}
+	m, err := Load("dla46_c", WithSyntheticWeights(3), WithClasses(3), WithLabels(labels), WithPreprocessing(prep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := weights.WriteSafetensors(path, map[string]*tensor.Tensor(m.Weights()), m.Describe(nil)); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Open(WithWeights(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Labels(); len(got) != 3 || got[2] != "c" {
+		t.Errorf("labels %q", got)
+	}
+	if got, want := back.Preprocessing().Resolved(), prep.Resolved(); got != want {
+		t.Errorf("preprocessing %+v, want %+v", got, want)
+	}
+	// Another class count: the file's names no longer apply.
+	other, err := Open(WithWeights(path), WithClasses(5), WithAllowMissing("fc.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Labels() != nil {
+		t.Errorf("labels %q kept for 5 classes", other.Labels())
+	}
+}
