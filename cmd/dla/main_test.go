@@ -287,6 +287,57 @@ func TestEvalCountsHits(t *testing.T) {
 	}
 }
 
+// Eval takes an IDX images file (MNIST's format) with its labels beside it.
+func TestEvalIDX(t *testing.T) {
+	w := syntheticWeightFile(t, 10)
+	m, err := dla.Open(dla.WithWeights(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, side = 4, 28
+	header := func(dims ...int) []byte {
+		b := []byte{0, 0, 8, byte(len(dims))}
+		for _, d := range dims {
+			b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		}
+		return b
+	}
+	images, labels := header(n, side, side), header(n)
+	for k := range n {
+		img := vision.NewRGB(side, side)
+		for i := range side * side {
+			g := byte((i*(k+3) + k*40) % 256)
+			images = append(images, g)
+			img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2] = g, g, g
+		}
+		preds, err := m.Classify(context.Background(), img, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, byte(preds[[]int{0, 3, 7, 0}[k]].Class))
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "t10k-images-idx3-ubyte")
+	os.WriteFile(p, images, 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), labels, 0o644)
+	code, out, errs := dlaRun(t, "eval", "-w", w, "--data", p, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r evalResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Images != 4 || r.Failed != 0 || r.Top1 != 50 || r.Top5 != 75 {
+		t.Errorf("eval result %+v, want 4 images, top-1 50%%, top-5 75%%", r)
+	}
+	labels[len(labels)-1] = 12
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), labels, 0o644)
+	if code, _, errs := dlaRun(t, "eval", "-w", w, "--data", p); code != exitError || !strings.Contains(errs, "t10k-images-idx3-ubyte[3]") {
+		t.Errorf("label out of range: exit %d, %q", code, errs)
+	}
+}
+
 func TestPreprocessAndConvert(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.npy")
