@@ -34,6 +34,12 @@ type Trainer struct {
 	alias   []bool               // node i computes in place over its input (ReLU)
 	mean    [][]float32          // BatchNorm node i's batch mean, saved for backward
 	invstd  [][]float32
+	// swapped[i] holds node i's input with images and channels swapped, for
+	// a 1x1 convolution of a small map run as one image of every image's
+	// pixels (swappedPlane); nil for the other nodes.
+	swapped [][]float32
+	swapA   []float32 // scratch for swapped outputs and gradients
+	swapB   []float32
 	tmp     []float32 // a contribution to a gradient that already has one
 	ws      []float32 // convolution workspace
 	n       int       // images in the last forward pass
@@ -82,7 +88,8 @@ func (t *Trainer) allocate() {
 	t.vals, t.grads = make([][]float32, nv), make([][]float32, nv)
 	t.written, t.alias = make([]bool, nv), make([]bool, len(g.Nodes))
 	t.mean, t.invstd = make([][]float32, len(g.Nodes)), make([][]float32, len(g.Nodes))
-	largest, ws := 0, 0
+	t.swapped = make([][]float32, len(g.Nodes))
+	largest, ws, swap := 0, 0, 0
 	for i, nd := range g.Nodes {
 		size := t.maxN * nd.Out[0] * nd.Out[1] * nd.Out[2]
 		largest = max(largest, size)
@@ -99,11 +106,34 @@ func (t *Trainer) allocate() {
 			t.mean[i], t.invstd[i] = make([]float32, nd.Out[0]), make([]float32, nd.Out[0])
 		case OpConv:
 			p := t.convParams(nd, t.maxN)
+			if t.swaps(nd) {
+				in := g.Shape(nd.Inputs[0])
+				t.swapped[i] = make([]float32, t.maxN*in[0]*in[1]*in[2])
+				swap = max(swap, size, len(t.swapped[i]))
+				p = swappedParams(p)
+			}
 			ws = max(ws, conv.WorkspaceSize(p), conv.BackwardWorkspaceSize(p))
 		}
 	}
 	t.tmp = make([]float32, largest)
 	t.ws = make([]float32, ws)
+	t.swapA, t.swapB = make([]float32, swap), make([]float32, swap)
+}
+
+// swappedPlane is the map size below which a 1x1 convolution runs as one
+// image of all the batch's pixels: per image, its few output columns would
+// leave the kernels' tiles mostly empty.
+const swappedPlane = 64
+
+// swaps reports whether conv node nd runs on the swapped layout.
+func (t *Trainer) swaps(nd Node) bool {
+	return nd.Kernel == 1 && nd.Stride == 1 && nd.Pad == 0 && nd.Groups == 1 && nd.Out[1]*nd.Out[2] < swappedPlane
+}
+
+// swappedParams is p as one image whose pixels are every image's.
+func swappedParams(p conv.Params) conv.Params {
+	p.H, p.W, p.N = p.N*p.H*p.W, 1, 1
+	return p
 }
 
 func (t *Trainer) convParams(nd Node, n int) conv.Params {
@@ -164,7 +194,16 @@ func (t *Trainer) Forward(x *tensor.Tensor) ([]float32, error) {
 			if nd.Bias {
 				epi = &conv.Epilogue{Shift: t.byName[nd.Name+".bias"].Data}
 			}
-			conv.Forward(t.convParams(nd, n), src, t.byName[nd.Name+".weight"].Data, out, epi, t.ws)
+			w := t.byName[nd.Name+".weight"].Data
+			if xs := t.swapped[i]; xs != nil {
+				xs = xs[:len(src)]
+				ops.SwapAxes(n, in[0], plane, src, xs)
+				ys := t.swapA[:len(out)]
+				conv.Forward(swappedParams(t.convParams(nd, n)), xs, w, ys, epi, t.ws)
+				ops.SwapAxes(nd.Out[0], n, plane, ys, out)
+				break
+			}
+			conv.Forward(t.convParams(nd, n), src, w, out, epi, t.ws)
 		case OpBatchNorm:
 			ops.BatchNormTrain(n, nd.Out[0], plane, src, t.byName[nd.Name+".weight"].Data, t.byName[nd.Name+".bias"].Data,
 				out, t.mean[i], t.invstd[i], t.stats[nd.Name+".running_mean"], t.stats[nd.Name+".running_var"],
@@ -219,13 +258,24 @@ func (t *Trainer) Backward(dlogits []float32) {
 		case OpConv:
 			p := t.convParams(nd, n)
 			w := t.byName[nd.Name+".weight"]
+			if xs := t.swapped[i]; xs != nil {
+				p = swappedParams(p)
+				x, dy = xs[:inSize], ops.SwapAxesInto(n, nd.Out[0], plane, dy, t.swapA[:size])
+			}
 			conv.BackwardFilter(p, x, dy, w.Grad, t.ws)
 			if nd.Bias {
 				conv.BackwardBias(p, dy, t.byName[nd.Name+".bias"].Grad)
 			}
-			if nd.Inputs[0] != 0 {
-				t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { conv.BackwardData(p, dy, w.Data, dx, t.ws) })
+			if nd.Inputs[0] == 0 {
+				break
 			}
+			if t.swapped[i] != nil {
+				dxs := t.swapB[:inSize]
+				conv.BackwardData(p, dy, w.Data, dxs, t.ws)
+				t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.SwapAxes(in[0], n, plane, dxs, dx) })
+				break
+			}
+			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { conv.BackwardData(p, dy, w.Data, dx, t.ws) })
 		case OpBatchNorm:
 			gamma, beta := t.byName[nd.Name+".weight"], t.byName[nd.Name+".bias"]
 			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) {

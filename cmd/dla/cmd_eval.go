@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dla-go/dla/data"
+	"github.com/dla-go/dla/internal/progress"
 )
 
 type evalResult struct {
@@ -66,13 +67,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("%s: label %d of %s is out of range for a model with %d classes", *dataPath, l, src.Name(i), cls)
 		}
 	}
-	bar := newProgress(stderr, "eval", src.Len())
+	bar := progress.New(stderr, "eval", src.Len())
 	var top1, top5, seen, failed int
 	start := time.Now()
 	loader := data.Loader{Source: src, BatchSize: *batch, Options: opt}
 	st, err := loader.Run(ctx, func(b *data.Batch) error {
 		for _, bad := range b.Errors {
-			bar.println("dla eval: " + itemError(bad))
+			bar.Println("dla eval: " + itemError(bad))
 		}
 		failed += len(b.Errors)
 		if len(b.Indices) > 0 {
@@ -91,7 +92,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				seen++
 			}
 		}
-		bar.update(seen+failed, fmt.Sprintf("top1 %.2f%%", pct(top1, seen)))
+		bar.Update(seen+failed, fmt.Sprintf("top1 %.2f%%", pct(top1, seen)))
 		return nil
 	})
 	if err != nil {

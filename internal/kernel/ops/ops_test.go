@@ -295,3 +295,38 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		}
 	}
 }
+
+func TestSwapAxes(t *testing.T) {
+	a, b, hw := 3, 5, 7
+	src := kerneltest.Rand(a*b*hw, 1)
+	dst := make([]float32, len(src))
+	SwapAxes(a, b, hw, src, dst)
+	for i := range a {
+		for j := range b {
+			for p := range hw {
+				if dst[(j*a+i)*hw+p] != src[(i*b+j)*hw+p] {
+					t.Fatalf("[%d][%d][%d] misplaced", i, j, p)
+				}
+			}
+		}
+	}
+	back := make([]float32, len(src))
+	SwapAxes(b, a, hw, dst, back)
+	for i := range src {
+		if back[i] != src[i] {
+			t.Fatal("swapping twice is not the identity")
+		}
+	}
+}
+
+func TestPositiveMask(t *testing.T) {
+	for _, c := range []struct {
+		v    float32
+		want uint32
+	}{{1, ^uint32(0)}, {1e-45, ^uint32(0)}, {float32(math.Inf(1)), ^uint32(0)}, {0, 0}, {float32(math.Copysign(0, -1)), 0},
+		{-1, 0}, {float32(math.Inf(-1)), 0}, {float32(math.NaN()), 0}, {-float32(math.NaN()), 0}} {
+		if got := positiveMask(c.v); got != c.want {
+			t.Errorf("positiveMask(%v) = %#x, want %#x", c.v, got, c.want)
+		}
+	}
+}
