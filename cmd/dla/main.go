@@ -37,7 +37,7 @@ func commands() []command {
 		{"train", "-c CONFIG.yaml [-o Key.Path=value ...]", "train or fine-tune from a PaddleClas config", runTrain},
 		{"convert", "IN OUT.safetensors [-m MODEL]", "convert any supported weight file to canonical safetensors", runConvert},
 		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
-		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile]", "latency table on random weights", runBench},
+		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile] [--train]", "latency table on random weights (--train: training images/s)", runBench},
 	}
 }
 

@@ -69,6 +69,26 @@ func TestModelsJSON(t *testing.T) {
 	}
 }
 
+func TestBenchTrainJSON(t *testing.T) {
+	code, out, errs := dlaRun(t, "bench", "--train", "-m", "dla46_c,dla60x_c", "-b", "2", "--size", "32", "--json", "--min-time", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2: %s", len(lines), out)
+	}
+	for i, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r["model"] != []string{"dla46_c", "dla60x_c"}[i] || r["mode"] != "train" || r["images_per_s"].(float64) <= 0 || r["batch"].(float64) != 2 {
+			t.Errorf("bad record %s", l)
+		}
+	}
+}
+
 func TestBenchJSON(t *testing.T) {
 	code, out, errs := dlaRun(t, "bench", "-m", "DLA46x_c", "-b", "1,2", "--size", "64", "--json", "--min-time", "0")
 	if code != 0 {
