@@ -258,3 +258,59 @@ func TestFineTuneReplacesClassifier(t *testing.T) {
 		t.Errorf("log:\n%s", log.String())
 	}
 }
+
+// PaddleClas's own DLA config runs unchanged once its data paths exist: an
+// ImageNet-style folder with list files under ./dataset/ILSVRC2012/.
+func TestPaddleClasConfigRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains at 224x224")
+	}
+	cfgPath, err := filepath.Abs(filepath.Join("..", "testdata", "paddleclas", "DLA", "DLA46_c.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := filepath.Abs(filepath.Join("..", "testdata", "vision", "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	root := filepath.Join("dataset", "ILSVRC2012")
+	if err := os.MkdirAll(filepath.Join(root, "train"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var list strings.Builder
+	for i, name := range []string{"q90_420.jpg", "rgb8.png", "q95_444.jpg", "progressive.jpg"} {
+		b, err := os.ReadFile(filepath.Join(images, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "train", name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&list, "train/%s %d\n", name, 100*i)
+	}
+	for _, l := range []string{"train_list.txt", "val_list.txt"} {
+		if err := os.WriteFile(filepath.Join(root, l), []byte(list.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(cfgPath, []string{"Global.epochs=1", "DataLoader.Train.sampler.batch_size=2",
+		"DataLoader.Eval.sampler.batch_size=4", "Global.seed=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	res, err := Run(context.Background(), cfg, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "device") || res.Epochs != 1 || res.BestEpoch != 1 {
+		t.Errorf("result %+v\n%s", res, log.String())
+	}
+	for _, f := range []string{filepath.Join("output", "DLA46_c", "best_model.safetensors"), filepath.Join("inference", "inference.onnx")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+}
