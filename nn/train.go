@@ -45,9 +45,10 @@ type Trainer struct {
 	swapped [][]float32
 	swapA   []float32 // scratch for swapped outputs and gradients
 	swapB   []float32
-	tmp     []float32 // a contribution to a gradient that already has one
-	ws      []float32 // convolution workspace
-	n       int       // images in the last forward pass
+	wino    []*winoConv // node i's Winograd plans, or nil
+	tmp     []float32   // a contribution to a gradient that already has one
+	ws      []float32   // convolution workspace
+	n       int         // images in the last forward pass
 	labels  []int
 }
 
@@ -95,6 +96,7 @@ func (t *Trainer) allocate() {
 	t.reluOf = make([]int, len(g.Nodes))
 	t.mean, t.invstd = make([][]float32, len(g.Nodes)), make([][]float32, len(g.Nodes))
 	t.swapped = make([][]float32, len(g.Nodes))
+	t.wino = make([]*winoConv, len(g.Nodes))
 	largest, ws, swap := 0, 0, 0
 	for i, nd := range g.Nodes {
 		size := t.maxN * nd.Out[0] * nd.Out[1] * nd.Out[2]
@@ -120,6 +122,10 @@ func (t *Trainer) allocate() {
 				t.swapped[i] = make([]float32, t.maxN*in[0]*in[1]*in[2])
 				swap = max(swap, size, len(t.swapped[i]))
 				p = swappedParams(p)
+			}
+			if wc := newWinoConv(p, t.byName[nd.Name+".weight"].Data); wc != nil {
+				t.wino[i] = wc
+				ws = max(ws, wc.fwd.WorkspaceSize(wc.chunk), wc.bwd.WorkspaceSize(wc.chunk))
 			}
 			ws = max(ws, conv.WorkspaceSize(p), conv.BackwardWorkspaceSize(p))
 		}
@@ -212,6 +218,10 @@ func (t *Trainer) Forward(x *tensor.Tensor) ([]float32, error) {
 				ops.SwapAxes(nd.Out[0], n, plane, ys, out)
 				break
 			}
+			if wc := t.wino[i]; wc != nil {
+				wc.forward(n, src, w, out, epi, t.ws)
+				break
+			}
 			conv.Forward(t.convParams(nd, n), src, w, out, epi, t.ws)
 		case OpBatchNorm:
 			train := ops.BatchNormTrain
@@ -299,6 +309,10 @@ func (t *Trainer) backwardNode(i int, nd Node) {
 			dxs := t.swapB[:inSize]
 			conv.BackwardData(p, dy, w.Data, dxs, t.ws)
 			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.SwapAxes(in[0], n, plane, dxs, dx) })
+			return
+		}
+		if wc := t.wino[i]; wc != nil {
+			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { wc.backwardData(n, dy, w.Data, dx, t.ws) })
 			return
 		}
 		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { conv.BackwardData(p, dy, w.Data, dx, t.ws) })
