@@ -171,7 +171,7 @@ func TestMain(m *testing.M) {
 // A run killed with SIGKILL in its last epoch, resumed from latest, ends
 // with the weights of a run never interrupted.
 func TestResumeAfterKillIsExact(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || pureGo {
 		t.Skip("trains three epochs twice")
 	}
 	whole := t.TempDir()
@@ -262,7 +262,7 @@ func TestFineTuneReplacesClassifier(t *testing.T) {
 // PaddleClas's own DLA config runs unchanged once its data paths exist: an
 // ImageNet-style folder with list files under ./dataset/ILSVRC2012/.
 func TestPaddleClasConfigRuns(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || pureGo {
 		t.Skip("trains at 224x224")
 	}
 	cfgPath, err := filepath.Abs(filepath.Join("..", "testdata", "paddleclas", "DLA", "DLA46_c.yaml"))
