@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,24 +28,42 @@ type listFlag []string
 func (f *listFlag) String() string     { return strings.Join(*f, ",") }
 func (f *listFlag) Set(v string) error { *f = append(*f, v); return nil }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveFlags are the flags of dla serve.
+type serveFlags struct {
+	models, wpaths, names         listFlag
+	httpAddr, grpcAddr, tokenEnv  *string
+	maxBatch, maxQueue            *int
+	maxDelay, timeout, drainDelay *time.Duration
+	maxBody, maxPixels            *int64
+	logRequests                   *bool
+	prep                          prepFlags
+}
+
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs := newFlags("serve", stderr)
-	var models, wpaths, names listFlag
-	fs.Var(&models, "m", "model name, once per -w (default: the architecture recorded in the weight file)")
-	fs.Var(&wpaths, "w", "weight file, or a directory holding one; repeat for several models (default: the built-in model)")
-	fs.Var(&names, "name", "the model's name in URLs and requests, once per model (default: its architecture, e.g. dla46_c)")
-	httpAddr := fs.String("http", "127.0.0.1:8080", `HTTP address ("" for none)`)
-	grpcAddr := fs.String("grpc", "127.0.0.1:8081", `gRPC address ("" for none)`)
-	maxBatch := fs.Int("max-batch", server.DefaultMaxBatch, "images per forward pass, and per request")
-	maxDelay := fs.Duration("max-delay", server.DefaultMaxDelay, "how long a batch waits for more requests")
-	maxQueue := fs.Int("max-queue", server.DefaultMaxQueue, "requests per model waiting for a batch; more are answered 503 at once")
-	timeout := fs.Duration("timeout", server.DefaultTimeout, "each request's deadline (clients may set a shorter one)")
-	maxBody := fs.Int64("max-body", server.DefaultMaxBodyBytes, "largest request body or gRPC message, in bytes")
-	maxPixels := fs.Int64("max-pixels", server.DefaultMaxPixels, "largest image, in pixels, checked before decoding")
-	tokenEnv := fs.String("token-env", "", "environment variable holding a bearer token that every request but the health checks must carry")
-	logRequests := fs.Bool("log-requests", false, "one JSON line per request on stderr")
-	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to go on serving after readiness turns false (for load balancers to notice)")
-	po := addPrepFlags(fs)
+	f := &serveFlags{}
+	fs.Var(&f.models, "m", "model name, once per -w (default: the architecture recorded in the weight file)")
+	fs.Var(&f.wpaths, "w", "weight file, or a directory holding one; repeat for several models (default: the built-in model)")
+	fs.Var(&f.names, "name", "the model's name in URLs and requests, once per model (default: its architecture, e.g. dla46_c)")
+	f.httpAddr = fs.String("http", "127.0.0.1:8080", `HTTP address ("" for none)`)
+	f.grpcAddr = fs.String("grpc", "127.0.0.1:8081", `gRPC address ("" for none)`)
+	f.maxBatch = fs.Int("max-batch", server.DefaultMaxBatch, "images per forward pass, and per request")
+	f.maxDelay = fs.Duration("max-delay", server.DefaultMaxDelay, "how long a batch waits for more requests")
+	f.maxQueue = fs.Int("max-queue", server.DefaultMaxQueue, "requests per model waiting for a batch; more are answered 503 at once")
+	f.timeout = fs.Duration("timeout", server.DefaultTimeout, "each request's deadline (clients may set a shorter one)")
+	f.maxBody = fs.Int64("max-body", server.DefaultMaxBodyBytes, "largest request body or gRPC message, in bytes")
+	f.maxPixels = fs.Int64("max-pixels", server.DefaultMaxPixels, "largest image, in pixels, checked before decoding")
+	f.tokenEnv = fs.String("token-env", "", "environment variable holding a bearer token that every request but the health checks must carry")
+	f.logRequests = fs.Bool("log-requests", false, "one JSON line per request on stderr")
+	f.drainDelay = fs.Duration("drain-delay", 0, "on SIGTERM, how long to go on serving after readiness turns false (for load balancers to notice)")
+	// The preprocessing flags are predict's, so that a flag added there
+	// (such as a faster JPEG decoding) applies here the same way.
+	f.prep = addPrepFlags(fs)
+	return fs, f
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newServeFlags(stderr)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -53,29 +72,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("unexpected argument %q", pos[0])
 	}
 	switch {
-	case *maxBatch < 1 || *maxBatch > 256:
+	case *f.maxBatch < 1 || *f.maxBatch > 256:
 		return usagef("--max-batch must be in 1..256")
-	case *maxQueue < 1 || *maxDelay < 0 || *timeout <= 0 || *maxBody < 1 || *maxPixels < 1 || *drainDelay < 0:
+	case *f.maxQueue < 1 || *f.maxDelay < 0 || *f.timeout <= 0 || *f.maxBody < 1 || *f.maxPixels < 1 || *f.drainDelay < 0:
 		return usagef("--max-queue, --timeout, --max-body and --max-pixels must be positive, --max-delay and --drain-delay not negative")
-	case *httpAddr == "" && *grpcAddr == "":
+	case *f.httpAddr == "" && *f.grpcAddr == "":
 		return usagef("give --http or --grpc an address")
 	}
-	if _, err := po.options(); err != nil {
+	if _, err := f.prep.options(); err != nil {
 		return err
 	}
 	token := ""
-	if *tokenEnv != "" {
-		if token = os.Getenv(*tokenEnv); token == "" {
-			return usagef("--token-env %s: that environment variable is empty", *tokenEnv)
+	if *f.tokenEnv != "" {
+		if token = os.Getenv(*f.tokenEnv); token == "" {
+			return usagef("--token-env %s: that environment variable is empty", *f.tokenEnv)
 		}
 	}
-	served, err := loadServed(models, wpaths, names, po)
+	served, err := loadServed(f.models, f.wpaths, f.names, f.prep)
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{Models: served, MaxBatch: *maxBatch, MaxDelay: *maxDelay, MaxQueue: *maxQueue,
-		Timeout: *timeout, MaxBodyBytes: *maxBody, MaxPixels: *maxPixels, Token: token}
-	if *logRequests {
+	cfg := server.Config{Models: served, MaxBatch: *f.maxBatch, MaxDelay: *f.maxDelay, MaxQueue: *f.maxQueue,
+		Timeout: *f.timeout, MaxBodyBytes: *f.maxBody, MaxPixels: *f.maxPixels, Token: token}
+	if *f.logRequests {
 		cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
 	srv, err := server.New(cfg)
@@ -83,7 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer srv.Close()
-	return serveUntilSignal(ctx, srv, *httpAddr, *grpcAddr, *timeout, *drainDelay, stderr)
+	return serveUntilSignal(ctx, srv, *f.httpAddr, *f.grpcAddr, *f.timeout, *f.drainDelay, stderr)
 }
 
 // loadServed loads each -w with its -m and --name (the built-in model when
