@@ -227,7 +227,7 @@ func (b *batcher) run(batch []*job) {
 			x = append(x, j.x...)
 		}
 	}
-	out, err := b.forward(context.Background(), &tensor.Tensor{Shape: []int{images, 3, h, w}, Data: x})
+	out, err := b.safeForward(&tensor.Tensor{Shape: []int{images, 3, h, w}, Data: x})
 	b.stats.computed(images, time.Since(start))
 	if err == nil && len(out.Data) != images*b.classes {
 		err = fmt.Errorf("the model returned %d logits for %d images of %d classes", len(out.Data), images, b.classes)
@@ -241,4 +241,15 @@ func (b *batcher) run(batch []*job) {
 		j.result <- jobResult{logits: out.Data[at*b.classes : (at+j.n)*b.classes]}
 		at += j.n
 	}
+}
+
+// safeForward runs the model, turning a panic into the batch's error: a
+// bug met by one batch fails its requests, not the server.
+func (b *batcher) safeForward(x *tensor.Tensor) (out *tensor.Tensor, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("the model failed: %v", p)
+		}
+	}()
+	return b.forward(context.Background(), x)
 }

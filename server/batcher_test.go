@@ -281,3 +281,29 @@ func TestDrainTurnsReadinessFalse(t *testing.T) {
 		t.Errorf("classify while draining: %d %s", r.status, r.body)
 	}
 }
+
+// panicky is the built-in model failing on 64x64 inputs the worst way.
+type panicky struct{ *dla.Model }
+
+func (p panicky) Forward(ctx context.Context, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.Shape[2] == 64 {
+		panic("a bug")
+	}
+	return p.Model.Forward(ctx, x)
+}
+
+func TestModelPanicFailsItsBatchOnly(t *testing.T) {
+	m := builtinModel(t)
+	_, url, _, _ := start(t, Config{Models: []Model{{Name: "dla46_c", Classifier: panicky{m}, Preprocessing: m.Preprocessing()}}})
+	r := fp32Req(t, url, 64, nil)()
+	if r.status != http.StatusInternalServerError || !strings.Contains(string(r.body), "the model failed: a bug") {
+		t.Errorf("%d %s", r.status, r.body)
+	}
+	if r := fp32Req(t, url, 32, nil)(); r.status != 200 {
+		t.Errorf("after the panic: %d %s", r.status, r.body)
+	}
+	metrics := string(do(t, "GET", url+"/metrics", nil, nil).body)
+	if line := `dla_inference_request_failure_total{model="dla46_c",reason="BACKEND",version="1"} 1`; !strings.Contains(metrics, line) {
+		t.Errorf("metrics lack %s", line)
+	}
+}

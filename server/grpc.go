@@ -23,7 +23,7 @@ import (
 func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)),
-		grpc.ChainUnaryInterceptor(s.logUnary, s.authorizeUnary),
+		grpc.ChainUnaryInterceptor(s.logUnary, recoverUnary, s.authorizeUnary),
 		grpc.ChainStreamInterceptor(s.authorizeStream),
 	}, opts...)
 	g := grpc.NewServer(opts...)
@@ -84,6 +84,17 @@ func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "grpc", slog.String("method", info.FullMethod),
 		slog.String("code", status.Code(err).String()), slog.Duration("duration", time.Since(start)))
 	return resp, err
+}
+
+// recoverUnary answers a panic in a handler with INTERNAL, as net/http
+// does for HTTP handlers, instead of letting it end the process.
+func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, status.Errorf(codes.Internal, "%s failed: %v", info.FullMethod, p)
+		}
+	}()
+	return h(ctx, req)
 }
 
 type grpcService struct {

@@ -22,7 +22,7 @@ import (
 type Config struct {
 	Models   []Model
 	MaxBatch int           // images per forward pass (and per request)
-	MaxDelay time.Duration // how long a batch waits for more requests
+	MaxDelay time.Duration // how long a batch waits for more requests (0: not at all)
 	MaxQueue int           // requests per model admitted and not yet in a batch
 	Timeout  time.Duration // each request's deadline; clients may set a shorter one
 	// MaxBodyBytes caps a request (HTTP body, gRPC message) and an encoded
@@ -37,7 +37,8 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Defaults for the zero fields of Config.
+// Defaults for the zero fields of Config (but MaxDelay, where 0 means no
+// wait), and of dla serve's flags.
 const (
 	DefaultMaxBatch     = 8
 	DefaultMaxDelay     = 2 * time.Millisecond
@@ -66,7 +67,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: no models to serve")
 	}
 	cfg.MaxBatch = orDefault(cfg.MaxBatch, DefaultMaxBatch)
-	cfg.MaxDelay = orDefault(cfg.MaxDelay, DefaultMaxDelay)
 	cfg.MaxQueue = orDefault(cfg.MaxQueue, DefaultMaxQueue)
 	cfg.Timeout = orDefault(cfg.Timeout, DefaultTimeout)
 	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
