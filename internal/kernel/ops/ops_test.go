@@ -265,7 +265,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		logits[i] *= 20 // large logits: the max shift must keep exp finite
 	}
 	labels := []int{0, 6, 3}
-	loss, err := SoftmaxCrossEntropy(n, classes, logits, labels, nil)
+	loss, err := SoftmaxCrossEntropy(n, classes, logits, labels, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		checkClose(t, "softmax row sum", s, 1)
 	}
 	for _, bad := range [][]int{{0, 7, 1}, {-1, 0, 0}, {1}} {
-		if _, err := SoftmaxCrossEntropy(n, classes, logits, bad, nil); err == nil {
+		if _, err := SoftmaxCrossEntropy(n, classes, logits, bad, 0, nil); err == nil {
 			t.Errorf("labels %v accepted", bad)
 		}
 	}
