@@ -38,6 +38,7 @@ func commands() []command {
 		{"convert", "IN OUT.safetensors [-m MODEL] [--dtype f32|f16]", "convert any supported weight file to canonical safetensors", runConvert},
 		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
 		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile] [--train]", "latency table on random weights (--train: training images/s)", runBench},
+		{"serve", "[-m MODEL] [-w WEIGHTS]... [--http 127.0.0.1:8080] [--grpc 127.0.0.1:8081] [--max-batch 8] [--max-delay 2ms] [--max-queue 64] [--timeout 10s] [--token-env VAR]", "serve models over HTTP and gRPC (Open Inference Protocol), with a web page", runServe},
 	}
 }
 
