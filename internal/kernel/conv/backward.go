@@ -19,7 +19,7 @@ func BackwardWorkspaceSize(p Params) int {
 		n = max(n, p.K*g.kdim+WorkspaceSize(tp))
 	}
 	if m := g.backwardChunk(p.N); m > 1 {
-		n = max(n, g.chunkFloats(m))
+		n = max(n, g.chunkWorkspace(m))
 	}
 	return n
 }
@@ -48,6 +48,11 @@ func (g *geom) backwardChunk(n int) int {
 // (or their input planes, for a 1x1 convolution) and output gradients.
 func (g *geom) chunkFloats(m int) int {
 	return (g.C*g.R*g.S + g.K) * m * g.ohow
+}
+
+// chunkWorkspace adds backwardFilterChunks' transposed weight gradient.
+func (g *geom) chunkWorkspace(m int) int {
+	return g.chunkFloats(m) + g.K*g.kdim
 }
 
 // gatherRows lays channel rows of m images side by side: for each of the c
@@ -279,8 +284,12 @@ func (g *geom) backwardDataChunks(m int, dy, w, dx, ws []float32) {
 }
 
 // backwardFilterChunks is BackwardFilter for m images at a time: one
-// product per group over the chunk's im2col rows side by side.
+// product per group over the chunk's im2col rows side by side. It computes
+// dW^T = cols * dy^T, so that the wide im2col rows are the product's A
+// operand, packed along their rows, and only the narrower output gradients
+// are packed across them; dW^T sums the chunks in the workspace.
 func (g *geom) backwardFilterChunks(m int, x, dy, dw, ws []float32) {
+	acc := ws[g.chunkFloats(m):][:g.K*g.kdim]
 	for img0 := 0; img0 < g.N; img0 += m {
 		mm := min(m, g.N-img0)
 		ld := mm * g.ohow
@@ -292,8 +301,16 @@ func (g *geom) backwardFilterChunks(m int, x, dy, dw, ws []float32) {
 			beta = 0
 		}
 		for grp := range g.Groups {
-			sgemm.Sgemm(false, true, g.kg, g.kdim, ld, 1, dyb[grp*g.kg*ld:], ld,
-				cols[grp*g.kdim*ld:], ld, beta, dw[grp*g.kg*g.kdim:], g.kdim)
+			sgemm.Sgemm(false, true, g.kdim, g.kg, ld, 1, cols[grp*g.kdim*ld:], ld,
+				dyb[grp*g.kg*ld:], ld, beta, acc[grp*g.kdim*g.kg:], g.kg)
+		}
+	}
+	for grp := range g.Groups {
+		t, d := acc[grp*g.kdim*g.kg:], dw[grp*g.kg*g.kdim:]
+		for k := range g.kg {
+			for j := range g.kdim {
+				d[k*g.kdim+j] = t[j*g.kg+k]
+			}
 		}
 	}
 }
