@@ -34,11 +34,11 @@ func writeCurves(path, title string, history []epochRecord) error {
 			evalTop1 = append(evalTop1, plotter.XY{X: x, Y: *h.EvalTop1})
 		}
 	}
-	loss, err := curvePlot(title+": loss", "cross-entropy", trainLoss, evalLoss)
+	loss, err := curvePlot(title+": loss", "cross-entropy", trainLoss, evalLoss, true)
 	if err != nil {
 		return err
 	}
-	acc, err := curvePlot(title+": top-1 accuracy", "percent", trainTop1, evalTop1)
+	acc, err := curvePlot(title+": top-1 accuracy", "percent", trainTop1, evalTop1, false)
 	if err != nil {
 		return err
 	}
@@ -54,13 +54,15 @@ func writeCurves(path, title string, history []epochRecord) error {
 	})
 }
 
-func curvePlot(title, ylabel string, train, eval plotter.XYs) (*plot.Plot, error) {
+// curvePlot draws a train and an eval curve; the legend goes where the
+// curves are not: at the top for falling ones (loss), else at the bottom.
+func curvePlot(title, ylabel string, train, eval plotter.XYs, legendTop bool) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	p.Legend.Top = legendTop
 	for _, s := range []struct {
 		name string
 		xys  plotter.XYs
