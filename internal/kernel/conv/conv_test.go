@@ -2,6 +2,7 @@ package conv
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -310,8 +311,8 @@ func TestValidate(t *testing.T) {
 		func(p *Params) { p.PadW = -1 },
 		func(p *Params) { p.R = 9 },
 		func(p *Params) { p.H, p.W, p.C = 1<<20, 1<<20, 1<<20 },
-		func(p *Params) { p.N = 1 << 62 },
-		func(p *Params) { p.PadH = 1 << 62 },
+		func(p *Params) { p.N = math.MaxInt / 2 },
+		func(p *Params) { p.PadH = math.MaxInt / 2 },
 		func(p *Params) { p.PadH, p.PadW, p.StrideH, p.StrideW = 1<<29, 1<<29, 1<<30, 1<<30 },
 	} {
 		p := good
@@ -327,7 +328,7 @@ func FuzzConvShapes(f *testing.F) {
 	f.Add(2, 4, 7, 6, 8, 3, 1, 2, 1, 0, 1, 2)
 	f.Add(1, 8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 4)
 	f.Add(1, 2, 3, 3, 2, 7, 7, 2, 2, 3, 3, 1)
-	f.Add(0, -1, 1<<40, 3, 1<<62, 3, 3, 0, 1, -4, 1, 0)
+	f.Add(0, -1, math.MaxInt/4, 3, math.MaxInt/2, 3, 3, 0, 1, -4, 1, 0)
 	f.Fuzz(func(t *testing.T, n, c, h, w, k, r, s, sh, sw, ph, pw, g int) {
 		p := Params{n, c, h, w, k, r, s, sh, sw, ph, pw, g}
 		if p.Validate() != nil || macs(p) > 200_000 || p.N*p.C*p.H*p.W > 50_000 || p.C*p.R*p.S*p.OutH()*p.OutW() > 200_000 {
