@@ -37,6 +37,7 @@ func commands() []command {
 		{"convert", "IN OUT.safetensors [-m MODEL]", "convert any supported weight file to canonical safetensors", runConvert},
 		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
 		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile]", "latency table on random weights", runBench},
+		{"version", "", "version, commit, Go version and the kernels' instruction-set tier", runVersion},
 	}
 }
 
@@ -91,7 +92,8 @@ func oneLine(err error) string {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "dla: DLA (Deep Layer Aggregation) image classification on the CPU")
+	ver, rev := buildInfo()
+	fmt.Fprintf(w, "dla %s (commit %s): DLA (Deep Layer Aggregation) image classification on the CPU\n", ver, rev)
 	fmt.Fprintln(w, "\nusage: dla COMMAND [flags] [args]   (dla COMMAND --help for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
 	cs := commands()

@@ -2,6 +2,9 @@
 
 package winograd
 
+// Tier names the instruction set of the transforms: none here.
+func Tier() string { return "generic" }
+
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 6, outStride, n, true)
