@@ -16,9 +16,9 @@ import (
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/internal/agree"
 	"github.com/dla-go/dla/internal/headless"
-	"github.com/dla-go/dla/weights"
 	"github.com/dla-go/dla/web/wasm"
 	"github.com/dla-go/dla/web/wasm/wasmbuild"
+	"github.com/dla-go/dla/weights"
 )
 
 // The page, served from a local server in headless Chromium, classifies a
