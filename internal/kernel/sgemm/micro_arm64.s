@@ -27,61 +27,51 @@
 // ldb in bytes), R4 is C (R5 = ldc in bytes), R6 says accumulate. The
 // accumulators start as C's tile when accumulating and as zero otherwise.
 
+// KERNEL_ARGS loads the kernels' arguments into the registers below, the
+// strides in bytes.
+#define KERNEL_ARGS \
+	MOVD  kc+0(FP), R0 \
+	MOVD  a+8(FP), R1 \
+	MOVD  b+16(FP), R2 \
+	MOVD  ldb+24(FP), R3 \
+	MOVD  c+32(FP), R4 \
+	MOVD  ldc+40(FP), R5 \
+	MOVBU accumulate+48(FP), R6 \
+	LSL   $2, R3, R3 \
+	LSL   $2, R5, R5
+
+// CROWn loads a row of C into n accumulators and steps R7 to the next row;
+// SROWn stores n accumulators to a row of C and steps R4 to the next row.
+#define CROW3(a, b, c) VLD1 (R7), [a.S4, b.S4, c.S4]; ADD R5, R7, R7
+#define CROW2(a, b) VLD1 (R7), [a.S4, b.S4]; ADD R5, R7, R7
+#define CROW1(a) VLD1 (R7), [a.S4]; ADD R5, R7, R7
+#define SROW3(a, b, c) VST1 [a.S4, b.S4, c.S4], (R4); ADD R5, R4, R4
+#define SROW2(a, b) VST1 [a.S4, b.S4], (R4); ADD R5, R4, R4
+#define SROW1(a) VST1 [a.S4], (R4); ADD R5, R4, R4
+
+// ZERO8 zeroes eight vector registers.
+#define VZERO(r) VEOR r.B16, r.B16, r.B16
+#define ZERO8(a, b, c, d, e, f, g, h) VZERO(a); VZERO(b); VZERO(c); VZERO(d); VZERO(e); VZERO(f); VZERO(g); VZERO(h)
+
 // func kernel8x12NEON(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 TEXT ·kernel8x12NEON(SB), NOSPLIT, $0-49
-	MOVD  kc+0(FP), R0
-	MOVD  a+8(FP), R1
-	MOVD  b+16(FP), R2
-	MOVD  ldb+24(FP), R3
-	MOVD  c+32(FP), R4
-	MOVD  ldc+40(FP), R5
-	MOVBU accumulate+48(FP), R6
-	LSL   $2, R3, R3
-	LSL   $2, R5, R5
+	KERNEL_ARGS
 	CBZ   R6, zero12
 	MOVD  R4, R7
-	VLD1  (R7), [V8.S4, V9.S4, V10.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V11.S4, V12.S4, V13.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V14.S4, V15.S4, V16.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V17.S4, V18.S4, V19.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V20.S4, V21.S4, V22.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V23.S4, V24.S4, V25.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V26.S4, V27.S4, V28.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V29.S4, V30.S4, V31.S4]
+	CROW3(V8, V9, V10)
+	CROW3(V11, V12, V13)
+	CROW3(V14, V15, V16)
+	CROW3(V17, V18, V19)
+	CROW3(V20, V21, V22)
+	CROW3(V23, V24, V25)
+	CROW3(V26, V27, V28)
+	CROW3(V29, V30, V31)
 	B     loop12
 
 zero12:
-	VEOR V8.B16, V8.B16, V8.B16
-	VEOR V9.B16, V9.B16, V9.B16
-	VEOR V10.B16, V10.B16, V10.B16
-	VEOR V11.B16, V11.B16, V11.B16
-	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-	VEOR V14.B16, V14.B16, V14.B16
-	VEOR V15.B16, V15.B16, V15.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	ZERO8(V8, V9, V10, V11, V12, V13, V14, V15)
+	ZERO8(V16, V17, V18, V19, V20, V21, V22, V23)
+	ZERO8(V24, V25, V26, V27, V28, V29, V30, V31)
 
 loop12:
 	VLD1.P 32(R1), [V0.S4, V1.S4]
@@ -98,70 +88,34 @@ loop12:
 	SUBS   $1, R0, R0
 	BNE    loop12
 
-	VST1 [V8.S4, V9.S4, V10.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V11.S4, V12.S4, V13.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V14.S4, V15.S4, V16.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V17.S4, V18.S4, V19.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V20.S4, V21.S4, V22.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V23.S4, V24.S4, V25.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V26.S4, V27.S4, V28.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V29.S4, V30.S4, V31.S4], (R4)
+	SROW3(V8, V9, V10)
+	SROW3(V11, V12, V13)
+	SROW3(V14, V15, V16)
+	SROW3(V17, V18, V19)
+	SROW3(V20, V21, V22)
+	SROW3(V23, V24, V25)
+	SROW3(V26, V27, V28)
+	SROW3(V29, V30, V31)
 	RET
 
 // func kernel8x8NEON(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 TEXT ·kernel8x8NEON(SB), NOSPLIT, $0-49
-	MOVD  kc+0(FP), R0
-	MOVD  a+8(FP), R1
-	MOVD  b+16(FP), R2
-	MOVD  ldb+24(FP), R3
-	MOVD  c+32(FP), R4
-	MOVD  ldc+40(FP), R5
-	MOVBU accumulate+48(FP), R6
-	LSL   $2, R3, R3
-	LSL   $2, R5, R5
+	KERNEL_ARGS
 	CBZ   R6, zero8
 	MOVD  R4, R7
-	VLD1  (R7), [V16.S4, V17.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V18.S4, V19.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V20.S4, V21.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V22.S4, V23.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V24.S4, V25.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V26.S4, V27.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V28.S4, V29.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V30.S4, V31.S4]
+	CROW2(V16, V17)
+	CROW2(V18, V19)
+	CROW2(V20, V21)
+	CROW2(V22, V23)
+	CROW2(V24, V25)
+	CROW2(V26, V27)
+	CROW2(V28, V29)
+	CROW2(V30, V31)
 	B     loop8
 
 zero8:
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	ZERO8(V16, V17, V18, V19, V20, V21, V22, V23)
+	ZERO8(V24, V25, V26, V27, V28, V29, V30, V31)
 
 loop8:
 	VLD1.P 32(R1), [V0.S4, V1.S4]
@@ -178,62 +132,33 @@ loop8:
 	SUBS   $1, R0, R0
 	BNE    loop8
 
-	VST1 [V16.S4, V17.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V18.S4, V19.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V20.S4, V21.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V22.S4, V23.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V24.S4, V25.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V26.S4, V27.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V28.S4, V29.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V30.S4, V31.S4], (R4)
+	SROW2(V16, V17)
+	SROW2(V18, V19)
+	SROW2(V20, V21)
+	SROW2(V22, V23)
+	SROW2(V24, V25)
+	SROW2(V26, V27)
+	SROW2(V28, V29)
+	SROW2(V30, V31)
 	RET
 
 // func kernel8x4NEON(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 TEXT ·kernel8x4NEON(SB), NOSPLIT, $0-49
-	MOVD  kc+0(FP), R0
-	MOVD  a+8(FP), R1
-	MOVD  b+16(FP), R2
-	MOVD  ldb+24(FP), R3
-	MOVD  c+32(FP), R4
-	MOVD  ldc+40(FP), R5
-	MOVBU accumulate+48(FP), R6
-	LSL   $2, R3, R3
-	LSL   $2, R5, R5
+	KERNEL_ARGS
 	CBZ   R6, zero4
 	MOVD  R4, R7
-	VLD1  (R7), [V24.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V25.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V26.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V27.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V28.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V29.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V30.S4]
-	ADD   R5, R7, R7
-	VLD1  (R7), [V31.S4]
+	CROW1(V24)
+	CROW1(V25)
+	CROW1(V26)
+	CROW1(V27)
+	CROW1(V28)
+	CROW1(V29)
+	CROW1(V30)
+	CROW1(V31)
 	B     loop4
 
 zero4:
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	ZERO8(V24, V25, V26, V27, V28, V29, V30, V31)
 
 loop4:
 	VLD1.P 32(R1), [V0.S4, V1.S4]
@@ -250,21 +175,14 @@ loop4:
 	SUBS   $1, R0, R0
 	BNE    loop4
 
-	VST1 [V24.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V25.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V26.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V27.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V28.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V29.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V30.S4], (R4)
-	ADD  R5, R4, R4
-	VST1 [V31.S4], (R4)
+	SROW1(V24)
+	SROW1(V25)
+	SROW1(V26)
+	SROW1(V27)
+	SROW1(V28)
+	SROW1(V29)
+	SROW1(V30)
+	SROW1(V31)
 	RET
 
 // func epilogueNEON(row *float32, n int, scale float32, shift float32, res *float32, relu bool)

@@ -29,37 +29,47 @@ DATA factors<>+8(SB)/4, $(2.0)
 DATA factors<>+12(SB)/4, $(8.0)
 GLOBL factors<>(SB), RODATA|NOPTR, $16
 
-// func inputRowsNEON(in *float32, inStride int, out *float32, outStride int, n int)
-// n is a positive multiple of 4. Rows d0-d5 are V0-V5 (R5-R10 walk them);
-// outputs go to six rows that R11-R15 and R19 walk.
-TEXT ·inputRowsNEON(SB), NOSPLIT, $0-40
-	MOVD in+0(FP), R5
-	MOVD inStride+8(FP), R1
-	MOVD out+16(FP), R11
-	MOVD outStride+24(FP), R3
-	MOVD n+32(FP), R4
-	LSL  $2, R1, R1
-	LSL  $2, R3, R3
-	ADD  R1, R5, R6
-	ADD  R1, R6, R7
-	ADD  R1, R7, R8
-	ADD  R1, R8, R9
-	ADD  R1, R9, R10
-	ADD  R3, R11, R12
-	ADD  R3, R12, R13
-	ADD  R3, R13, R14
-	ADD  R3, R14, R15
-	ADD  R3, R15, R19
-	MOVD $factors<>(SB), R20
+// ROWS_ARGS loads the arguments: R5-R10 point to the six input rows, R11-R14
+// to the first four output rows (R3 is the output stride in bytes), R4 is n,
+// V30 holds the factors.
+#define ROWS_ARGS \
+	MOVD in+0(FP), R5 \
+	MOVD inStride+8(FP), R1 \
+	MOVD out+16(FP), R11 \
+	MOVD outStride+24(FP), R3 \
+	MOVD n+32(FP), R4 \
+	LSL  $2, R1, R1 \
+	LSL  $2, R3, R3 \
+	ADD  R1, R5, R6 \
+	ADD  R1, R6, R7 \
+	ADD  R1, R7, R8 \
+	ADD  R1, R8, R9 \
+	ADD  R1, R9, R10 \
+	ADD  R3, R11, R12 \
+	ADD  R3, R12, R13 \
+	ADD  R3, R13, R14 \
+	MOVD $factors<>(SB), R20 \
 	VLD1 (R20), [V30.S4]
 
-inloop:
-	VLD1.P 16(R5), [V0.S4]
-	VLD1.P 16(R6), [V1.S4]
-	VLD1.P 16(R7), [V2.S4]
-	VLD1.P 16(R8), [V3.S4]
-	VLD1.P 16(R9), [V4.S4]
+// LOAD_ROWS loads the next four columns of the six input rows into V0-V5.
+#define LOAD_ROWS \
+	VLD1.P 16(R5), [V0.S4] \
+	VLD1.P 16(R6), [V1.S4] \
+	VLD1.P 16(R7), [V2.S4] \
+	VLD1.P 16(R8), [V3.S4] \
+	VLD1.P 16(R9), [V4.S4] \
 	VLD1.P 16(R10), [V5.S4]
+
+// func inputRowsNEON(in *float32, inStride int, out *float32, outStride int, n int)
+// n is a positive multiple of 4. Rows d0-d5 are V0-V5; outputs go to six
+// rows that R11-R15 and R19 walk.
+TEXT ·inputRowsNEON(SB), NOSPLIT, $0-40
+	ROWS_ARGS
+	ADD  R3, R14, R15
+	ADD  R3, R15, R19
+
+inloop:
+	LOAD_ROWS
 
 	// out0 = (d4 + 4*d0) - 5*d2
 	VMOV V4.B16, V6.B16
@@ -100,31 +110,10 @@ inloop:
 // n is a positive multiple of 4. Rows m0-m5 are V0-V5; outputs go to four
 // rows that R11-R14 walk.
 TEXT ·outputRowsNEON(SB), NOSPLIT, $0-40
-	MOVD in+0(FP), R5
-	MOVD inStride+8(FP), R1
-	MOVD out+16(FP), R11
-	MOVD outStride+24(FP), R3
-	MOVD n+32(FP), R4
-	LSL  $2, R1, R1
-	LSL  $2, R3, R3
-	ADD  R1, R5, R6
-	ADD  R1, R6, R7
-	ADD  R1, R7, R8
-	ADD  R1, R8, R9
-	ADD  R1, R9, R10
-	ADD  R3, R11, R12
-	ADD  R3, R12, R13
-	ADD  R3, R13, R14
-	MOVD $factors<>(SB), R20
-	VLD1 (R20), [V30.S4]
+	ROWS_ARGS
 
 outloop:
-	VLD1.P 16(R5), [V0.S4]
-	VLD1.P 16(R6), [V1.S4]
-	VLD1.P 16(R7), [V2.S4]
-	VLD1.P 16(R8), [V3.S4]
-	VLD1.P 16(R9), [V4.S4]
-	VLD1.P 16(R10), [V5.S4]
+	LOAD_ROWS
 
 	// sp = m1 + m2, sm = m1 - m2, dp = m3 + m4, dm = m3 - m4
 	FADD4(6, 1, 2)
