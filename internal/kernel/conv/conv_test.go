@@ -120,6 +120,9 @@ func variants(t *testing.T, fn func(name string)) {
 	t.Helper()
 	defer func(old strategy) { forced = old }(forced)
 	for _, workers := range []int{1, 2, 3} {
+		if testing.Short() && workers == 2 {
+			continue // 1 and 3 cover the serial path and uneven splits
+		}
 		old := parallel.SetWorkers(workers)
 		for _, s := range []strategy{-1, direct, tiled, whole, blocked, bcast} {
 			forced = s
@@ -129,8 +132,17 @@ func variants(t *testing.T, fn func(name string)) {
 	}
 }
 
+// shortOr is full, or short under -short (the arm64 and armv7 runs under
+// emulation): fewer and smaller cases through the same kernels.
+func shortOr(full, short int) int {
+	if testing.Short() {
+		return short
+	}
+	return full
+}
+
 func TestForwardMatchesRef(t *testing.T) {
-	for i, p := range oddCases(150, 400_000) {
+	for i, p := range oddCases(shortOr(150, 25), shortOr(400_000, 100_000)) {
 		checkForward(t, p, epiFlags{i%2 == 0, i%3 == 0, i%5 == 0, i%2 == 1}, uint64(i), true)
 	}
 }
@@ -236,6 +248,9 @@ func TestPlanEpilogues(t *testing.T) {
 			pl := NewPlan(p, w)
 			ysize := p.N * p.K * p.OutH() * p.OutW()
 			for m := range 16 {
+				if testing.Short() && m%5 != 0 {
+					continue // 0, 5, 10 and 15 still turn each part on and off
+				}
 				f := epiFlags{m&1 != 0, m&2 != 0, m&4 != 0, m&8 != 0}
 				epi := makeEpi(f, p.K, ysize, uint64(m))
 				want := make([]float32, ysize)

@@ -33,24 +33,6 @@ func outputRowsGeneric(in []float32, inStride int, out []float32, outStride int,
 	}
 }
 
-// rowKernel is an assembly row transform of n columns, n a multiple of its
-// vector width.
-type rowKernel func(in *float32, inStride int, out *float32, outStride int, n int)
-
-// runRows runs fast (unless nil) on the longest prefix of the n columns that
-// is a multiple of width, and ref on the rest.
-func runRows(fast rowKernel, width int, ref func([]float32, int, []float32, int, int), in []float32, inStride int, out []float32, outStride int, n int) {
-	k := 0
-	if fast != nil {
-		if k = n &^ (width - 1); k > 0 {
-			fast(&in[0], inStride, &out[0], outStride, k)
-		}
-	}
-	if k < n {
-		ref(in[k:], inStride, out[k:], outStride, n-k)
-	}
-}
-
 // checkRows panics unless rows of n floats, stride apart, fit in buf.
 // Input rows may overlap (they are only read); output rows may not.
 func checkRows(buf []float32, rows, stride, n int, output bool) {

@@ -44,19 +44,29 @@ func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, sc
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 6, outStride, n, true)
-	runRows(ifAVX2(inputRowsAVX2), 8, inputRowsGeneric, in, inStride, out, outStride, n)
+	k := 0
+	if useAVX2 {
+		k = n &^ 7
+		if k > 0 {
+			inputRowsAVX2(&in[0], inStride, &out[0], outStride, k)
+		}
+	}
+	if k < n {
+		inputRowsGeneric(in[k:], inStride, out[k:], outStride, n-k)
+	}
 }
 
 func outputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 4, outStride, n, true)
-	runRows(ifAVX2(outputRowsAVX2), 8, outputRowsGeneric, in, inStride, out, outStride, n)
-}
-
-// ifAVX2 is f where the AVX2 row transforms run, else nil.
-func ifAVX2(f rowKernel) rowKernel {
-	if !useAVX2 {
-		return nil
+	k := 0
+	if useAVX2 {
+		k = n &^ 7
+		if k > 0 {
+			outputRowsAVX2(&in[0], inStride, &out[0], outStride, k)
+		}
 	}
-	return f
+	if k < n {
+		outputRowsGeneric(in[k:], inStride, out[k:], outStride, n-k)
+	}
 }

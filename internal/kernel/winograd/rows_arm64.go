@@ -22,21 +22,31 @@ func Tier() string {
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 6, outStride, n, true)
-	runRows(ifNEON(inputRowsNEON), 4, inputRowsGeneric, in, inStride, out, outStride, n)
+	// The assembly is called directly, not through a func value, so that
+	// its arguments do not escape (the tiles' buffers stay on the stack).
+	k := 0
+	if useNEON {
+		if k = n &^ 3; k > 0 {
+			inputRowsNEON(&in[0], inStride, &out[0], outStride, k)
+		}
+	}
+	if k < n {
+		inputRowsGeneric(in[k:], inStride, out[k:], outStride, n-k)
+	}
 }
 
 func outputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
 	checkRows(out, 4, outStride, n, true)
-	runRows(ifNEON(outputRowsNEON), 4, outputRowsGeneric, in, inStride, out, outStride, n)
-}
-
-// ifNEON is f where the NEON row transforms run, else nil.
-func ifNEON(f rowKernel) rowKernel {
-	if !useNEON {
-		return nil
+	k := 0
+	if useNEON {
+		if k = n &^ 3; k > 0 {
+			outputRowsNEON(&in[0], inStride, &out[0], outStride, k)
+		}
 	}
-	return f
+	if k < n {
+		outputRowsGeneric(in[k:], inStride, out[k:], outStride, n-k)
+	}
 }
 
 func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
