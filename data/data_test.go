@@ -56,9 +56,16 @@ func TestLoadListRoot(t *testing.T) {
 	if err != nil || items[0].Path != filepath.Join(dir, "x/1.jpg") {
 		t.Errorf("%v %v", items, err)
 	}
-	items, classes, err := Open(p)
-	if err != nil || classes != nil || len(items) != 1 {
-		t.Errorf("Open(list): %v %v %v", items, classes, err)
+	src, classes, err := Open(p, "")
+	if err != nil || classes != nil || src.Len() != 1 || src.Name(0) != filepath.Join(dir, "x/1.jpg") || src.Label(0) != 4 {
+		t.Errorf("Open(list): %v %v", classes, err)
+	}
+	other := t.TempDir()
+	if src, _, err := Open(p, other); err != nil || src.Name(0) != filepath.Join(other, "x/1.jpg") {
+		t.Errorf("Open(list, root): %v", err)
+	}
+	if _, _, err := Open(p, filepath.Join(other, "none")); err == nil {
+		t.Error("a missing image root accepted (PaddleClas asserts it exists)")
 	}
 	items, err = LoadList(p, "/data")
 	if err != nil || items[0].Path != "/data/x/1.jpg" {
@@ -103,8 +110,8 @@ func TestImageFolder(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("items\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
-	if it, cl, err := Open(root); err != nil || len(it) != len(items) || len(cl) != 4 {
-		t.Errorf("Open(folder): %d items, %v, %v", len(it), cl, err)
+	if src, cl, err := Open(root, ""); err != nil || src.Len() != len(items) || len(cl) != 4 {
+		t.Errorf("Open(folder): %v, %v", cl, err)
 	}
 	items, _, err = ImageFolder(root, []string{".webp"})
 	if err != nil || len(items) != 1 {
@@ -183,29 +190,6 @@ func TestReadIDX(t *testing.T) {
 	}
 }
 
-// TestFashionMNIST reads Debian's dataset-fashion-mnist files when installed.
-func TestFashionMNIST(t *testing.T) {
-	if _, err := os.Stat(FashionMNISTDir); err != nil {
-		t.Skip("dataset-fashion-mnist not installed")
-	}
-	images, labels, err := FashionMNIST("", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if labels.Dims[0] != 10000 || images.Dims[0] != 10000 || images.Dims[1] != 28 || images.Dims[2] != 28 {
-		t.Errorf("dims %v %v", labels.Dims, images.Dims)
-	}
-	var count [10]int
-	for _, l := range labels.Data {
-		count[l]++
-	}
-	for c, n := range count {
-		if n != 1000 {
-			t.Errorf("class %d has %d test images, want 1000", c, n)
-		}
-	}
-}
-
 func writePNG(t *testing.T, path string, w, h int, seed uint8) {
 	t.Helper()
 	m := image.NewNRGBA(image.Rect(0, 0, w, h))
@@ -238,7 +222,7 @@ func TestLoader(t *testing.T) {
 	opt := vision.Options{ResizeShort: 36, Crop: 32}
 	run := func(workers int, tr Transform) ([]*Batch, Stats) {
 		var got []*Batch
-		l := &Loader{Items: items, BatchSize: 4, Workers: workers, Options: opt, Transform: tr}
+		l := &Loader{Source: Items(items), BatchSize: 4, Workers: workers, Options: opt, Transform: tr}
 		st, err := l.Run(context.Background(), func(b *Batch) error { got = append(got, b); return nil })
 		if err != nil {
 			t.Fatal(err)
@@ -274,7 +258,12 @@ func TestLoader(t *testing.T) {
 		}
 	}
 	// Training transforms are reproducible whatever the worker count.
-	tr := TrainTransform(vision.RandCrop{Size: 32, Scale: [2]float64{0.08, 1}, Ratio: [2]float64{0.75, 4.0 / 3}}, 7, vision.Options{})
+	p, err := Compile([]Op{DecodeImage{}, RandCropImage{vision.DefaultRandCrop(32)}, RandFlipImage{1},
+		NormalizeImage{Scale: 1.0 / 255, Mean: vision.ImageNetMean, Std: vision.ImageNetStd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := p.Transform(7, 0)
 	b1, _ := run(1, tr)
 	b4, _ := run(4, tr)
 	for i := range b1 {
@@ -286,7 +275,7 @@ func TestLoader(t *testing.T) {
 	}
 	// The consumer's error stops the run.
 	stop := errors.New("stop")
-	l := &Loader{Items: items, BatchSize: 2, Options: opt}
+	l := &Loader{Source: Items(items), BatchSize: 2, Options: opt}
 	if _, err := l.Run(context.Background(), func(*Batch) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("err = %v", err)
 	}
@@ -295,8 +284,11 @@ func TestLoader(t *testing.T) {
 	if _, err := l.Run(ctx, func(*Batch) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled run: err = %v", err)
 	}
-	if _, err := (&Loader{Items: items, Shape: []int{3, -1, 2}}).Run(context.Background(), nil); err == nil {
+	if _, err := (&Loader{Source: Items(items), Shape: []int{3, -1, 2}}).Run(context.Background(), nil); err == nil {
 		t.Error("bad shape accepted")
+	}
+	if _, err := (&Loader{}).Run(context.Background(), nil); err == nil {
+		t.Error("loader without a source ran")
 	}
 }
 

@@ -92,17 +92,3 @@ func hasExt(name string, exts []string) bool {
 	}
 	return false
 }
-
-// Open lists the dataset at path: a PaddleClas list file (paths relative to
-// its folder) or an ImageFolder tree. classes is nil for a list file.
-func Open(path string) (items []Item, classes []string, err error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
-	}
-	if st.IsDir() {
-		return ImageFolder(path, nil)
-	}
-	items, err = LoadList(path, "")
-	return items, nil, err
-}

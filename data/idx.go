@@ -3,12 +3,17 @@ package data
 import (
 	"bufio"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/dla-go/dla/vision"
 )
 
 // FashionMNISTDir is where Debian's dataset-fashion-mnist package installs
@@ -30,14 +35,9 @@ type IDX struct {
 // or not. Memory grows with the bytes actually read, so a header that claims
 // more than the file holds fails without a large allocation.
 func ReadIDX(r io.Reader) (*IDX, error) {
-	br := bufio.NewReader(r)
-	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("data: idx: %w", err)
-		}
-		defer z.Close()
-		br = bufio.NewReader(z)
+	br, err := gunzipped(r)
+	if err != nil {
+		return nil, fmt.Errorf("data: idx: %w", err)
 	}
 	var hdr [4]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
@@ -79,6 +79,19 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 	return &IDX{Dims: dims, Data: buf}, nil
 }
 
+// gunzipped reads r through gzip when it starts with gzip's magic bytes.
+func gunzipped(r io.Reader) (*bufio.Reader, error) {
+	br := bufio.NewReader(r)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		return bufio.NewReader(z), nil
+	}
+	return br, nil
+}
+
 // ReadIDXFile reads an IDX file from disk.
 func ReadIDXFile(path string) (*IDX, error) {
 	f, err := os.Open(path)
@@ -102,29 +115,104 @@ func (m *IDX) Item(i int) []uint8 {
 	return m.Data[i*n : (i+1)*n]
 }
 
-// FashionMNIST reads the training (60000) or test (10000) split from dir
-// (FashionMNISTDir when empty): images [n, 28, 28] and labels [n] in 0..9.
-func FashionMNIST(dir string, train bool) (images, labels *IDX, err error) {
-	if dir == "" {
-		dir = FashionMNISTDir
-	}
-	prefix := "t10k"
-	if train {
-		prefix = "train"
-	}
-	if images, err = ReadIDXFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz")); err != nil {
-		return nil, nil, err
-	}
-	if labels, err = ReadIDXFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz")); err != nil {
-		return nil, nil, err
-	}
-	if len(images.Dims) != 3 || len(labels.Dims) != 1 || images.Dims[0] != labels.Dims[0] {
-		return nil, nil, fmt.Errorf("data: %s: images %v and labels %v do not pair", dir, images.Dims, labels.Dims)
-	}
-	for _, l := range labels.Data {
-		if l > 9 {
-			return nil, nil, fmt.Errorf("data: %s: label %d outside 0..9", dir, l)
+// IDXSource is an MNIST-style dataset: an IDX file of grey images [n, h, w]
+// and one of labels [n]. Each image is delivered as RGB with its grey value
+// in all three channels.
+type IDXSource struct {
+	images, labels *IDX
+	name           string // the images file's base name, for item names
+}
+
+// FashionMNISTClasses are Fashion-MNIST's ten class names, in label order.
+var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
+// fashionLabels are the SHA-256 sums of the label bytes (after the header)
+// of Fashion-MNIST's train and t10k label files. MNIST's digits share the
+// file names and shapes, so the class names are given only for these exact
+// label sequences.
+var fashionLabels = map[string]bool{
+	"657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7": true, // train, 60000
+	"3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9": true, // t10k, 10000
+}
+
+// IDXLabelsPath names the labels file that goes with an images file by the
+// MNIST naming: "*-images-idx3-ubyte[.gz]" -> "*-labels-idx1-ubyte[.gz]"
+// (also with "." before "idx").
+func IDXLabelsPath(images string) (string, error) {
+	dir, base := filepath.Split(images)
+	for _, sep := range []string{"-", "."} {
+		from, to := "images"+sep+"idx3-ubyte", "labels"+sep+"idx1-ubyte"
+		if i := strings.LastIndex(base, from); i >= 0 {
+			return dir + base[:i] + to + base[i+len(from):], nil
 		}
 	}
-	return images, labels, nil
+	return "", fmt.Errorf("data: %s: cannot name its labels file (want a name like train-images-idx3-ubyte.gz)", images)
+}
+
+// OpenIDX opens an IDX images file and its labels (labels "" means the file
+// IDXLabelsPath names). classes is FashionMNISTClasses when the labels are
+// Fashion-MNIST's own, nil otherwise.
+func OpenIDX(images, labels string) (src *IDXSource, classes []string, err error) {
+	if labels == "" {
+		if labels, err = IDXLabelsPath(images); err != nil {
+			return nil, nil, err
+		}
+	}
+	im, err := ReadIDXFile(images)
+	if err != nil {
+		return nil, nil, err
+	}
+	lb, err := ReadIDXFile(labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(im.Dims) != 3 || im.Dims[1] == 0 || im.Dims[2] == 0 {
+		return nil, nil, fmt.Errorf("data: %s: want grey images [n, h, w], have dimensions %v", images, im.Dims)
+	}
+	if len(lb.Dims) != 1 || lb.Dims[0] != im.Dims[0] {
+		return nil, nil, fmt.Errorf("data: %s has dimensions %v, want [%d] labels for %s", labels, lb.Dims, im.Dims[0], images)
+	}
+	if im.Dims[0] > MaxItems {
+		return nil, nil, fmt.Errorf("data: %s has more than %d images", images, MaxItems)
+	}
+	sum := sha256.Sum256(lb.Data)
+	if fashionLabels[hex.EncodeToString(sum[:])] && im.Dims[1] == 28 && im.Dims[2] == 28 {
+		classes = append([]string(nil), FashionMNISTClasses...)
+	}
+	return &IDXSource{images: im, labels: lb, name: filepath.Base(images)}, classes, nil
+}
+
+// Len implements Source.
+func (s *IDXSource) Len() int { return s.images.Dims[0] }
+
+// Label implements Source.
+func (s *IDXSource) Label(i int) int { return int(s.labels.Data[i]) }
+
+// Name implements Source: the images file and the item's position.
+func (s *IDXSource) Name(i int) string { return fmt.Sprintf("%s[%d]", s.name, i) }
+
+// Image implements Source.
+func (s *IDXSource) Image(i int, _ vision.Options) (*vision.RGB, error) {
+	grey := s.images.Item(i)
+	m := vision.NewRGB(s.images.Dims[2], s.images.Dims[1])
+	for k, v := range grey {
+		m.Pix[3*k], m.Pix[3*k+1], m.Pix[3*k+2] = v, v, v
+	}
+	return m, nil
+}
+
+// isIDX reports whether the file at path starts like an IDX file of unsigned
+// bytes (gzip-compressed or not).
+func isIDX(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	br, err := gunzipped(f)
+	if err != nil {
+		return false
+	}
+	hdr, err := br.Peek(4)
+	return err == nil && hdr[0] == 0 && hdr[1] == 0 && hdr[2] == 0x08 && hdr[3] >= 1 && hdr[3] <= 8
 }

@@ -3,7 +3,6 @@ package data
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 
@@ -12,29 +11,28 @@ import (
 )
 
 // Transform turns a decoded image into one CHW slot of a batch. index is the
-// item's position in Loader.Items, so per-item randomness can be seeded from
-// it and stay reproducible whatever the worker count.
+// item's index in the Source, so per-item randomness can be drawn from it
+// and stay reproducible whatever the order and the worker count.
 type Transform func(dst []float32, img *vision.RGB, index int) error
 
-// TrainTransform is the PaddleClas training transform (random resized crop,
-// horizontal flip, normalisation with opt's mean, std and scale) with item i
-// drawing from rand.NewPCG(seed, i). Change seed every epoch for fresh crops.
-func TrainTransform(crop vision.RandCrop, seed uint64, opt vision.Options) Transform {
-	return func(dst []float32, img *vision.RGB, index int) error {
-		r := rand.New(rand.NewPCG(seed, uint64(index)))
-		return vision.TrainPreprocessInto(dst, img, crop, r, opt)
-	}
-}
-
-// Loader decodes and preprocesses Items into batches with a bounded number of
-// goroutines. Items that fail (unreadable, undecodable, too small) are
-// reported in their batch and left out of it; they do not stop the run.
+// Loader decodes and preprocesses a Source's items into batches with a
+// bounded number of goroutines, preparing the next batches while the
+// consumer works on the current one. Items that fail (unreadable,
+// undecodable, too small) are reported in their batch and left out of it;
+// they do not stop the run.
 type Loader struct {
-	Items     []Item
-	BatchSize int            // 0 means 64
-	Workers   int            // decoding goroutines; 0 means GOMAXPROCS
-	Prefetch  int            // batches prepared ahead of the consumer; 0 means 1
-	Options   vision.Options // decoding limits and the eval pipeline
+	Source    Source
+	BatchSize int // 0 means 64
+	// Shuffle visits the items in EpochOrder(n, true, Seed, Epoch) instead
+	// of 0..n-1.
+	Shuffle bool
+	Seed    uint64
+	Epoch   int
+	// DropLast leaves out a last batch shorter than BatchSize.
+	DropLast bool
+	Workers  int            // decoding goroutines; 0 means GOMAXPROCS
+	Prefetch int            // batches prepared ahead of the consumer; 0 means 1
+	Options  vision.Options // decoding limits and the eval pipeline
 	// Shape is the per-item [C, H, W]; nil means Options.InputShape().
 	Shape []int
 	// Transform replaces the eval pipeline of Options when set.
@@ -50,8 +48,8 @@ type ItemError struct {
 
 func (e ItemError) Error() string { return fmt.Sprintf("item %d (%s): %v", e.Index, e.Path, e.Err) }
 
-// Batch is one batch in item order. X has one row per loaded item; Labels and
-// Indices (positions in Loader.Items) are parallel to its rows.
+// Batch is one batch in visiting order. X has one row per loaded item;
+// Labels and Indices (indices in the Source) are parallel to its rows.
 type Batch struct {
 	Number  int
 	X       *tensor.Tensor
@@ -69,10 +67,10 @@ type Stats struct {
 // fn or when ctx is done, and returns the counts so far.
 func (l *Loader) Run(ctx context.Context, fn func(*Batch) error) (Stats, error) {
 	var st Stats
-	bs, workers, prefetch := l.BatchSize, l.Workers, l.Prefetch
-	if bs <= 0 {
-		bs = 64
+	if l.Source == nil {
+		return st, fmt.Errorf("data: loader has no source")
 	}
+	bs, workers, prefetch := l.batchSize(), l.Workers, l.Prefetch
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -105,11 +103,15 @@ func (l *Loader) Run(ctx context.Context, fn func(*Batch) error) (Stats, error) 
 	defer cancel()
 	out := make(chan *Batch, prefetch)
 	sem := make(chan struct{}, workers)
+	order := EpochOrder(l.Source.Len(), l.Shuffle, l.Seed, l.Epoch)
+	if l.DropLast {
+		order = order[:len(order)/bs*bs]
+	}
 	go func() {
 		defer close(out)
-		for b, start := 0, 0; start < len(l.Items); b, start = b+1, start+bs {
-			end := min(start+bs, len(l.Items))
-			batch := l.load(ctx, b, start, end, shape, per, transform, sem)
+		for b, start := 0, 0; start < len(order); b, start = b+1, start+bs {
+			end := min(start+bs, len(order))
+			batch := l.load(ctx, b, order[start:end], shape, per, transform, sem)
 			select {
 			case out <- batch:
 			case <-ctx.Done():
@@ -131,10 +133,30 @@ func (l *Loader) Run(ctx context.Context, fn func(*Batch) error) (Stats, error) 
 	return st, ctx.Err()
 }
 
-// load prepares items [start, end) in parallel, each straight into its slot,
-// then closes the gaps failed items left.
-func (l *Loader) load(ctx context.Context, number, start, end int, shape []int, per int, transform Transform, sem chan struct{}) *Batch {
-	n := end - start
+// Batches is the number of batches a run delivers (some may be short of
+// items that failed to load).
+func (l *Loader) Batches() int {
+	n, bs := 0, l.batchSize()
+	if l.Source != nil {
+		n = l.Source.Len()
+	}
+	if l.DropLast {
+		return n / bs
+	}
+	return (n + bs - 1) / bs
+}
+
+func (l *Loader) batchSize() int {
+	if l.BatchSize <= 0 {
+		return 64
+	}
+	return l.BatchSize
+}
+
+// load prepares the items of one batch in parallel, each straight into its
+// slot, then closes the gaps failed items left.
+func (l *Loader) load(ctx context.Context, number int, items []int, shape []int, per int, transform Transform, sem chan struct{}) *Batch {
+	n := len(items)
 	buf := make([]float32, n*per)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -147,10 +169,9 @@ func (l *Loader) load(ctx context.Context, number, start, end int, shape []int, 
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			it := l.Items[start+i]
-			img, err := vision.DecodeFile(it.Path, l.Options)
+			img, err := l.Source.Image(items[i], l.Options)
 			if err == nil {
-				err = transform(buf[i*per:(i+1)*per], img, start+i)
+				err = transform(buf[i*per:(i+1)*per], img, items[i])
 			}
 			errs[i] = err
 		}()
@@ -160,14 +181,14 @@ func (l *Loader) load(ctx context.Context, number, start, end int, shape []int, 
 	k := 0
 	for i := range n {
 		if errs[i] != nil {
-			b.Errors = append(b.Errors, ItemError{Index: start + i, Path: l.Items[start+i].Path, Err: errs[i]})
+			b.Errors = append(b.Errors, ItemError{Index: items[i], Path: l.Source.Name(items[i]), Err: errs[i]})
 			continue
 		}
 		if k != i {
 			copy(buf[k*per:(k+1)*per], buf[i*per:(i+1)*per])
 		}
-		b.Labels = append(b.Labels, l.Items[start+i].Label)
-		b.Indices = append(b.Indices, start+i)
+		b.Labels = append(b.Labels, l.Source.Label(items[i]))
+		b.Indices = append(b.Indices, items[i])
 		k++
 	}
 	b.X = &tensor.Tensor{Shape: append([]int{k}, shape...), Data: buf[:k*per]}

@@ -226,6 +226,18 @@ func ResizeCrop(m *RGB, opt Options) (*RGB, error) {
 // NormalizeImage does in float32 numpy; timm divides by 255 first, as
 // ToTensor does, then Normalize.
 func Normalize(dst []float32, m *RGB, opt Options) error {
+	mean, std := opt.meanStd()
+	return normalize(dst, m, opt.mode() == ModeTimm, opt.scale(), mean, std)
+}
+
+// NormalizePaddle is Normalize in paddle mode with every constant given
+// (no zero-means-default): PaddleClas's NormalizeImage with order HWC,
+// followed by the transpose to CHW.
+func NormalizePaddle(dst []float32, m *RGB, scale float32, mean, std [3]float32) error {
+	return normalize(dst, m, false, scale, mean, std)
+}
+
+func normalize(dst []float32, m *RGB, timm bool, scale float32, mean, std [3]float32) error {
 	if err := m.check(); err != nil {
 		return err
 	}
@@ -233,8 +245,6 @@ func Normalize(dst []float32, m *RGB, opt Options) error {
 	if len(dst) != 3*n {
 		return fmt.Errorf("vision: normalize needs %d floats, have %d", 3*n, len(dst))
 	}
-	timm, scale := opt.mode() == ModeTimm, opt.scale()
-	mean, std := opt.meanStd()
 	for c := range 3 {
 		d := dst[c*n : (c+1)*n]
 		mu, sd := mean[c], std[c]

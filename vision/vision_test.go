@@ -329,36 +329,36 @@ func TestResizeErrors(t *testing.T) {
 
 func TestAugment(t *testing.T) {
 	m := synth(97, 61, 2)
-	crop := DefaultRandCrop()
-	run := func(seed uint64) []float32 {
-		r := rand.New(rand.NewPCG(seed, 1))
-		dst := make([]float32, 3*224*224)
-		if err := TrainPreprocessInto(dst, m, crop, r, Options{}); err != nil {
+	crop := DefaultRandCrop(224)
+	run := func(seed uint64) []uint8 {
+		out, err := crop.Apply(m, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
 			t.Fatal(err)
 		}
-		return dst
+		return out.Pix
 	}
-	a, b, c := run(1), run(1), run(2)
-	same, differ := true, false
-	for i := range a {
-		same = same && a[i] == b[i]
-		differ = differ || a[i] != c[i]
+	if a := run(1); !bytes.Equal(a, run(1)) || bytes.Equal(a, run(2)) {
+		t.Error("the crop must depend on the draws alone")
 	}
-	if !same || !differ {
-		t.Errorf("augmentation must depend only on the seed (same=%v, differ=%v)", same, differ)
-	}
-	// Every crop fits, for tiny and extreme images too.
+	// Crops fit extreme images; a crop that truncates to nothing fails, as
+	// cv2.resize fails on it in PaddleClas.
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, sz := range [][2]int{{1, 1}, {2, 300}, {300, 2}, {5, 7}} {
+	for _, sz := range [][2]int{{2, 300}, {300, 2}, {5, 7}, {3, 3}} {
 		for range 50 {
 			out, err := crop.Apply(synth(sz[0], sz[1], 1), r)
-			if err != nil || out.W != 224 || out.H != 224 {
+			if err == nil && (out.W != 224 || out.H != 224) || err != nil && !strings.Contains(err.Error(), "random crop of") {
 				t.Fatalf("%v: %v", sz, err)
 			}
 		}
 	}
-	if _, err := (RandCrop{Size: 224}).Apply(m, r); err == nil {
-		t.Error("zero scale range accepted")
+	if _, err := crop.Apply(synth(1, 1, 1), r); err == nil {
+		t.Error("a crop of a 1x1 image, whose area truncates to nothing")
+	}
+	for _, bad := range []RandCrop{{W: 224}, {W: 4, H: 4, Scale: [2]float64{-1, 1}, Ratio: [2]float64{1, 1}},
+		{W: 4, H: 4, Scale: [2]float64{1, 1}, Ratio: [2]float64{0, 1}}, {W: 4, H: 4, Scale: [2]float64{1, math.Inf(1)}, Ratio: [2]float64{1, 1}}} {
+		if _, err := bad.Apply(m, r); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 	f := synth(7, 3, 1)
 	FlipHorizontal(f)
@@ -368,6 +368,10 @@ func TestAugment(t *testing.T) {
 	FlipHorizontal(f)
 	if !bytes.Equal(f.Pix, synth(7, 3, 1).Pix) {
 		t.Error("double flip is not the identity")
+	}
+	FlipVertical(f)
+	if !bytes.Equal(f.Pix[:21], synth(7, 3, 1).Pix[42:]) || !bytes.Equal(f.Pix[21:42], synth(7, 3, 1).Pix[21:42]) {
+		t.Error("vertical flip did not mirror the rows")
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 //	numpy[._core|.core].multiarray._reconstruct, numpy.ndarray, numpy.dtype
 //	_codecs.encode                      bytes in protocol-2 pickles written by Python 3
 
-// torchStorageDtypes maps torch storage classes to dtype names. Only the three
+// torchStorageDtypes maps torch storage classes to dtype names. Only the four
 // float types are ever decoded; the rest exist so that files holding integer
 // buffers (num_batches_tracked) still parse and those buffers can be dropped.
 var torchStorageDtypes = map[string]string{
@@ -298,10 +298,12 @@ func (d *npDtype) PySetState(state any) error {
 // descr is numpy's dtype string, e.g. "<f4".
 func (d *npDtype) descr() string { return d.order + d.kind }
 
-// name maps the dtype to ours; anything but little-endian f4/f2 is refused later.
+// name maps the dtype to ours; big-endian and unknown dtypes get names that
+// kindOf does not know, so that they are refused if a kept tensor has one.
 func (d *npDtype) name() string {
 	names := map[string]string{"f2": "float16", "f4": "float32", "f8": "float64", "i8": "int64",
-		"i4": "int32", "i2": "int16", "i1": "int8", "u1": "uint8", "b1": "bool"}
+		"i4": "int32", "i2": "int16", "i1": "int8", "u8": "uint64", "u4": "uint32", "u2": "uint16",
+		"u1": "uint8", "b1": "bool"}
 	n, ok := names[d.kind]
 	if !ok {
 		return fmt.Sprintf("numpy %q", d.descr())

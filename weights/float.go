@@ -5,14 +5,35 @@ import (
 	"math"
 )
 
-// dtypeSize is the element size of the float dtypes we decode.
-var dtypeSize = map[string]int{"float32": 4, "float16": 2, "bfloat16": 2}
+// dtypeKind sorts stored dtypes by what materialize may do with them.
+type dtypeKind uint8
 
-// decodeFloats converts little-endian float32/float16/bfloat16 bytes to float32.
-// len(b) must be n*dtypeSize[dtype].
+const (
+	floatDtype       dtypeKind = iota // decoded to float32 (float64 rounds to nearest)
+	integerDtype                      // integers and booleans: skipped in dropped buffers, never a parameter
+	unsupportedDtype                  // float8/6/4, complex, big-endian ...: refused when a kept tensor has one
+)
+
+// kindOf classifies our dtype names (torch storages, numpy arrays).
+func kindOf(dtype string) dtypeKind {
+	switch dtype {
+	case "float64", "float32", "float16", "bfloat16":
+		return floatDtype
+	case "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8", "bool":
+		return integerDtype
+	}
+	return unsupportedDtype
+}
+
+// decodeFloats converts little-endian float64/float32/float16/bfloat16 bytes
+// to float32. len(b) must be n*elemSizes[dtype].
 func decodeFloats(dtype string, b []byte, n int) []float32 {
 	out := make([]float32, n)
 	switch dtype {
+	case "float64":
+		for i := range out {
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
+		}
 	case "float32":
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -32,6 +53,8 @@ func decodeFloats(dtype string, b []byte, n int) []float32 {
 // decodeOne reads element i of a little-endian float buffer.
 func decodeOne(dtype string, b []byte, i int) float32 {
 	switch dtype {
+	case "float64":
+		return float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
 	case "float16":
 		return halfToFloat(binary.LittleEndian.Uint16(b[2*i:]))
 	case "bfloat16":

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,7 +39,8 @@ func checkLoaded(t *testing.T, f *File, inputLen int) {
 	}
 }
 
-var tinyFiles = []string{"tiny.safetensors", "tiny_zip.pth", "tiny_legacy.pth", "tiny_paddle2.pdparams", "tiny_paddle4.pdparams"}
+var tinyFiles = []string{"tiny.safetensors", "tiny_zip.pth", "tiny_legacy.pth", "tiny_paddle2.pdparams", "tiny_paddle4.pdparams",
+	"tiny_state_dict_f64.safetensors", "tiny_state_dict_bf16.safetensors"}
 
 // Every truncation of every tiny file is an error; every single-byte
 // corruption is an error or a consistent result, never a panic.
@@ -71,7 +73,8 @@ func TestTruncatedLargeFiles(t *testing.T) {
 	if testing.Short() {
 		points = 6
 	}
-	for _, name := range []string{"dla46x_c_zip_f32.pth", "dla46x_c_official_bf16.pth", "dla46x_c_paddle.pdparams", "dla46_c_legacy_f16.pth"} {
+	for _, name := range []string{"dla46x_c_zip_f32.pth", "dla46x_c_official_bf16.pth", "dla46x_c_paddle.pdparams", "dla46_c_legacy_f16.pth",
+		"dla46_c_state_dict_f16.safetensors"} {
 		good := readFixture(t, name)
 		for k := 0; k < points; k++ {
 			n := int(int64(len(good)) * int64(k) / int64(points))
@@ -226,6 +229,13 @@ func TestHostileTorchZip(t *testing.T) {
 	if got := fmt.Sprint(f.Tensors["w"].Data); got != "[1 3 2 4]" {
 		t.Fatalf("transposed view decoded as %s", got)
 	}
+	// Float64 storages convert, strided views included.
+	third := math.Float64bits(1.0 / 3)
+	doubles := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, third), math.Float64bits(-2.5))
+	f, err = readBytes(torchZip(t, torchPickle("DoubleStorage", 2, v(0, []int{2, 2}, []int{0, 1})), doubles))
+	if err != nil || fmt.Sprint(f.Tensors["w"].Data) != fmt.Sprint([]float32{1.0 / 3, -2.5, 1.0 / 3, -2.5}) {
+		t.Fatalf("float64 storage: %v %v", f, err)
+	}
 	f, err = readBytes(torchZip(t, torchPickle("FloatStorage", 4, v(3, []int{2, 1}, []int{0, 7})), four))
 	if err != nil || fmt.Sprint(f.Tensors["w"].Data) != "[4 4]" {
 		t.Fatalf("broadcast view: %v %v", f, err)
@@ -248,8 +258,8 @@ func TestHostileTorchZip(t *testing.T) {
 		{"huge stride", torchZip(t, torchPickle("FloatStorage", 4, v(0, []int{2, 2}, []int{1 << 30, 1})), four), "runs past its storage"},
 		{"huge shape", torchZip(t, torchPickle("FloatStorage", 4, v(0, []int{1 << 30, 1 << 30, 4}, []int{0, 0, 1})), four), "more than"},
 		{"rank mismatch", torchZip(t, torchPickle("FloatStorage", 4, v(0, []int{2, 2}, []int{1})), four), "differ in rank"},
-		{"integer weights", torchZip(t, torchPickle("LongStorage", 2, v(0, []int{2}, []int{1})), four), "dtype int64"},
-		{"double weights", torchZip(t, torchPickle("DoubleStorage", 2, v(0, []int{2}, []int{1})), four), "dtype float64"},
+		{"integer weights", torchZip(t, torchPickle("LongStorage", 2, v(0, []int{2}, []int{1})), four), `"w" has dtype int64: an integer tensor cannot be a float parameter`},
+		{"complex weights", torchZip(t, torchPickle("ComplexFloatStorage", 2, v(0, []int{2}, []int{1})), four), `"w" has dtype complex64; only float64`},
 		{"unknown storage", torchZip(t, torchPickle("EvilStorage", 4, v(0, []int{2}, []int{1})), four), "torch.EvilStorage is not allowed"},
 		{"no data.pkl", torchZip(t, nil, four)[0:0], "unrecognised"},
 	}
@@ -300,8 +310,14 @@ func TestHostileSafetensors(t *testing.T) {
 		{"hole", st(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "unused bytes"},
 		{"uncovered tail", st(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 8), "cover 4"},
 		{"duplicate", st(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "twice"},
-		{"F64", st(`{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, 8), "dtype F64"},
-		{"I64", st(`{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8), "dtype I64"},
+		{"header just too long", append([]byte{0x01, 0xe1, 0xf5, 0x05, 0, 0, 0, 0}, '{', '}'), "exceeds the 100000000-byte limit"},
+		{"not UTF-8", st("{\"a\xff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "UTF-8"},
+		{"unknown dtype", st(`{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}`, 16), `unknown dtype "F128"`},
+		{"I64 weight", st(`{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8), `"a" has dtype I64: an integer tensor cannot be a float parameter`},
+		{"F8 weight", st(`{"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}`, 1), `"a" has dtype F8_E4M3; only float64, float32, float16 and bfloat16`},
+		{"misaligned F4", st(`{"a.num_batches_tracked":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}`, 2), "not a whole number of bytes"},
+		{"huge dropped counter", st(`{"a.num_batches_tracked":{"dtype":"I64","shape":[2147483648],"data_offsets":[0,17179869184]}}`, 8), "run past the"},
+		{"huge dropped counter, short span", st(`{"a.num_batches_tracked":{"dtype":"U64","shape":[2147483648],"data_offsets":[0,8]}}`, 8), "needs 17179869184 bytes"},
 		{"bad metadata", st(`{"__metadata__":{"a":1}}`, 0), "__metadata__"},
 		{"missing field", st(`{"a":{"dtype":"F32","shape":[1]}}`, 4), "lacks"},
 		{"trailing", st(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}{}`, 4), "trailing"},
@@ -337,7 +353,7 @@ func fuzzRead(t *testing.T, b []byte) {
 }
 
 func FuzzSafetensors(f *testing.F) {
-	fuzzSeeds(f, "tiny.safetensors")
+	fuzzSeeds(f, "tiny.safetensors", "tiny_state_dict_f64.safetensors", "tiny_state_dict_bf16.safetensors")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if raw, _, err := readSafetensorsRaw(bytes.NewReader(b), int64(len(b))); err == nil {
 			if ts, err := materialize(raw); err == nil {
@@ -349,7 +365,7 @@ func FuzzSafetensors(f *testing.F) {
 }
 
 func FuzzTorch(f *testing.F) {
-	fuzzSeeds(f, "tiny_zip.pth", "tiny_legacy.pth")
+	fuzzSeeds(f, "tiny_zip.pth", "tiny_legacy.pth", "tiny_state_dict_f64.pth")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, read := range []func(r *bytes.Reader, n int64) (map[string]*rawTensor, error){
 			func(r *bytes.Reader, n int64) (map[string]*rawTensor, error) { return readTorchZip(r, n) },
@@ -366,7 +382,7 @@ func FuzzTorch(f *testing.F) {
 }
 
 func FuzzPaddle(f *testing.F) {
-	fuzzSeeds(f, "tiny_paddle2.pdparams", "tiny_paddle4.pdparams", "evil.pdparams")
+	fuzzSeeds(f, "tiny_paddle2.pdparams", "tiny_paddle4.pdparams", "evil.pdparams", "tiny_state_dict_f64.pdparams")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if raw, err := readPaddle(bytes.NewReader(b), int64(len(b))); err == nil {
 			if ts, err := materialize(raw); err == nil {

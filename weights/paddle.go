@@ -161,7 +161,7 @@ func readPaddle(r io.ReaderAt, size int64) (map[string]*rawTensor, error) {
 		if a.fortran && len(a.shape) > 1 {
 			return nil, fmt.Errorf("paddle: entry %q is a Fortran-order array", name)
 		}
-		out[name] = &rawTensor{dtype: dtype, shape: a.shape, numel: n, load: func() ([]float32, error) {
+		out[name] = &rawTensor{dtype: dtype, kind: kindOf(dtype), shape: a.shape, numel: n, load: func() ([]float32, error) {
 			return decodeFloats(dtype, a.data, n), nil
 		}}
 	}

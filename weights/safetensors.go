@@ -9,17 +9,49 @@ import (
 	"io"
 	"math"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/dla-go/dla/internal/atomicfile"
 	"github.com/dla-go/dla/tensor"
 )
 
-// maxSafetensorsHeader caps the JSON header (the reference implementation uses
-// the same 100 MB limit); a DLA169 header is about 100 KB.
-const maxSafetensorsHeader = 100 << 20
+// maxSafetensorsHeader caps the JSON header at the reference implementation's
+// limit (huggingface/safetensors); a DLA169 header is about 100 KB.
+const maxSafetensorsHeader = 100_000_000
 
-// safetensorsDtypes maps the dtype codes we decode to our dtype names.
-var safetensorsDtypes = map[string]string{"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+// stDtype is one dtype of the safetensors format.
+type stDtype struct {
+	bits   int // element size; F4 and F6 are narrower than a byte
+	kind   dtypeKind
+	decode string // our name for decodeFloats, for floatDtype only
+}
+
+// safetensorsDtypes holds every dtype the format defines, spelled as in file
+// headers; any other string is an error.
+var safetensorsDtypes = map[string]stDtype{
+	"BOOL":        {8, integerDtype, ""},
+	"F4":          {4, unsupportedDtype, ""},
+	"F6_E2M3":     {6, unsupportedDtype, ""},
+	"F6_E3M2":     {6, unsupportedDtype, ""},
+	"U8":          {8, integerDtype, ""},
+	"I8":          {8, integerDtype, ""},
+	"F8_E5M2":     {8, unsupportedDtype, ""},
+	"F8_E4M3":     {8, unsupportedDtype, ""},
+	"F8_E8M0":     {8, unsupportedDtype, ""},
+	"F8_E4M3FNUZ": {8, unsupportedDtype, ""},
+	"F8_E5M2FNUZ": {8, unsupportedDtype, ""},
+	"I16":         {16, integerDtype, ""},
+	"U16":         {16, integerDtype, ""},
+	"F16":         {16, floatDtype, "float16"},
+	"BF16":        {16, floatDtype, "bfloat16"},
+	"I32":         {32, integerDtype, ""},
+	"U32":         {32, integerDtype, ""},
+	"F32":         {32, floatDtype, "float32"},
+	"C64":         {64, unsupportedDtype, ""},
+	"F64":         {64, floatDtype, "float64"},
+	"I64":         {64, integerDtype, ""},
+	"U64":         {64, integerDtype, ""},
+}
 
 type stEntry struct {
 	Dtype       string  `json:"dtype"`
@@ -28,8 +60,8 @@ type stEntry struct {
 }
 
 // ReadSafetensors reads a safetensors file of size bytes from r with the names
-// as stored (no normalisation). F32, F16 and BF16 tensors are converted to
-// float32; any other dtype is refused by name.
+// as stored (no normalisation). F64, F32, F16 and BF16 tensors are converted
+// to float32; a tensor of any other dtype is an error naming it.
 func ReadSafetensors(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, map[string]string, error) {
 	raw, meta, err := readSafetensorsRaw(r, size)
 	if err != nil {
@@ -75,9 +107,9 @@ func readSafetensorsRaw(r io.ReaderAt, size int64) (map[string]*rawTensor, map[s
 	raw := make(map[string]*rawTensor, len(names))
 	for _, name := range names {
 		e := entries[name]
-		dtype, ok := safetensorsDtypes[e.Dtype]
+		dt, ok := safetensorsDtypes[e.Dtype]
 		if !ok {
-			return nil, nil, fmt.Errorf("safetensors: tensor %q has dtype %s; only F32, F16 and BF16 are supported", name, e.Dtype)
+			return nil, nil, fmt.Errorf("safetensors: tensor %q has unknown dtype %q", name, e.Dtype)
 		}
 		if len(e.Shape) > maxRank {
 			return nil, nil, fmt.Errorf("safetensors: tensor %q: rank %d exceeds %d", name, len(e.Shape), maxRank)
@@ -97,7 +129,11 @@ func readSafetensorsRaw(r io.ReaderAt, size int64) (map[string]*rawTensor, map[s
 			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets must hold 2 numbers", name)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		nbytes := int64(n) * int64(dtypeSize[dtype])
+		nbits := int64(n) * int64(dt.bits) // n <= tensor.MaxElements: no overflow
+		if nbits%8 != 0 {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %s %v is %d bits, not a whole number of bytes", name, e.Dtype, shape, nbits)
+		}
+		nbytes := nbits / 8
 		switch {
 		case begin < 0 || end < begin:
 			return nil, nil, fmt.Errorf("safetensors: tensor %q: bad data_offsets [%d, %d]", name, begin, end)
@@ -108,12 +144,12 @@ func readSafetensorsRaw(r io.ReaderAt, size int64) (map[string]*rawTensor, map[s
 		}
 		spans = append(spans, span{name, begin, end})
 		off := base + begin
-		raw[name] = &rawTensor{dtype: dtype, shape: shape, numel: n, load: func() ([]float32, error) {
+		raw[name] = &rawTensor{dtype: e.Dtype, kind: dt.kind, shape: shape, numel: n, load: func() ([]float32, error) {
 			b := make([]byte, nbytes)
 			if _, err := r.ReadAt(b, off); err != nil {
 				return nil, err
 			}
-			return decodeFloats(dtype, b, n), nil
+			return decodeFloats(dt.decode, b, n), nil
 		}}
 	}
 	// The data buffer must be tiled exactly: sorted by offset, each tensor starts
@@ -141,8 +177,12 @@ func readSafetensorsRaw(r io.ReaderAt, size int64) (map[string]*rawTensor, map[s
 }
 
 // parseSafetensorsHeader decodes the JSON header, refusing duplicate names
-// (which would otherwise silently shadow each other).
+// (which would otherwise silently shadow each other) and, as the reference
+// does, invalid UTF-8 (which encoding/json would silently replace).
 func parseSafetensorsHeader(hdr []byte) (map[string]stEntry, []string, map[string]string, error) {
+	if !utf8.Valid(hdr) {
+		return nil, nil, nil, errors.New("not valid UTF-8")
+	}
 	hdr = bytes.TrimRight(hdr, " ")
 	dec := json.NewDecoder(bytes.NewReader(hdr))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -197,19 +237,47 @@ func parseSafetensorsHeader(hdr []byte) (map[string]stEntry, []string, map[strin
 	return entries, names, meta, nil
 }
 
-// EncodeSafetensors writes tensors as F32 safetensors to w: names sorted, data
-// in name order, the header padded with spaces so that the data starts on an
-// 8-byte boundary. Metadata is stored as __metadata__ (omitted when empty).
+// EncodeSafetensors writes tensors as F32 safetensors to w, laid out as the
+// reference serializer lays them out: the data in name order, the header
+// compact JSON with __metadata__ first (omitted when empty) and the tensors in
+// data order, padded with spaces so that the data starts on an 8-byte boundary.
 func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
-	names := sortedKeys(tensors)
-	header := make(map[string]any, len(names)+1)
-	if len(metadata) > 0 {
-		header["__metadata__"] = metadata
+	for _, k := range sortedKeys(metadata) {
+		if v := metadata[k]; !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("safetensors: metadata %q: not valid UTF-8", k)
+		}
 	}
+	// Compact JSON without HTML escapes, as serde_json writes it.
+	var hdr bytes.Buffer
+	enc := json.NewEncoder(&hdr)
+	enc.SetEscapeHTML(false)
+	put := func(key string, v any) error {
+		if hdr.Len() > 0 {
+			hdr.WriteByte(',')
+		} else {
+			hdr.WriteByte('{')
+		}
+		if err := enc.Encode(key); err != nil {
+			return err
+		}
+		hdr.Truncate(hdr.Len() - 1) // Encode ends each value with a newline
+		hdr.WriteByte(':')
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		hdr.Truncate(hdr.Len() - 1)
+		return nil
+	}
+	if len(metadata) > 0 {
+		if err := put("__metadata__", metadata); err != nil {
+			return fmt.Errorf("safetensors: %w", err)
+		}
+	}
+	names := sortedKeys(tensors)
 	var off int64
 	for _, name := range names {
 		t := tensors[name]
-		if name == "" || name == "__metadata__" {
+		if name == "" || name == "__metadata__" || !utf8.ValidString(name) {
 			return fmt.Errorf("safetensors: invalid tensor name %q", name)
 		}
 		n, err := tensor.CheckShape(t.Shape)
@@ -223,19 +291,26 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 		if shape == nil {
 			shape = []int{}
 		}
-		header[name] = struct {
+		err = put(name, struct {
 			Dtype       string  `json:"dtype"`
 			Shape       []int   `json:"shape"`
 			DataOffsets []int64 `json:"data_offsets"`
-		}{"F32", shape, []int64{off, off + int64(n)*4}}
+		}{"F32", shape, []int64{off, off + int64(n)*4}})
+		if err != nil {
+			return fmt.Errorf("safetensors: %w", err)
+		}
 		off += int64(n) * 4
 	}
-	js, err := json.Marshal(header)
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
+	if hdr.Len() == 0 {
+		hdr.WriteByte('{')
 	}
+	hdr.WriteByte('}')
+	js := hdr.Bytes()
 	pad := (8 - len(js)%8) % 8
 	js = append(js, bytes.Repeat([]byte(" "), pad)...)
+	if len(js) > maxSafetensorsHeader {
+		return fmt.Errorf("safetensors: header of %d bytes exceeds the %d-byte limit", len(js), maxSafetensorsHeader)
+	}
 	var pre [8]byte
 	binary.LittleEndian.PutUint64(pre[:], uint64(len(js)))
 	if _, err := w.Write(pre[:]); err != nil {
@@ -256,7 +331,7 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 			}
 		}
 	}
-	_, err = w.Write(buf)
+	_, err := w.Write(buf)
 	return err
 }
 

@@ -101,7 +101,7 @@ func torchRaw(entries map[string]any, set *storageSet, data func(*torchStorage) 
 			return nil, fmt.Errorf("entry %q is a %s, not a torch tensor", name, typeName(v))
 		}
 		n, _ := checkShape(t.shape) // checked by rebuildTensor
-		rt := &rawTensor{dtype: t.storage.dtype, shape: t.shape, numel: n}
+		rt := &rawTensor{dtype: t.storage.dtype, kind: kindOf(t.storage.dtype), shape: t.shape, numel: n}
 		rt.load = func() ([]float32, error) {
 			if budget -= int64(n); budget < 0 {
 				return nil, errors.New("tensors view shared storage far more often than a checkpoint does")

@@ -141,10 +141,11 @@ func looksLikeSafetensors(h []byte) bool {
 // dropped by canonicalize (num_batches_tracked, unused projections) are never
 // read and their (integer) dtypes never matter.
 type rawTensor struct {
-	dtype string // "float32", "float16", "bfloat16" or the name of a refused dtype
+	dtype string // as the file names it ("F64", "int64", "big-endian float32"), for messages
+	kind  dtypeKind
 	shape []int
 	numel int
-	load  func() ([]float32, error) // called only for float dtypes
+	load  func() ([]float32, error) // called only for kind floatDtype
 }
 
 // canonicalize renames raw names to timm's and drops what a timm model lacks.
@@ -217,15 +218,17 @@ func hasPrefix(sorted []string, p string) bool {
 	return i < len(sorted) && strings.HasPrefix(sorted[i], p)
 }
 
-// materialize decodes every tensor to float32.
+// materialize decodes every tensor to float32; a tensor whose dtype cannot
+// hold a weight is an error naming it.
 func materialize(raw map[string]*rawTensor) (map[string]*tensor.Tensor, error) {
 	out := make(map[string]*tensor.Tensor, len(raw))
 	for _, name := range sortedKeys(raw) {
 		rt := raw[name]
-		switch rt.dtype {
-		case "float32", "float16", "bfloat16":
-		default:
-			return nil, fmt.Errorf("tensor %q has dtype %s; only float32, float16 and bfloat16 weights are supported", name, rt.dtype)
+		switch rt.kind {
+		case integerDtype:
+			return nil, fmt.Errorf("tensor %q has dtype %s: an integer tensor cannot be a float parameter", name, rt.dtype)
+		case unsupportedDtype:
+			return nil, fmt.Errorf("tensor %q has dtype %s; only float64, float32, float16 and bfloat16 weights are supported", name, rt.dtype)
 		}
 		data, err := rt.load()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dla-go/dla/internal/safetensorsrules"
 	"github.com/dla-go/dla/tensor"
 )
 
@@ -23,11 +24,14 @@ type manifest struct {
 		Tensors    int    `json:"tensors"`
 		NumClasses int    `json:"num_classes"`
 	}
-	Tiny      map[string][]float64
-	TinyTorch map[string]struct {
-		Shape  []int     `json:"shape"`
-		Values []float64 `json:"values"`
-	}
+	Tiny          map[string][]float64
+	TinyTorch     map[string]tinyTensor
+	TinyStateDict map[string]map[string]tinyTensor // dtype tag -> name -> float32 values
+}
+
+type tinyTensor struct {
+	Shape  []int     `json:"shape"`
+	Values []float64 `json:"values"`
 }
 
 func readManifest(t testing.TB) manifest {
@@ -52,6 +56,8 @@ func readManifest(t testing.TB) manifest {
 			err = json.Unmarshal(v, &m.Tiny)
 		case "tiny_torch":
 			err = json.Unmarshal(v, &m.TinyTorch)
+		case "tiny_state_dict":
+			err = json.Unmarshal(v, &m.TinyStateDict)
 		default:
 			var e = m.Models[k]
 			err = json.Unmarshal(v, &e)
@@ -233,6 +239,9 @@ func TestEncodeSafetensorsRefusesBadTensors(t *testing.T) {
 	var buf bytes.Buffer
 	if err := EncodeSafetensors(&buf, ts, nil); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := safetensorsrules.CheckLayout(buf.Bytes()); err != nil {
+		t.Errorf("reference rules: %v", err)
 	}
 	got, _, err := ReadSafetensors(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	if err != nil || got["s"].Data[0] != 3 || len(got["e"].Data) != 0 || !tensor.SameShape(got["e"].Shape, []int{0, 5}) {

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dla-go/dla/data"
+	"github.com/dla-go/dla/internal/progress"
 )
 
 type evalResult struct {
@@ -26,7 +25,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("eval", stderr)
 	model := fs.String("m", "", "model name (default: the architecture recorded in the weight file)")
 	wpath := fs.String("w", "", "weight file (default: the built-in model)")
-	dataPath := fs.String("data", "", "PaddleClas list file (\"path label\" per line) or an image folder with one sub-folder per class")
+	dataPath := fs.String("data", "", "PaddleClas list file (\"path label\" per line), an image folder with one sub-folder per class, or an IDX images file (MNIST, Fashion-MNIST; labels beside it)")
 	root := fs.String("root", "", "folder the list file's paths are relative to (default: the list file's folder)")
 	batch := fs.Int("batch", 32, "images per forward pass")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
@@ -50,7 +49,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := po.options(); err != nil {
 		return err
 	}
-	items, err := evalItems(*dataPath, *root)
+	src, err := evalSource(*dataPath, *root)
 	if err != nil {
 		return err
 	}
@@ -63,18 +62,18 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cls := m.Classes()
-	for _, it := range items {
-		if it.Label >= cls {
-			return fmt.Errorf("%s: label %d of %s is out of range for a model with %d classes", *dataPath, it.Label, it.Path, cls)
+	for i := range src.Len() {
+		if l := src.Label(i); l >= cls {
+			return fmt.Errorf("%s: label %d of %s is out of range for a model with %d classes", *dataPath, l, src.Name(i), cls)
 		}
 	}
-	bar := newProgress(stderr, "eval", len(items))
+	bar := progress.New(stderr, "eval", src.Len())
 	var top1, top5, seen, failed int
 	start := time.Now()
-	loader := data.Loader{Items: items, BatchSize: *batch, Options: opt}
+	loader := data.Loader{Source: src, BatchSize: *batch, Options: opt}
 	st, err := loader.Run(ctx, func(b *data.Batch) error {
 		for _, bad := range b.Errors {
-			bar.println("dla eval: " + itemError(bad))
+			bar.Println("dla eval: " + itemError(bad))
 		}
 		failed += len(b.Errors)
 		if len(b.Indices) > 0 {
@@ -93,7 +92,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				seen++
 			}
 		}
-		bar.update(seen+failed, fmt.Sprintf("top1 %.2f%%", pct(top1, seen)))
+		bar.Update(seen+failed, fmt.Sprintf("top1 %.2f%%", pct(top1, seen)))
 		return nil
 	})
 	if err != nil {
@@ -129,26 +128,14 @@ func pct(a, b int) float64 {
 	return 100 * float64(a) / float64(b)
 }
 
-// evalItems reads a list file or an image folder.
-func evalItems(path, root string) ([]data.Item, error) {
-	st, err := os.Stat(path)
+// evalSource opens a list file, an image folder or an IDX images file.
+func evalSource(path, root string) (data.Source, error) {
+	src, _, err := data.Open(path, root)
 	if err != nil {
 		return nil, err
 	}
-	var items []data.Item
-	if st.IsDir() {
-		items, _, err = data.ImageFolder(path, nil)
-	} else {
-		if root == "" {
-			root = filepath.Dir(path)
-		}
-		items, err = data.LoadList(path, root)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
+	if src.Len() == 0 {
 		return nil, fmt.Errorf("%s: no images", path)
 	}
-	return items, nil
+	return src, nil
 }

@@ -57,7 +57,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for i, f := range files {
 		items[i] = data.Item{Path: f}
 	}
-	loader := data.Loader{Items: items, BatchSize: *batch, Options: opt}
+	loader := data.Loader{Source: data.Items(items), BatchSize: *batch, Options: opt}
 	cls := m.Classes()
 	st, err := loader.Run(ctx, func(b *data.Batch) error {
 		for _, bad := range b.Errors {

@@ -34,6 +34,7 @@ func commands() []command {
 		{"eval", "[-m MODEL] [-w WEIGHTS] --data LIST|DIR|IDX [--batch N]", "top-1/top-5 accuracy of a labelled image set", runEval},
 		{"preprocess", "IMAGE --output X.npy [--mode paddle|timm]", "write the exact input tensor the model sees", runPreprocess},
 		{"infer", "-m MODEL -w WEIGHTS --input X.npy --output Y.npy", "run a raw NCHW float32 tensor, write the logits", runInfer},
+		{"train", "-c CONFIG.yaml [-o Key.Path=value ...]", "train or fine-tune from a PaddleClas config", runTrain},
 		{"convert", "IN OUT.safetensors [-m MODEL]", "convert any supported weight file to canonical safetensors", runConvert},
 		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
 		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile]", "latency table on random weights", runBench},

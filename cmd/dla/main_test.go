@@ -14,6 +14,7 @@ import (
 	"github.com/dla-go/dla"
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/internal/kernel/tier"
+	"github.com/dla-go/dla/internal/safetensorsrules"
 	"github.com/dla-go/dla/onnx"
 	"github.com/dla-go/dla/tensor"
 	"github.com/dla-go/dla/vision"
@@ -122,6 +123,7 @@ func TestInferMatchesPyTorchAfterImport(t *testing.T) {
 		{"dla46x_c", "dla46x_c_paddle.pdparams"},
 		{"dla46x_c", "dla46x_c_official_bf16.pth"},
 		{"dla46_c", "dla46_c_legacy_f16.pth"},
+		{"dla46_c", "dla46_c_state_dict_f16.safetensors"},
 	} {
 		code, _, errs := dlaRun(t, "infer", "-m", c.model, "-w", filepath.Join(dir, c.file),
 			"--input", filepath.Join(dir, c.model+"_input.npy"), "--output", out)
@@ -287,6 +289,57 @@ func TestEvalCountsHits(t *testing.T) {
 	}
 }
 
+// Eval takes an IDX images file (MNIST's format) with its labels beside it.
+func TestEvalIDX(t *testing.T) {
+	w := syntheticWeightFile(t, 10)
+	m, err := dla.Open(dla.WithWeights(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, side = 4, 28
+	header := func(dims ...int) []byte {
+		b := []byte{0, 0, 8, byte(len(dims))}
+		for _, d := range dims {
+			b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		}
+		return b
+	}
+	images, labels := header(n, side, side), header(n)
+	for k := range n {
+		img := vision.NewRGB(side, side)
+		for i := range side * side {
+			g := byte((i*(k+3) + k*40) % 256)
+			images = append(images, g)
+			img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2] = g, g, g
+		}
+		preds, err := m.Classify(context.Background(), img, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels = append(labels, byte(preds[[]int{0, 3, 7, 0}[k]].Class))
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "t10k-images-idx3-ubyte")
+	os.WriteFile(p, images, 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), labels, 0o644)
+	code, out, errs := dlaRun(t, "eval", "-w", w, "--data", p, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r evalResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Images != 4 || r.Failed != 0 || r.Top1 != 50 || r.Top5 != 75 {
+		t.Errorf("eval result %+v, want 4 images, top-1 50%%, top-5 75%%", r)
+	}
+	labels[len(labels)-1] = 12
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), labels, 0o644)
+	if code, _, errs := dlaRun(t, "eval", "-w", w, "--data", p); code != exitError || !strings.Contains(errs, "t10k-images-idx3-ubyte[3]") {
+		t.Errorf("label out of range: exit %d, %q", code, errs)
+	}
+}
+
 func TestPreprocessAndConvert(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.npy")
@@ -390,5 +443,94 @@ func TestVersionNamesTheKernelTier(t *testing.T) {
 	}
 	if code, _, _ := dlaRun(t, "version", "extra"); code != exitUsage {
 		t.Errorf("version extra: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// A DLA46_c saved by safetensors.torch.save_file(model.half().state_dict())
+// (float16 weights, every BatchNorm's int64 num_batches_tracked, no metadata)
+// works in every command and gives what its float32 conversion gives
+// (TestInferMatchesPyTorchAfterImport checks its logits against PyTorch's).
+func TestPyTorchStateDictSafetensors(t *testing.T) {
+	fixtures := filepath.Join("..", "..", "testdata", "weights")
+	sd := filepath.Join(fixtures, "dla46_c_state_dict_f16.safetensors")
+	dir := t.TempDir()
+
+	// convert: float32 tensors, the weights of the other dla46_c fixture, a
+	// file the reference implementation loads.
+	f32 := filepath.Join(dir, "f32.safetensors")
+	if code, _, errs := dlaRun(t, "convert", sd, f32); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errs)
+	}
+	raw, err := os.ReadFile(f32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := safetensorsrules.CheckLayout(raw)
+	if err != nil {
+		t.Fatalf("converted file breaks the reference's rules: %v", err)
+	}
+	conv, err := weights.Load(f32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := weights.Load(filepath.Join(fixtures, "dla46_c_legacy_f16.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if weights.Checksum(conv.Tensors) != weights.Checksum(legacy.Tensors) || len(h.Tensors) != 242 ||
+		conv.Metadata["architecture"] != "dla46_c" || conv.Metadata["source_format"] != "safetensors" {
+		t.Errorf("converted: %d tensors, metadata %v, same weights as dla46_c_legacy_f16.pth: %v",
+			len(h.Tensors), conv.Metadata, weights.Checksum(conv.Tensors) == weights.Checksum(legacy.Tensors))
+	}
+
+	// predict: the same output from both files.
+	imgs := visionImages("rgb8.png", "q90_420.jpg", "palette.png", "gray8.png")
+	predict := func(w string) string {
+		code, out, errs := dlaRun(t, append([]string{"predict", "-w", w, "--topk", "3", "--json"}, imgs...)...)
+		if code != 0 {
+			t.Fatalf("predict -w %s: exit %d: %s", w, code, errs)
+		}
+		return out
+	}
+	want := predict(f32)
+	if got := predict(sd); got != want {
+		t.Errorf("predict: state dict file\n%s\nfloat32 file\n%s", got, want)
+	}
+
+	// eval, labelled with the float32 file's top-1: all hits.
+	var list strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(want), "\n") {
+		var r struct {
+			Image       string
+			Predictions []dla.Prediction
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		abs, _ := filepath.Abs(r.Image)
+		fmt.Fprintf(&list, "%s %d\n", abs, r.Predictions[0].Class)
+	}
+	lf := filepath.Join(dir, "val_list.txt")
+	os.WriteFile(lf, []byte(list.String()), 0o644)
+	code, out, errs := dlaRun(t, "eval", "-w", sd, "--data", lf, "--json")
+	var r evalResult
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Model != "dla46_c" || r.Images != len(imgs) || r.Top1 != 100 {
+		t.Errorf("eval: exit %d, %s %s", code, out, errs)
+	}
+
+	// export: the same ONNX bytes as from the float32 file.
+	export := func(w string) []byte {
+		out := filepath.Join(dir, filepath.Base(w)+".onnx")
+		if code, _, errs := dlaRun(t, "export", "-w", w, "-o", out); code != 0 {
+			t.Fatalf("export -w %s: exit %d: %s", w, code, errs)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if !bytes.Equal(export(sd), export(f32)) {
+		t.Error("export: the state dict file and its float32 conversion give different ONNX files")
 	}
 }

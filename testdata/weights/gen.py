@@ -11,7 +11,11 @@ root. Two small models with 10 classes are written in every supported format:
   an official-style zip (bfloat16, plain state dict with the unused inner-node
   project tensors), and a PaddleClas-style .pdparams (pickle protocol 2 of numpy
   float32 arrays, BN statistics named _mean/_variance).
-* dla46_c: PyTorch legacy (non-zip, float16, {'model': ...}).
+* dla46_c: PyTorch legacy (non-zip, float16, {'model': ...}), and the file
+  safetensors.torch.save_file(model.half().state_dict(), ...) writes: float16
+  weights with every BatchNorm's int64 num_batches_tracked counter, laid out
+  as save_file lays them out (emulated by st_save_file.py, since the
+  safetensors package cannot be installed here).
 
 Weights are rounded to the 16-bit type of their narrowest file before anything is
 written, so every file of a model holds exactly the same values and the Go tests
@@ -19,11 +23,22 @@ compare them bit for bit (and against the checksum in manifest.json). The logits
 are computed by PyTorch from those rounded weights on a fixed 1x3x64x64 input.
 Also written: tiny.safetensors, a few tensors in F32/F16/BF16 with known values
 (the Go tests round-trip the big models through their own safetensors writer);
+tiny_state_dict_{f64,bf16}.safetensors, save_file of a conv/BN/linear
+state dict (int64 counter included) in float64 and bfloat16, and the float64
+one from torch.save (.pth) and as numpy arrays (.pdparams);
 tiny_* checkpoints of a handful of tensors (a transposed and an offset view
 among them) in every format, small enough to truncate at every byte; and
 evil.pdparams, a pickle that would run os.system if unpickled by Python.
+
+A run is not always bit-reproducible: the BatchNorm calibration on PyTorch's CPU
+kernels has given other last bits on other runs of the same machine, and then
+every dla46*_c file, the logits and manifest.json change together (commit them
+together or restore them all). The legacy-format files (dla46_c_legacy_f16.pth,
+tiny_legacy.pth) get other bytes on every run: their storage keys are memory
+addresses.
 """
 import collections
+import copy
 import hashlib
 import json
 import pickle
@@ -38,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO.parent / 'shared' / 'peers'))
 import dla_ref  # noqa: E402
+from st_save_file import save_file  # noqa: E402
 
 
 def seeded(name, seed, rounding):
@@ -152,6 +168,9 @@ def main():
                                    if v.is_floating_point())
     torch.save({'model': half}, HERE / 'dla46_c_legacy_f16.pth',
                _use_new_zipfile_serialization=False)
+    # What a PyTorch user writes: safetensors.torch.save_file(model.state_dict(), path),
+    # in float16 to keep the fixture small (half() leaves the int64 counters alone).
+    save_file(copy.deepcopy(model).half().state_dict(), HERE / 'dla46_c_state_dict_f16.safetensors')
 
     # --- tiny.safetensors: one tensor per float dtype with exact values -------
     vals = np.array([1.0, -2.5, 0.15625, 65504.0, 3.0e-5, 0.0], '<f4').reshape(2, 3)
@@ -165,6 +184,37 @@ def main():
         'b.f16': vals.astype('<f2').astype('<f4').ravel().tolist(),
         'c.bf16': torch.from_numpy(vals).to(torch.bfloat16).float().numpy().ravel().tolist(),
     }
+
+    # --- tiny state dicts as save_file writes them: F64 (values that float32
+    # cannot hold, so that the reader's rounding shows) and BF16, I64 counters --
+    g = torch.Generator().manual_seed(13)
+    net = torch.nn.Sequential(collections.OrderedDict([
+        ('conv', torch.nn.Conv2d(3, 4, 1, bias=False)), ('bn', torch.nn.BatchNorm2d(4)),
+        ('fc', torch.nn.Linear(4, 3))]))
+    net.train()
+    for _ in range(3):
+        net.bn(torch.randn((2, 4, 3, 3), generator=g))  # counters become 3
+    net.double()
+    with torch.no_grad():
+        for v in net.state_dict().values():
+            if v.is_floating_point():
+                v.add_(1e-3 * torch.randn(v.shape, dtype=torch.float64, generator=g)).abs_()
+    manifest['tiny_state_dict'] = {}
+    for tag, dtype in (('f64', torch.float64), ('bf16', torch.bfloat16)):
+        sd = copy.deepcopy(net).to(dtype).state_dict()
+        save_file(sd, HERE / ('tiny_state_dict_%s.safetensors' % tag))
+        floats = {k: v for k, v in sd.items() if v.is_floating_point()}
+        if dtype == torch.float64:
+            # Most values must round on the way to float32.
+            assert sum(int((v != v.float().double()).sum()) for v in floats.values()) > 40
+            # The same state dict from torch.save and as PaddlePaddle's numpy arrays.
+            torch.save(sd, HERE / 'tiny_state_dict_f64.pth')
+            with open(HERE / 'tiny_state_dict_f64.pdparams', 'wb') as f:
+                pickle.dump({k: v.numpy() for k, v in sd.items()}, f, protocol=2)
+        # The values a loader must return: PyTorch's conversion to float32.
+        manifest['tiny_state_dict'][tag] = {
+            k: {'shape': list(v.shape), 'values': v.float().double().flatten().tolist()}
+            for k, v in floats.items()}
 
     # --- tiny checkpoints for exhaustive truncation / corruption tests --------
     g = torch.Generator().manual_seed(11)

@@ -115,12 +115,13 @@ func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, 
 	variance := sq / cnt
 	is := 1 / math.Sqrt(variance+float64(eps))
 	mean[ch], invstd[ch] = float32(m), float32(is)
-	s := float32(is * float64(gamma[ch]))
-	b := float32(float64(beta[ch]) - m*is*float64(gamma[ch]))
+	// x-mean first: folding the mean into the shift (x*s + b) would cancel
+	// when the mean dwarfs the spread, losing digits the backward pass needs.
+	s, mf, b := float32(is*float64(gamma[ch])), float32(m), beta[ch]
 	for img := range n {
 		yy := y[(img*c+ch)*hw : (img*c+ch+1)*hw]
 		for i, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
-			yy[i] = v*s + b
+			yy[i] = (v-mf)*s + b
 		}
 	}
 	unbiased := variance

@@ -63,3 +63,26 @@ func concatLayout(parts [][]float32, chans []int) (total int, offs []int) {
 	}
 	return total, offs
 }
+
+// SwapAxes writes src, an a x b array of hw-float planes, to dst as the
+// b x a array of the same planes: dst[j][i] = src[i][j]. With a = images and
+// b = channels it lays a batch out as one image whose pixels are every
+// image's (channels outermost), for the 1x1 convolutions of small maps.
+func SwapAxes(a, b, hw int, src, dst []float32) {
+	checkSizes(a, b, hw)
+	checkLen("src", src, a*b*hw)
+	checkLen("dst", dst, a*b*hw)
+	forChannels(b, a*hw, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for i := range a {
+				copy(dst[(j*a+i)*hw:(j*a+i+1)*hw], src[(i*b+j)*hw:(i*b+j+1)*hw])
+			}
+		}
+	})
+}
+
+// SwapAxesInto is SwapAxes returning dst.
+func SwapAxesInto(a, b, hw int, src, dst []float32) []float32 {
+	SwapAxes(a, b, hw, src, dst)
+	return dst
+}

@@ -128,22 +128,30 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 	n, classes := 4, 5
 	logits := kerneltest.Rand(n*classes, 1)
 	labels := []int{4, 0, 2, 2}
-	d := make([]float32, len(logits))
-	if _, err := SoftmaxCrossEntropy(n, classes, logits, labels, d); err != nil {
-		t.Fatal(err)
-	}
-	kerneltest.GradCheck(t, "cross entropy", 1e-4, to64(logits), func(v []float64) float64 {
-		var loss float64
-		for i := range n {
-			row := v[i*classes : (i+1)*classes]
-			var s float64
-			for _, z := range row {
-				s += math.Exp(z)
-			}
-			loss += (math.Log(s) - row[labels[i]]) / float64(n)
+	for _, eps := range []float64{0, 0.1} {
+		d := make([]float32, len(logits))
+		if _, err := SoftmaxCrossEntropy(n, classes, logits, labels, eps, d); err != nil {
+			t.Fatal(err)
 		}
-		return loss
-	}, d)
+		kerneltest.GradCheck(t, fmt.Sprintf("cross entropy, smoothing %g", eps), 1e-4, to64(logits), func(v []float64) float64 {
+			var loss float64
+			for i := range n {
+				row := v[i*classes : (i+1)*classes]
+				var s float64
+				for _, z := range row {
+					s += math.Exp(z)
+				}
+				for j, z := range row {
+					target := eps / float64(classes)
+					if j == labels[i] {
+						target += 1 - eps
+					}
+					loss += target * (math.Log(s) - z) / float64(n)
+				}
+			}
+			return loss
+		}, d)
+	}
 }
 
 func TestConcatAndAddGradients(t *testing.T) {

@@ -33,15 +33,21 @@ func logSumExp(row []float32) float64 {
 	return m + math.Log(s)
 }
 
-// SoftmaxCrossEntropy returns the mean over the n rows of
-// -log(softmax(logits)[label]) and, when dlogits is not nil, writes its
-// gradient (softmax - onehot(label)) / n. A label outside [0, classes) is an
-// error (labels come from data files).
-func SoftmaxCrossEntropy(n, classes int, logits []float32, labels []int, dlogits []float32) (float64, error) {
+// SoftmaxCrossEntropy returns the mean over the n rows of the cross-entropy
+// between softmax(logits) and the label distribution, and, when dlogits is
+// not nil, writes its gradient (softmax - target) / n. The target puts
+// 1-epsilon+epsilon/classes on the label and epsilon/classes elsewhere
+// (label smoothing as PaddleClas's CELoss and PyTorch's cross_entropy
+// define it; epsilon 0 is the plain one-hot loss). A label outside
+// [0, classes) is an error (labels come from data files).
+func SoftmaxCrossEntropy(n, classes int, logits []float32, labels []int, epsilon float64, dlogits []float32) (float64, error) {
 	checkSizes(n, classes)
 	checkLen("logits", logits, n*classes)
 	if len(labels) < n {
 		return 0, fmt.Errorf("ops: %d labels for %d rows", len(labels), n)
+	}
+	if epsilon < 0 || epsilon >= 1 || math.IsNaN(epsilon) {
+		return 0, fmt.Errorf("ops: label smoothing %v outside [0, 1)", epsilon)
 	}
 	for i, l := range labels[:n] {
 		if l < 0 || l >= classes {
@@ -51,17 +57,27 @@ func SoftmaxCrossEntropy(n, classes int, logits []float32, labels []int, dlogits
 	if dlogits != nil {
 		checkLen("dlogits", dlogits, n*classes)
 	}
+	off := epsilon / float64(classes)
+	on := 1 - epsilon + off
 	var loss float64
 	for i := range n {
 		row := logits[i*classes : (i+1)*classes]
 		lse := logSumExp(row)
-		loss += lse - float64(row[labels[i]])
+		var sum float64
+		if epsilon != 0 {
+			for _, v := range row {
+				sum += float64(v)
+			}
+		}
+		// -sum_j target_j*(v_j - lse) = lse - on*v_label - off*(sum_j v_j - v_label)
+		lbl := float64(row[labels[i]])
+		loss += lse - on*lbl - off*(sum-lbl)
 		if dlogits != nil {
 			d := dlogits[i*classes : (i+1)*classes]
 			for j, v := range row {
-				g := math.Exp(float64(v) - lse)
+				g := math.Exp(float64(v)-lse) - off
 				if j == labels[i] {
-					g--
+					g -= on - off
 				}
 				d[j] = float32(g / float64(n))
 			}

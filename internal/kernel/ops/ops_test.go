@@ -265,7 +265,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		logits[i] *= 20 // large logits: the max shift must keep exp finite
 	}
 	labels := []int{0, 6, 3}
-	loss, err := SoftmaxCrossEntropy(n, classes, logits, labels, nil)
+	loss, err := SoftmaxCrossEntropy(n, classes, logits, labels, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,8 +290,43 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		checkClose(t, "softmax row sum", s, 1)
 	}
 	for _, bad := range [][]int{{0, 7, 1}, {-1, 0, 0}, {1}} {
-		if _, err := SoftmaxCrossEntropy(n, classes, logits, bad, nil); err == nil {
+		if _, err := SoftmaxCrossEntropy(n, classes, logits, bad, 0, nil); err == nil {
 			t.Errorf("labels %v accepted", bad)
+		}
+	}
+}
+
+func TestSwapAxes(t *testing.T) {
+	a, b, hw := 3, 5, 7
+	src := kerneltest.Rand(a*b*hw, 1)
+	dst := make([]float32, len(src))
+	SwapAxes(a, b, hw, src, dst)
+	for i := range a {
+		for j := range b {
+			for p := range hw {
+				if dst[(j*a+i)*hw+p] != src[(i*b+j)*hw+p] {
+					t.Fatalf("[%d][%d][%d] misplaced", i, j, p)
+				}
+			}
+		}
+	}
+	back := make([]float32, len(src))
+	SwapAxes(b, a, hw, dst, back)
+	for i := range src {
+		if back[i] != src[i] {
+			t.Fatal("swapping twice is not the identity")
+		}
+	}
+}
+
+func TestPositiveMask(t *testing.T) {
+	for _, c := range []struct {
+		v    float32
+		want uint32
+	}{{1, ^uint32(0)}, {1e-45, ^uint32(0)}, {float32(math.Inf(1)), ^uint32(0)}, {0, 0}, {float32(math.Copysign(0, -1)), 0},
+		{-1, 0}, {float32(math.Inf(-1)), 0}, {float32(math.NaN()), 0}, {-float32(math.NaN()), 0}} {
+		if got := positiveMask(c.v); got != c.want {
+			t.Errorf("positiveMask(%v) = %#x, want %#x", c.v, got, c.want)
 		}
 	}
 }

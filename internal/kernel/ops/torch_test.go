@@ -28,13 +28,17 @@ type torchOps struct {
 		X, Y, G []float32
 		Dx      []float32
 	} `json:"maxpool"`
-	Xent struct {
-		Shape   []int
-		Logits  []float32
-		Labels  []int
-		Loss    float64
-		Dlogits []float32
-	} `json:"xent"`
+	Xent       torchXent `json:"xent"`
+	XentSmooth torchXent `json:"xent_smooth"`
+}
+
+type torchXent struct {
+	Shape   []int
+	Logits  []float32
+	Labels  []int
+	Epsilon float64
+	Loss    float64
+	Dlogits []float32
 }
 
 func loadTorch(t *testing.T) *torchOps {
@@ -80,12 +84,13 @@ func TestAgainstPyTorch(t *testing.T) {
 	MaxPoolBackward(s[0], s[1], s[2], s[3], 2, mp.X, mp.G, pdx)
 	kerneltest.CheckNMSE(t, "max pool dx", pdx, mp.Dx, 0)
 
-	xe := v.Xent
-	d := make([]float32, len(xe.Logits))
-	loss, err := SoftmaxCrossEntropy(xe.Shape[0], xe.Shape[1], xe.Logits, xe.Labels, d)
-	if err != nil {
-		t.Fatal(err)
+	for _, xe := range []torchXent{v.Xent, v.XentSmooth} {
+		d := make([]float32, len(xe.Logits))
+		loss, err := SoftmaxCrossEntropy(xe.Shape[0], xe.Shape[1], xe.Logits, xe.Labels, xe.Epsilon, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, "cross-entropy loss", loss, xe.Loss)
+		kerneltest.CheckNMSE(t, "cross-entropy gradient", d, xe.Dlogits, limit)
 	}
-	checkClose(t, "cross-entropy loss", loss, xe.Loss)
-	kerneltest.CheckNMSE(t, "cross-entropy gradient", d, xe.Dlogits, limit)
 }

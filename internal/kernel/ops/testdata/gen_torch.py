@@ -57,6 +57,14 @@ loss.backward()
 out["xent"] = {"shape": [4, 6], "logits": f32(logits), "labels": labels.tolist(),
                "loss": float(loss), "dlogits": f32(logits.grad)}
 
+# The same with label smoothing 0.1 (PaddleClas CELoss epsilon).
+logits = (torch.randn(3, 7) * 2).requires_grad_(True)
+labels = torch.tensor([6, 1, 1])
+loss = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1)
+loss.backward()
+out["xent_smooth"] = {"shape": [3, 7], "logits": f32(logits), "labels": labels.tolist(), "epsilon": 0.1,
+                      "loss": float(loss), "dlogits": f32(logits.grad)}
+
 with open("torch_ops.json.tmp", "w") as fh:
     json.dump(out, fh)
 os.replace("torch_ops.json.tmp", "torch_ops.json")
