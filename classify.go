@@ -23,6 +23,13 @@ type Prediction struct {
 	Score float32 `json:"score"` // softmax probability
 }
 
+// Classification is one image's top-k classes: what `dla predict --json`
+// prints per image and the server's /v1/classify answers.
+type Classification struct {
+	Image       string       `json:"image,omitempty"` // its path or upload name
+	Predictions []Prediction `json:"predictions"`
+}
+
 // Preprocess turns an image into the model's input [1,3,224,224] with the
 // PaddleClas eval pipeline (or timm's, with opt.Mode = vision.ModeTimm).
 func Preprocess(img image.Image, opt vision.Options) (*tensor.Tensor, error) {

@@ -23,26 +23,32 @@ type Param struct {
 // gradient in Param.Grad. It is not safe for concurrent use; the kernels it
 // calls spread each layer over the worker pool.
 type Trainer struct {
-	g       *Graph
-	params  []*Param
-	byName  map[string]*Param
-	stats   map[string][]float32 // BatchNorm running_mean and running_var
-	maxN    int                  // batch size the buffers hold
-	vals    [][]float32          // value v of the last forward pass (vals[0] is the input)
-	grads   [][]float32          // gradient of value v
-	written []bool               // grads[v] holds a contribution of this backward pass
-	alias   []bool               // node i computes in place over its input (ReLU)
-	mean    [][]float32          // BatchNorm node i's batch mean, saved for backward
-	invstd  [][]float32
+	g      *Graph
+	params []*Param
+	byName map[string]*Param
+	stats  map[string][]float32 // BatchNorm running_mean and running_var
+	maxN   int                  // batch size the buffers hold
+	vals   [][]float32          // value v of the last forward pass (vals[0] is the input)
+	sizes  []int                // floats of value v for maxN images
+	// grads[v] is value v's gradient while the backward pass needs it: taken
+	// from free at its first contribution, returned when its producer is done.
+	grads [][]float32
+	free  map[int][][]float32
+	// reluOf[i] is the ReLU node that node i (a BatchNorm) feeds alone: the
+	// pair runs as one fused step both ways, the ReLU in place. -1 if none.
+	reluOf []int
+	mean   [][]float32 // BatchNorm node i's batch mean, saved for backward
+	invstd [][]float32
 	// swapped[i] holds node i's input with images and channels swapped, for
 	// a 1x1 convolution of a small map run as one image of every image's
 	// pixels (swappedPlane); nil for the other nodes.
 	swapped [][]float32
 	swapA   []float32 // scratch for swapped outputs and gradients
 	swapB   []float32
-	tmp     []float32 // a contribution to a gradient that already has one
-	ws      []float32 // convolution workspace
-	n       int       // images in the last forward pass
+	wino    []*winoConv // node i's Winograd plans, or nil
+	tmp     []float32   // a contribution to a gradient that already has one
+	ws      []float32   // convolution workspace
+	n       int         // images in the last forward pass
 	labels  []int
 }
 
@@ -73,7 +79,7 @@ func NewTrainer(g *Graph, w Weights, maxBatch int) (*Trainer, error) {
 	return t, nil
 }
 
-// allocate sizes every buffer for maxN images. A ReLU whose input feeds
+// allocate sizes the value buffers for maxN images. A ReLU whose input feeds
 // nothing else overwrites it: its backward pass needs only its own output,
 // and BatchNorm's needs its input, not its output.
 func (t *Trainer) allocate() {
@@ -85,22 +91,27 @@ func (t *Trainer) allocate() {
 		}
 	}
 	nv := len(g.Nodes) + 1
-	t.vals, t.grads = make([][]float32, nv), make([][]float32, nv)
-	t.written, t.alias = make([]bool, nv), make([]bool, len(g.Nodes))
+	t.vals, t.grads, t.sizes = make([][]float32, nv), make([][]float32, nv), make([]int, nv)
+	t.free = map[int][][]float32{}
+	t.reluOf = make([]int, len(g.Nodes))
 	t.mean, t.invstd = make([][]float32, len(g.Nodes)), make([][]float32, len(g.Nodes))
 	t.swapped = make([][]float32, len(g.Nodes))
+	t.wino = make([]*winoConv, len(g.Nodes))
 	largest, ws, swap := 0, 0, 0
 	for i, nd := range g.Nodes {
 		size := t.maxN * nd.Out[0] * nd.Out[1] * nd.Out[2]
 		largest = max(largest, size)
+		t.sizes[i+1] = size
+		t.reluOf[i] = -1
 		in := nd.Inputs[0]
 		if nd.Op == OpReLU && in > 0 && readers[in] == 1 {
-			t.alias[i] = true
 			t.vals[i+1] = t.vals[in]
+			if g.Nodes[in-1].Op == OpBatchNorm {
+				t.reluOf[in-1] = i
+			}
 		} else {
 			t.vals[i+1] = make([]float32, size)
 		}
-		t.grads[i+1] = make([]float32, size)
 		switch nd.Op {
 		case OpBatchNorm:
 			t.mean[i], t.invstd[i] = make([]float32, nd.Out[0]), make([]float32, nd.Out[0])
@@ -111,6 +122,10 @@ func (t *Trainer) allocate() {
 				t.swapped[i] = make([]float32, t.maxN*in[0]*in[1]*in[2])
 				swap = max(swap, size, len(t.swapped[i]))
 				p = swappedParams(p)
+			}
+			if wc := newWinoConv(p, t.byName[nd.Name+".weight"].Data); wc != nil {
+				t.wino[i] = wc
+				ws = max(ws, wc.fwd.WorkspaceSize(wc.chunk), wc.bwd.WorkspaceSize(wc.chunk))
 			}
 			ws = max(ws, conv.WorkspaceSize(p), conv.BackwardWorkspaceSize(p))
 		}
@@ -203,13 +218,23 @@ func (t *Trainer) Forward(x *tensor.Tensor) ([]float32, error) {
 				ops.SwapAxes(nd.Out[0], n, plane, ys, out)
 				break
 			}
+			if wc := t.wino[i]; wc != nil {
+				wc.forward(n, src, w, out, epi, t.ws)
+				break
+			}
 			conv.Forward(t.convParams(nd, n), src, w, out, epi, t.ws)
 		case OpBatchNorm:
-			ops.BatchNormTrain(n, nd.Out[0], plane, src, t.byName[nd.Name+".weight"].Data, t.byName[nd.Name+".bias"].Data,
+			train := ops.BatchNormTrain
+			if t.reluOf[i] >= 0 {
+				train = ops.BatchNormReLUTrain // the ReLU node after it is then a no-op
+			}
+			train(n, nd.Out[0], plane, src, t.byName[nd.Name+".weight"].Data, t.byName[nd.Name+".bias"].Data,
 				out, t.mean[i], t.invstd[i], t.stats[nd.Name+".running_mean"], t.stats[nd.Name+".running_var"],
 				ops.BNMomentum, BNEps)
 		case OpReLU:
-			ops.ReLU(src, out)
+			if in := nd.Inputs[0]; in == 0 || t.reluOf[in-1] != i {
+				ops.ReLU(src, out)
+			}
 		case OpAdd:
 			ops.Add(src, t.vals[nd.Inputs[1]][:len(out)], out)
 		case OpMaxPool:
@@ -236,70 +261,114 @@ func (t *Trainer) Forward(x *tensor.Tensor) ([]float32, error) {
 // overwrites every Param.Grad.
 func (t *Trainer) Backward(dlogits []float32) {
 	g, n := t.g, t.n
-	clear(t.written)
+	for v := range t.grads {
+		t.release(v)
+	}
 	out := g.Shape(g.Output)
-	dOut := t.grads[g.Output][:n*out[0]*out[1]*out[2]]
-	copy(dOut, dlogits)
-	t.written[g.Output] = true
+	copy(t.acquire(g.Output)[:n*out[0]*out[1]*out[2]], dlogits)
 	for i := len(g.Nodes) - 1; i >= 0; i-- {
 		nd := g.Nodes[i]
 		v := i + 1
-		size := n * nd.Out[0] * nd.Out[1] * nd.Out[2]
-		if !t.written[v] {
+		if t.grads[v] == nil {
 			// Nothing downstream reads this value: it does not reach the loss.
 			continue
 		}
-		dy := t.grads[v][:size]
-		in := g.Shape(nd.Inputs[0])
-		inSize := n * in[0] * in[1] * in[2]
-		x := t.vals[nd.Inputs[0]][:inSize]
-		plane := nd.Out[1] * nd.Out[2]
-		switch nd.Op {
-		case OpConv:
-			p := t.convParams(nd, n)
-			w := t.byName[nd.Name+".weight"]
-			if xs := t.swapped[i]; xs != nil {
-				p = swappedParams(p)
-				x, dy = xs[:inSize], ops.SwapAxesInto(n, nd.Out[0], plane, dy, t.swapA[:size])
-			}
-			conv.BackwardFilter(p, x, dy, w.Grad, t.ws)
-			if nd.Bias {
-				conv.BackwardBias(p, dy, t.byName[nd.Name+".bias"].Grad)
-			}
-			if nd.Inputs[0] == 0 {
-				break
-			}
-			if t.swapped[i] != nil {
-				dxs := t.swapB[:inSize]
-				conv.BackwardData(p, dy, w.Data, dxs, t.ws)
-				t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.SwapAxes(in[0], n, plane, dxs, dx) })
-				break
-			}
-			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { conv.BackwardData(p, dy, w.Data, dx, t.ws) })
-		case OpBatchNorm:
-			gamma, beta := t.byName[nd.Name+".weight"], t.byName[nd.Name+".bias"]
-			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) {
-				ops.BatchNormBackward(n, nd.Out[0], plane, x, dy, gamma.Data, t.mean[i], t.invstd[i], dx, gamma.Grad, beta.Grad)
-			})
-		case OpReLU:
-			y := t.vals[v][:size]
-			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.ReLUBackward(y, dy, dx) })
-		case OpAdd:
-			for _, u := range nd.Inputs {
-				t.accumulate(u, size, func(dx []float32) { copy(dx, dy) })
-			}
-		case OpMaxPool:
-			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.MaxPoolBackward(n, in[0], in[1], in[2], nd.Kernel, x, dy, dx) })
-		case OpConcat:
-			off := 0
-			for _, u := range nd.Inputs {
-				c := g.Shape(u)[0]
-				t.accumulate(u, n*c*plane, func(dx []float32) { ops.SliceChannels(n, c, plane, nd.Out[0], off, dy, dx) })
-				off += c
-			}
-		case OpGlobalAvgPool:
-			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.GlobalAvgPoolBackward(n, in[0], in[1]*in[2], dy, dx) })
+		t.backwardNode(i, nd)
+		t.release(v)
+	}
+}
+
+// backwardNode adds node i's contributions to its inputs' gradients and
+// sets its parameters' gradients.
+func (t *Trainer) backwardNode(i int, nd Node) {
+	g, n := t.g, t.n
+	v := i + 1
+	size := n * nd.Out[0] * nd.Out[1] * nd.Out[2]
+	dy := t.grads[v][:size]
+	in := g.Shape(nd.Inputs[0])
+	inSize := n * in[0] * in[1] * in[2]
+	x := t.vals[nd.Inputs[0]][:inSize]
+	plane := nd.Out[1] * nd.Out[2]
+	switch nd.Op {
+	case OpConv:
+		p := t.convParams(nd, n)
+		w := t.byName[nd.Name+".weight"]
+		if xs := t.swapped[i]; xs != nil {
+			p = swappedParams(p)
+			x, dy = xs[:inSize], t.swapA[:size]
+			ops.SwapAxes(n, nd.Out[0], plane, t.grads[v][:size], dy)
 		}
+		conv.BackwardFilter(p, x, dy, w.Grad, t.ws)
+		if nd.Bias {
+			conv.BackwardBias(p, dy, t.byName[nd.Name+".bias"].Grad)
+		}
+		if nd.Inputs[0] == 0 {
+			return
+		}
+		if t.swapped[i] != nil {
+			dxs := t.swapB[:inSize]
+			conv.BackwardData(p, dy, w.Data, dxs, t.ws)
+			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.SwapAxes(in[0], n, plane, dxs, dx) })
+			return
+		}
+		if wc := t.wino[i]; wc != nil {
+			t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { wc.backwardData(n, dy, w.Data, dx, t.ws) })
+			return
+		}
+		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { conv.BackwardData(p, dy, w.Data, dx, t.ws) })
+	case OpBatchNorm:
+		gamma, beta := t.byName[nd.Name+".weight"], t.byName[nd.Name+".bias"]
+		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) {
+			if r := t.reluOf[i]; r >= 0 {
+				// dy is the ReLU's output gradient, handed over unmasked.
+				ops.BatchNormReLUBackward(n, nd.Out[0], plane, x, t.vals[r+1][:size], dy, gamma.Data, t.mean[i], t.invstd[i], dx, gamma.Grad, beta.Grad)
+				return
+			}
+			ops.BatchNormBackward(n, nd.Out[0], plane, x, dy, gamma.Data, t.mean[i], t.invstd[i], dx, gamma.Grad, beta.Grad)
+		})
+	case OpReLU:
+		if u := nd.Inputs[0]; u > 0 && t.reluOf[u-1] == i {
+			// Fused with the BatchNorm before it, this value's only reader:
+			// its gradient passes over as it is.
+			t.grads[u], t.grads[v] = t.grads[v], nil
+			return
+		}
+		y := t.vals[v][:size]
+		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.ReLUBackward(y, dy, dx) })
+	case OpAdd:
+		for _, u := range nd.Inputs {
+			t.accumulate(u, size, func(dx []float32) { copy(dx, dy) })
+		}
+	case OpMaxPool:
+		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.MaxPoolBackward(n, in[0], in[1], in[2], nd.Kernel, x, dy, dx) })
+	case OpConcat:
+		off := 0
+		for _, u := range nd.Inputs {
+			c := g.Shape(u)[0]
+			t.accumulate(u, n*c*plane, func(dx []float32) { ops.SliceChannels(n, c, plane, nd.Out[0], off, dy, dx) })
+			off += c
+		}
+	case OpGlobalAvgPool:
+		t.accumulate(nd.Inputs[0], inSize, func(dx []float32) { ops.GlobalAvgPoolBackward(n, in[0], in[1]*in[2], dy, dx) })
+	}
+}
+
+// acquire gives value v a gradient buffer.
+func (t *Trainer) acquire(v int) []float32 {
+	size := t.sizes[v]
+	if l := t.free[size]; len(l) > 0 {
+		t.grads[v], t.free[size] = l[len(l)-1], l[:len(l)-1]
+	} else {
+		t.grads[v] = make([]float32, size)
+	}
+	return t.grads[v]
+}
+
+// release returns value v's gradient buffer, if it has one.
+func (t *Trainer) release(v int) {
+	if b := t.grads[v]; b != nil {
+		t.free[len(b)] = append(t.free[len(b)], b)
+		t.grads[v] = nil
 	}
 }
 
@@ -310,12 +379,11 @@ func (t *Trainer) accumulate(v, size int, write func(dx []float32)) {
 	if v == 0 {
 		return // the input's gradient is never needed
 	}
-	dst := t.grads[v][:size]
-	if !t.written[v] {
-		write(dst)
-		t.written[v] = true
+	if t.grads[v] == nil {
+		write(t.acquire(v)[:size])
 		return
 	}
+	dst := t.grads[v][:size]
 	tmp := t.tmp[:size]
 	write(tmp)
 	ops.Add(dst, tmp, dst)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/dla-go/dla/internal/kernel/conv"
+	"github.com/dla-go/dla/internal/kernel/kerneltest"
 	"github.com/dla-go/dla/internal/kernel/ops"
 	"github.com/dla-go/dla/tensor"
 )
@@ -150,5 +152,36 @@ func TestTrainerShortBatch(t *testing.T) {
 	tr, _ := NewTrainer(g, w, 1)
 	if _, err := tr.Forward(x); err == nil {
 		t.Error("a batch of 2 ran on a trainer of 1")
+	}
+}
+
+// The Winograd plans of training compute the convolution and its data
+// gradient as the reference loops do, to Winograd's rounding.
+func TestWinoConvMatchesReference(t *testing.T) {
+	p := conv.Params{N: 3, C: 64, H: 28, W: 30, K: 128, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+	r := rand.New(rand.NewPCG(5, 6))
+	randn := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	w, x, dy := randn(p.K*p.C*9), randn(p.N*p.C*p.H*p.W), randn(p.N*p.K*p.H*p.W)
+	wc := newWinoConv(p, randn(len(w))) // made with other weights, as in training
+	if wc == nil {
+		t.Fatal("no Winograd plan for a 64->128 3x3 convolution at 28x30")
+	}
+	ws := make([]float32, max(wc.fwd.WorkspaceSize(wc.chunk), wc.bwd.WorkspaceSize(wc.chunk)))
+	y, want := make([]float32, len(dy)), make([]float32, len(dy))
+	wc.forward(p.N, x, w, y, nil, ws)
+	conv.ForwardRef(p, x, w, want, nil)
+	kerneltest.CheckNMSE(t, "winograd forward", y, want, 1e-9)
+	dx, wantDx := make([]float32, len(x)), make([]float32, len(x))
+	wc.backwardData(p.N, dy, w, dx, ws)
+	conv.BackwardDataRef(p, dy, w, wantDx)
+	kerneltest.CheckNMSE(t, "winograd data gradient", dx, wantDx, 1e-9)
+	if newWinoConv(conv.Params{N: 1, C: 64, H: 7, W: 7, K: 64, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}, w[:64*64*9]) != nil {
+		t.Error("Winograd chosen at 7x7")
 	}
 }

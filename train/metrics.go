@@ -81,12 +81,16 @@ func openMetrics(path string, keep int) (*metricsLog, error) {
 	return &metricsLog{f: f, w: bufio.NewWriter(f)}, nil
 }
 
+// write appends one line and flushes it, so that the file follows the run.
 func (m *metricsLog) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	if _, err := m.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if err := m.w.Flush(); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
@@ -97,17 +101,9 @@ func (m *metricsLog) step(r stepRecord) error {
 	return m.write(r)
 }
 
-// epoch writes an epoch line and flushes, so the file is current after
-// every epoch.
 func (m *metricsLog) epoch(r epochRecord) error {
 	r.Kind = "epoch"
-	if err := m.write(r); err != nil {
-		return err
-	}
-	if err := m.w.Flush(); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return m.write(r)
 }
 
 func (m *metricsLog) Close() error {

@@ -242,6 +242,22 @@ func parseSafetensorsHeader(hdr []byte) (map[string]stEntry, []string, map[strin
 // compact JSON with __metadata__ first (omitted when empty) and the tensors in
 // data order, padded with spaces so that the data starts on an 8-byte boundary.
 func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	return EncodeSafetensorsAs(w, tensors, metadata, "F32")
+}
+
+// EncodeSafetensorsAs is EncodeSafetensors storing every tensor as dtype:
+// "F32", or "F16" (half the size; values rounded to nearest even, and a value
+// beyond float16's range is an error naming its tensor).
+func EncodeSafetensorsAs(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string, dtype string) error {
+	var elem int64
+	switch dtype {
+	case "F32":
+		elem = 4
+	case "F16":
+		elem = 2
+	default:
+		return fmt.Errorf("safetensors: writing %s is not supported (F32 or F16)", dtype)
+	}
 	for _, k := range sortedKeys(metadata) {
 		if v := metadata[k]; !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return fmt.Errorf("safetensors: metadata %q: not valid UTF-8", k)
@@ -295,11 +311,11 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 			Dtype       string  `json:"dtype"`
 			Shape       []int   `json:"shape"`
 			DataOffsets []int64 `json:"data_offsets"`
-		}{"F32", shape, []int64{off, off + int64(n)*4}})
+		}{dtype, shape, []int64{off, off + int64(n)*elem}})
 		if err != nil {
 			return fmt.Errorf("safetensors: %w", err)
 		}
-		off += int64(n) * 4
+		off += int64(n) * elem
 	}
 	if hdr.Len() == 0 {
 		hdr.WriteByte('{')
@@ -322,8 +338,16 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 	buf := make([]byte, 0, 1<<16)
 	for _, name := range names {
 		for _, v := range tensors[name].Data {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			if len(buf) == cap(buf) {
+			if elem == 2 {
+				h, ok := floatToHalf(v)
+				if !ok {
+					return fmt.Errorf("safetensors: tensor %q: %v is beyond float16's range", name, v)
+				}
+				buf = binary.LittleEndian.AppendUint16(buf, h)
+			} else {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
+			if len(buf) >= cap(buf)-4 {
 				if _, err := w.Write(buf); err != nil {
 					return err
 				}
@@ -339,7 +363,12 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 // EncodeSafetensors): a temporary file beside path is written, synced and
 // renamed over it, so a reader never sees a partial file.
 func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	return WriteSafetensorsAs(path, tensors, metadata, "F32")
+}
+
+// WriteSafetensorsAs is WriteSafetensors storing dtype (see EncodeSafetensorsAs).
+func WriteSafetensorsAs(path string, tensors map[string]*tensor.Tensor, metadata map[string]string, dtype string) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
-		return EncodeSafetensors(w, tensors, metadata)
+		return EncodeSafetensorsAs(w, tensors, metadata, dtype)
 	})
 }

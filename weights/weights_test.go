@@ -443,3 +443,37 @@ func TestReferenceNPY(t *testing.T) {
 		}
 	}
 }
+
+// floatToHalf inverts halfToFloat on every half, and rounds to nearest even
+// in between.
+func TestFloatToHalf(t *testing.T) {
+	for h := range 1 << 16 {
+		f := halfToFloat(uint16(h))
+		if f != f { // NaN
+			continue
+		}
+		got, ok := floatToHalf(f)
+		if !ok || got != uint16(h) && !(f == 0 && got&0x7fff == 0) {
+			t.Fatalf("half %#04x (%g) comes back as %#04x, %v", h, f, got, ok)
+		}
+	}
+	for _, c := range []struct {
+		f    float32
+		want uint16
+		ok   bool
+	}{
+		{1 + 1.0/2048, 0x3c00, true},        // tie, to even (down)
+		{1 + 3.0/2048, 0x3c02, true},        // tie, to even (up)
+		{65504, 0x7bff, true},               // largest half
+		{65520, 0, false},                   // rounds past it
+		{1e-8, 0, true},                     // below half a subnormal
+		{float32(math.NaN()), 0, false},     // not a number
+		{-2.9802322e-08, 0x8000, true},      // a tie at the smallest subnormal rounds to even (zero)
+		{5.9604645e-08 * 1.5, 0x0002, true}, // 1.5 subnormal units: tie to even (2)
+	} {
+		got, ok := floatToHalf(c.f)
+		if ok != c.ok || ok && got != c.want {
+			t.Errorf("floatToHalf(%g) = %#04x, %v; want %#04x, %v", c.f, got, ok, c.want, c.ok)
+		}
+	}
+}

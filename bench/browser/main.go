@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,14 +63,10 @@ func run(ortDir string, runs, passes int, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(site)
-	if err := wasmbuild.Build(ctx, site); err != nil {
+	if err := wasmbuild.Site(ctx, site); err != nil {
 		return err
 	}
-	page, err := fs.ReadFile(wasm.Files(), "index.html")
-	if err != nil {
-		return err
-	}
-	files := map[string][]byte{"index.html": page, "ort.html": ortPage}
+	files := map[string][]byte{"ort.html": ortPage}
 	for _, name := range ortFiles {
 		if files[name], err = os.ReadFile(filepath.Join(ortDir, name)); err != nil {
 			return fmt.Errorf("%w (bench/browser.sh installs onnxruntime-web)", err)
@@ -95,7 +90,7 @@ func run(ortDir string, runs, passes int, out io.Writer) error {
 			return fmt.Errorf("dla %v: %v\n%s", args, err, msg)
 		}
 	}
-	url, stop, err := headless.Serve(site)
+	url, stop, err := headless.Serve(site, nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -41,12 +42,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minTime := fs.Duration("min-time", 2*time.Second, "time each cell at least this long")
 	maxRuns := fs.Int("max-runs", 30, "at most this many timed runs per cell")
 	profile := fs.Bool("profile", false, "also print where the time goes, per layer and per kind of layer")
+	trainMode := fs.Bool("train", false, "time training steps (forward, backward, SGD update) instead of inference; default -m dla46_c,dla34 -b 16")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *trainMode && !set["m"] {
+		*model = "dla46_c,dla34"
+	}
+	if *trainMode && !set["b"] {
+		*batches = "16"
+	}
+	if *trainMode && !set["min-time"] {
+		*minTime = 10 * time.Second
 	}
 	var names []string
 	if strings.EqualFold(*model, "all") {
@@ -78,6 +91,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *threads > 0 {
 		defer parallel.SetWorkers(parallel.SetWorkers(*threads))
+	}
+	if *trainMode {
+		return benchTrain(ctx, stdout, names, bs, *size, *asJSON, *minTime)
 	}
 	nthreads := parallel.Workers()
 	if !*asJSON {

@@ -16,6 +16,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("convert", stderr)
 	model := fs.String("m", "", "model name (default: recorded in the file, or the variant whose shapes it has)")
 	classes := fs.Int("classes", 0, "number of classes of the output model (default: the file's)")
+	dtype := fs.String("dtype", "f32", "storage of the output: f32, or f16 (half the size)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-missing", "tensors (glob, e.g. 'fc.*') that may be missing or mis-shaped: they get fresh initial values (to fine-tune with --classes); repeatable")
 	pos, err := parse(fs, args)
@@ -32,6 +33,10 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *classes < 0 {
 		return usagef("--classes must be positive")
 	}
+	st := strings.ToUpper(*dtype)
+	if st != "F32" && st != "F16" {
+		return usagef("--dtype must be f32 or f16, not %q", *dtype)
+	}
 	var opts []dla.Option
 	if *classes > 0 {
 		opts = append(opts, dla.WithClasses(*classes))
@@ -44,14 +49,23 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	ts := map[string]*tensor.Tensor(m.Weights())
-	meta := map[string]string{
-		"architecture":  m.Variant().Name,
-		"num_classes":   fmt.Sprint(m.Classes()),
-		"source_format": m.Metadata()["source_format"],
-		"checksum":      weights.Checksum(ts),
-		"producer":      "dla-go",
+	if st == "F16" {
+		if ts, err = weights.HalfPrecision(ts); err != nil {
+			return err
+		}
 	}
-	if err := weights.WriteSafetensors(out, ts, meta); err != nil {
+	extra := map[string]string{
+		dla.MetaSourceFormat: m.Metadata()[dla.MetaSourceFormat],
+		dla.MetaChecksum:     weights.Checksum(ts),
+	}
+	if c, ok := m.Metadata()[dla.MetaTrainConfig]; ok {
+		extra[dla.MetaTrainConfig] = c
+	}
+	meta := m.Describe(extra)
+	if _, ok := m.Metadata()[dla.MetaPreprocessing]; !ok {
+		delete(meta, dla.MetaPreprocessing) // the file's preprocessing is unknown: leave the default to readers
+	}
+	if err := weights.WriteSafetensorsAs(out, ts, meta, st); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s, %d classes, %d tensors from %s (%s)\n", out, m.Variant().Name, m.Classes(),

@@ -74,10 +74,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			path := files[idx]
 			preds := m.TopK(logits.Data[i*cls:(i+1)*cls], *topk)
 			if *asJSON {
-				if err := enc.Encode(struct {
-					Image       string           `json:"image"`
-					Predictions []dla.Prediction `json:"predictions"`
-				}{path, preds}); err != nil {
+				if err := enc.Encode(dla.Classification{Image: path, Predictions: preds}); err != nil {
 					return err
 				}
 				continue

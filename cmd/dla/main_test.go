@@ -71,6 +71,26 @@ func TestModelsJSON(t *testing.T) {
 	}
 }
 
+func TestBenchTrainJSON(t *testing.T) {
+	code, out, errs := dlaRun(t, "bench", "--train", "-m", "dla46_c,dla60x_c", "-b", "2", "--size", "32", "--json", "--min-time", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2: %s", len(lines), out)
+	}
+	for i, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r["model"] != []string{"dla46_c", "dla60x_c"}[i] || r["mode"] != "train" || r["images_per_s"].(float64) <= 0 || r["batch"].(float64) != 2 {
+			t.Errorf("bad record %s", l)
+		}
+	}
+}
+
 func TestBenchJSON(t *testing.T) {
 	code, out, errs := dlaRun(t, "bench", "-m", "DLA46x_c", "-b", "1,2", "--size", "64", "--json", "--min-time", "0")
 	if code != 0 {
@@ -532,5 +552,41 @@ func TestPyTorchStateDictSafetensors(t *testing.T) {
 	}
 	if !bytes.Equal(export(sd), export(f32)) {
 		t.Error("export: the state dict file and its float32 conversion give different ONNX files")
+	}
+}
+
+// convert --dtype f16 halves the file and keeps what the metadata says about
+// the model (labels, preprocessing); the checksum is the stored values'.
+func TestConvertHalf(t *testing.T) {
+	dir := t.TempDir()
+	src, err := dla.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.safetensors")
+	if err := weights.WriteSafetensors(in, map[string]*tensor.Tensor(src.Weights()), src.Describe(nil)); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "half.safetensors")
+	if code, _, errs := dlaRun(t, "convert", in, out, "--dtype", "f16"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	a, _ := os.Stat(in)
+	b, _ := os.Stat(out)
+	if b.Size() > a.Size()/2+64<<10 {
+		t.Errorf("f16 file of %d bytes from %d", b.Size(), a.Size())
+	}
+	m, err := dla.Open(dla.WithWeights(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Label(9) != "Ankle boot" || m.Preprocessing().Resolved().Crop != 32 {
+		t.Errorf("metadata lost: label %q, preprocessing %+v", m.Label(9), m.Preprocessing())
+	}
+	if got := weights.Checksum(map[string]*tensor.Tensor(m.Weights())); got != m.Metadata()[dla.MetaChecksum] {
+		t.Errorf("checksum %s, file says %s", got, m.Metadata()[dla.MetaChecksum])
+	}
+	if code, _, _ := dlaRun(t, "convert", in, out, "--dtype", "f8"); code != exitUsage {
+		t.Errorf("--dtype f8: exit %d", code)
 	}
 }

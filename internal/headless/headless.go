@@ -49,14 +49,21 @@ func Start(parent context.Context, exe, userDataDir string) (ctx context.Context
 	return bctx, func() { bcancel(); acancel() }
 }
 
-// Serve serves dir over HTTP on 127.0.0.1 (a free port) until close is
-// called, and returns its base URL with a trailing slash.
-func Serve(dir string) (url string, close func(), err error) {
+// Serve serves dir over HTTP on 127.0.0.1 (a free port), each answer with
+// header (which may be nil), until close is called, and returns its base
+// URL with a trailing slash.
+func Serve(dir string, header http.Header) (url string, close func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
+	files := http.FileServer(http.Dir(dir))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		files.ServeHTTP(w, r)
+	})}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
 }

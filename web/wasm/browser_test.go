@@ -3,7 +3,7 @@ package wasm_test
 import (
 	"context"
 	"encoding/json"
-	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +21,8 @@ import (
 	"github.com/dla-go/dla/weights"
 )
 
-// The page, served from a local server in headless Chromium, classifies a
+// The page, served from a local server in headless Chromium (with the
+// Content-Security-Policy dla serve sends), classifies a
 // sample image with the built-in model and then with a picked weight file
 // (DLA46_c at 224x224, synthetic weights) as `dla predict` does.
 func TestPageClassifiesLikePredict(t *testing.T) {
@@ -38,14 +39,7 @@ func TestPageClassifiesLikePredict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	site := t.TempDir()
-	if err := wasmbuild.Build(ctx, site); err != nil {
-		t.Fatal(err)
-	}
-	page, err := fs.ReadFile(wasm.Files(), "index.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(site, "index.html"), page, 0o644); err != nil {
+	if err := wasmbuild.Site(ctx, site); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "dla")
@@ -59,7 +53,8 @@ func TestPageClassifiesLikePredict(t *testing.T) {
 	}
 	weightFile := syntheticWeights(t)
 
-	url, stop, err := headless.Serve(site)
+	// Under the policy dla serve sends: no inline script or style.
+	url, stop, err := headless.Serve(site, http.Header{"Content-Security-Policy": {wasm.ContentSecurityPolicy}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,7 @@
 // says how to build the module. The browser test builds the module itself.
 //
 // Mount Files at /wasm/ (any path works: the page loads its files relative
-// to itself), for example
-//
-//	mux.Handle("/wasm/", http.StripPrefix("/wasm/", http.FileServerFS(wasm.Files())))
+// to itself) with ContentSecurityPolicy, as dla serve does.
 package wasm
 
 import (
@@ -27,13 +25,18 @@ const (
 	Loader = "wasm_exec.js"
 )
 
+// ContentSecurityPolicy is the strictest policy the page works under: its
+// own files only, plus compiling its WebAssembly module; the preview image
+// is a blob: URL.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' blob:; frame-ancestors 'none'"
+
 //go:generate go run ../../tools/release -wasm-only
 
 //go:embed static
 var static embed.FS
 
-// Files is the page's file system: index.html, and dla.wasm and
-// wasm_exec.js when they were built in.
+// Files is the page's file system: index.html, page.js and page.css, and
+// dla.wasm and wasm_exec.js when they were built in.
 func Files() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

@@ -9,13 +9,17 @@ import (
 // The page is always there and loads the module and the loader by the
 // names the release build writes; HasModule tells whether they were built in.
 func TestFilesHoldThePage(t *testing.T) {
-	page, err := fs.ReadFile(Files(), "index.html")
-	if err != nil {
-		t.Fatal(err)
+	var page string
+	for _, name := range []string{"index.html", "page.js", "page.css"} {
+		b, err := fs.ReadFile(Files(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page += string(b)
 	}
 	for _, name := range []string{Module, Loader} {
-		if !strings.Contains(string(page), `"`+name+`"`) {
-			t.Errorf("index.html does not load %s", name)
+		if !strings.Contains(page, `"`+name+`"`) {
+			t.Errorf("the page does not load %s", name)
 		}
 	}
 	_, errModule := fs.Stat(Files(), Module)

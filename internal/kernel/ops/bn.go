@@ -68,10 +68,20 @@ func BatchNormInference(n, c, hw int, x, gamma, beta, mean, variance []float32, 
 // momentum towards the batch mean and the unbiased variance (as PyTorch
 // does). Statistics are accumulated in float64. y may be x.
 func BatchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+	batchNormTrain(n, c, hw, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, false)
+}
+
+// BatchNormReLUTrain is BatchNormTrain followed by ReLU on y, in the same
+// pass over the channel.
+func BatchNormReLUTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+	batchNormTrain(n, c, hw, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, true)
+}
+
+func batchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32, relu bool) {
 	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
 	forChannels(c, n*hw, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps)
+			bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, relu)
 		}
 	})
 }
@@ -80,7 +90,7 @@ func BatchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runV
 func BatchNormTrainRef(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
 	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
 	for ch := range c {
-		bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps)
+		bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, false)
 	}
 }
 
@@ -96,7 +106,7 @@ func checkBN(n, c, hw int, x, y []float32, perChannel ...[]float32) {
 	}
 }
 
-func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
+func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32, relu bool) {
 	cnt := float64(n * hw)
 	var sum float64
 	for img := range n {
@@ -120,7 +130,14 @@ func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, 
 	s, mf, b := float32(is*float64(gamma[ch])), float32(m), beta[ch]
 	for img := range n {
 		yy := y[(img*c+ch)*hw : (img*c+ch+1)*hw]
-		for i, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
+		xx := x[(img*c+ch)*hw : (img*c+ch+1)*hw]
+		if relu {
+			for i, v := range xx {
+				yy[i] = max((v-mf)*s+b, 0)
+			}
+			continue
+		}
+		for i, v := range xx {
 			yy[i] = (v-mf)*s + b
 		}
 	}
@@ -138,11 +155,23 @@ func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, 
 // dgamma = sum(dy*xhat) and dx = gamma*invstd*(dy - dbeta/m - xhat*dgamma/m)
 // with xhat = (x-mean)*invstd and m = N*H*W. dgamma and dbeta are overwritten.
 func BatchNormBackward(n, c, hw int, x, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+	batchNormBackward(n, c, hw, x, nil, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+}
+
+// BatchNormReLUBackward is the backward pass of ReLU(BatchNorm(x)) from
+// the ReLU's output y and its gradient dy: BatchNormBackward of dy zeroed
+// where y is not positive, without writing the masked gradient out.
+func BatchNormReLUBackward(n, c, hw int, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+	checkLen("y", y, n*c*hw)
+	batchNormBackward(n, c, hw, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+}
+
+func batchNormBackward(n, c, hw int, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
 	checkBN(n, c, hw, x, dx, gamma, mean, invstd, dgamma, dbeta)
 	checkLen("dy", dy, n*c*hw)
 	forChannels(c, n*hw, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			bnBackwardChannel(n, c, hw, ch, x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+			bnBackwardChannel(n, c, hw, ch, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 		}
 	})
 }
@@ -152,17 +181,22 @@ func BatchNormBackwardRef(n, c, hw int, x, dy, gamma, mean, invstd, dx, dgamma, 
 	checkBN(n, c, hw, x, dx, gamma, mean, invstd, dgamma, dbeta)
 	checkLen("dy", dy, n*c*hw)
 	for ch := range c {
-		bnBackwardChannel(n, c, hw, ch, x, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+		bnBackwardChannel(n, c, hw, ch, x, nil, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 	}
 }
 
-func bnBackwardChannel(n, c, hw, ch int, x, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+// bnBackwardChannel computes channel ch's gradients; with y set, dy counts
+// only where y (a ReLU's output) is positive.
+func bnBackwardChannel(n, c, hw, ch int, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
 	m, is := float64(mean[ch]), float64(invstd[ch])
 	var sdy, sdyx float64
 	for img := range n {
 		off := (img*c + ch) * hw
 		xx := x[off : off+hw]
 		for i, d := range dy[off : off+hw] {
+			if y != nil {
+				d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[off+i]))
+			}
 			sdy += float64(d)
 			sdyx += float64(d) * (float64(xx[i]) - m)
 		}
@@ -180,6 +214,9 @@ func bnBackwardChannel(n, c, hw, ch int, x, dy, gamma, mean, invstd, dx, dgamma,
 		off := (img*c + ch) * hw
 		xx, dd := x[off:off+hw], dx[off:off+hw]
 		for i, d := range dy[off : off+hw] {
+			if y != nil {
+				d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[off+i]))
+			}
 			dd[i] = kf*d + af*(xx[i]-mf) + bf
 		}
 	}

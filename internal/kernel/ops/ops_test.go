@@ -330,3 +330,29 @@ func TestPositiveMask(t *testing.T) {
 		}
 	}
 }
+
+// The fused BatchNorm+ReLU passes equal BatchNorm then ReLU exactly.
+func TestBatchNormReLUFused(t *testing.T) {
+	n, c, hw := 3, 5, 11
+	x, gamma, beta, dy := kerneltest.Rand(n*c*hw, 1), kerneltest.Rand(c, 2), kerneltest.Rand(c, 3), kerneltest.Rand(n*c*hw, 4)
+	run := func(fused bool) (y, dx, dg, db []float32) {
+		y, dx, dg, db = make([]float32, n*c*hw), make([]float32, n*c*hw), make([]float32, c), make([]float32, c)
+		m, is, rm, rv := make([]float32, c), make([]float32, c), make([]float32, c), make([]float32, c)
+		if fused {
+			BatchNormReLUTrain(n, c, hw, x, gamma, beta, y, m, is, rm, rv, BNMomentum, 1e-5)
+			BatchNormReLUBackward(n, c, hw, x, y, dy, gamma, m, is, dx, dg, db)
+			return
+		}
+		BatchNormTrain(n, c, hw, x, gamma, beta, y, m, is, rm, rv, BNMomentum, 1e-5)
+		ReLU(y, y)
+		d := make([]float32, len(dy))
+		ReLUBackward(y, dy, d)
+		BatchNormBackward(n, c, hw, x, d, gamma, m, is, dx, dg, db)
+		return
+	}
+	y1, dx1, dg1, db1 := run(false)
+	y2, dx2, dg2, db2 := run(true)
+	for _, p := range [][2][]float32{{y1, y2}, {dx1, dx2}, {dg1, dg2}, {db1, db2}} {
+		kerneltest.CheckNMSE(t, "fused batch norm", p[1], p[0], 0)
+	}
+}

@@ -37,6 +37,15 @@ func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
 	return pa
 }
 
+// Repack packs a new op(A) of the same size into p's memory (training
+// changes the weights of a plan every step; this spares the allocation).
+func (p *PackedA) Repack(transA bool, a []float32, lda int) {
+	checkMatrix(transA, p.m, p.k, a, lda, errLda, errLenA)
+	if p.m > 0 && p.k > 0 {
+		packA(p.v, p.data, transA, p.m, p.k, 1, a, lda)
+	}
+}
+
 // M is the number of rows of A (and of C).
 func (p *PackedA) M() int { return p.m }
 

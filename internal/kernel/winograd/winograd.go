@@ -34,6 +34,7 @@ type Plan struct {
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
+	scratch        []float32            // SetWeights' transformed weights before packing
 	states         freelist.List[runState]
 }
 
@@ -52,15 +53,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 		pl.lanes = laneMaps(p.H, p.W)
 	}
 	u := make([]float32, nPos*p.K*p.C)
-	for k := range p.K {
-		for c := range p.C {
-			var t [nPos]float64
-			c16.Filter(w[(k*p.C+c)*9:(k*p.C+c)*9+9], &t)
-			for pos, v := range t {
-				u[(pos*p.K+k)*p.C+c] = float32(v)
-			}
-		}
-	}
+	pl.transform(w, u)
 	for pos := range nPos {
 		pl.u[pos] = sgemm.PackA(false, p.K, p.C, u[pos*p.K*p.C:], p.C)
 	}
@@ -71,6 +64,37 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 		return st
 	}
 	return pl
+}
+
+// transform writes to u the F(4x4, 3x3) transforms of the K x C x 3 x 3
+// weights w, position by position (36 x K x C).
+func (pl *Plan) transform(w, u []float32) {
+	if len(w) < pl.k*pl.c*9 {
+		panic("winograd: weights too short")
+	}
+	for k := range pl.k {
+		for c := range pl.c {
+			var t [nPos]float64
+			c16.Filter(w[(k*pl.c+c)*9:(k*pl.c+c)*9+9], &t)
+			for pos, v := range t {
+				u[(pos*pl.k+k)*pl.c+c] = float32(v)
+			}
+		}
+	}
+}
+
+// SetWeights replaces the plan's weights with w (same shape), reusing its
+// packed memory: training plans once and updates the weights every step.
+// It must not run concurrently with Run.
+func (pl *Plan) SetWeights(w []float32) {
+	if pl.scratch == nil {
+		pl.scratch = make([]float32, nPos*pl.k*pl.c)
+	}
+	u := pl.scratch
+	pl.transform(w, u)
+	for pos := range nPos {
+		pl.u[pos].Repack(false, u[pos*pl.k*pl.c:], pl.c)
+	}
 }
 
 // Reserve makes per-call state for n calls at once, so that calls

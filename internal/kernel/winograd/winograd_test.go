@@ -209,3 +209,18 @@ func TestLanes(t *testing.T) {
 		}
 	}
 }
+
+// A plan whose weights were replaced computes what a plan made for the new
+// weights computes.
+func TestSetWeights(t *testing.T) {
+	p := conv.Params{N: 2, C: 5, H: 9, W: 11, K: 7, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+	w1, w2 := kerneltest.Rand(p.K*p.C*9, 1), kerneltest.Rand(p.K*p.C*9, 2)
+	x := kerneltest.Rand(p.N*p.C*p.H*p.W, 3)
+	a := NewPlan(p, w1)
+	a.SetWeights(w2)
+	b := NewPlan(p, w2)
+	ya, yb := make([]float32, p.N*p.K*p.H*p.W), make([]float32, p.N*p.K*p.H*p.W)
+	a.Run(x, ya, p.N, nil, make([]float32, a.WorkspaceSize(p.N)))
+	b.Run(x, yb, p.N, nil, make([]float32, b.WorkspaceSize(p.N)))
+	kerneltest.CheckNMSE(t, "replaced weights", ya, yb, 0)
+}

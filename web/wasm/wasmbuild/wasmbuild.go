@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,30 @@ func Build(ctx context.Context, dir string) error {
 		return fmt.Errorf("%s not found in %s: %w", wasm.Loader, goroot, err)
 	}
 	return atomicfile.Write(filepath.Join(dir, wasm.Loader), func(w io.Writer) error { _, err := w.Write(js); return err })
+}
+
+// Site writes the whole page into dir: the files of wasm.Files() and a
+// freshly built module and loader.
+func Site(ctx context.Context, dir string) error {
+	if err := Build(ctx, dir); err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(wasm.Files(), ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if name := e.Name(); name != wasm.Module && name != wasm.Loader {
+			b, err := fs.ReadFile(wasm.Files(), name)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func goEnv(ctx context.Context, name string) (string, error) {

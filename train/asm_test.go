@@ -1,0 +1,5 @@
+//go:build !purego
+
+package train
+
+const pureGo = false
