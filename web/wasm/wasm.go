@@ -1,14 +1,17 @@
 // Package wasm serves the browser page that classifies images with the
-// built-in model in WebAssembly: index.html (embedded from static/), and,
-// when they were built into static/ before this package was compiled, the
-// module dla.wasm (built from ./module) and Go's loader wasm_exec.js.
+// built-in model in WebAssembly: index.html, page.js and page.css (embedded
+// from static/), and, when they were built into static/ before this package
+// was compiled, the module dla.wasm (built from ./module) and Go's loader
+// wasm_exec.js.
 //
 // The module is not in the repository: it is 10 MB (the built-in weights
 // are 4 MB of it) and would change with every change to the engine. The
 // release build (go run ./tools/release, or go generate ./web/wasm) writes
 // both files into static/, which git ignores, so that the binaries built
-// after it embed them; a plain go build serves the page alone, which then
-// says how to build the module. The browser test builds the module itself.
+// after it embed them; a plain go build of a fresh clone serves the page
+// alone, which then says how to build the module (and one after an earlier
+// release embeds the module that release left: go generate ./web/wasm
+// rebuilds it). The browser test builds the module itself.
 //
 // Mount Files at /wasm/ (any path works: the page loads its files relative
 // to itself) with ContentSecurityPolicy, as dla serve does.
