@@ -18,7 +18,97 @@ func BackwardWorkspaceSize(p Params) int {
 	if tp, ok := transposed(p); ok {
 		n = max(n, p.K*g.kdim+WorkspaceSize(tp))
 	}
+	if m := g.backwardChunk(p.N); m > 1 {
+		n = max(n, g.chunkFloats(m))
+	}
 	return n
+}
+
+// Small maps: the backward passes lay the im2col matrices (and output
+// gradients) of several images side by side, so that each matrix product
+// has at least chunkColumns columns; per image, the products of a 16x16
+// map packed their operands more than they multiplied. chunkCap bounds the
+// workspace that takes.
+const (
+	chunkColumns = 4096
+	chunkCap     = 8 << 20 // floats
+)
+
+// backwardChunk is the number of images the backward passes of an n-image
+// batch process side by side (1: image by image).
+func (g *geom) backwardChunk(n int) int {
+	m := min(n, ceilDiv(chunkColumns, g.ohow))
+	if per := g.chunkFloats(1); m*per > chunkCap {
+		m = max(1, chunkCap/per)
+	}
+	return m
+}
+
+// chunkFloats is the workspace of m images side by side: their im2col rows
+// (or their input planes, for a 1x1 convolution) and output gradients.
+func (g *geom) chunkFloats(m int) int {
+	return (g.C*g.R*g.S + g.K) * m * g.ohow
+}
+
+// gatherRows lays channel rows of m images side by side: for each of the c
+// channels, image i's plane (hw floats of src, images cs channels apart)
+// goes to dst[ch*ld + i*hw]. It moves a chunk's output gradients (and a 1x1
+// convolution's inputs) into matrix-product layout.
+func gatherRows(m, c, hw, ld int, src, dst []float32) {
+	parallel.For(c, ceilDiv(c, 2*parallel.Workers()), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for i := range m {
+				copy(dst[ch*ld+i*hw:ch*ld+(i+1)*hw], src[(i*c+ch)*hw:(i*c+ch+1)*hw])
+			}
+		}
+	})
+}
+
+// im2colChunk writes the im2col rows of m images of x side by side: row
+// (ch, r, s) of image i at cols[(ch*R*S + r*S + s)*ld + i*ohow].
+func (g *geom) im2colChunk(m, ld int, x, cols []float32) {
+	if g.direct {
+		gatherRows(m, g.C, g.hw, ld, x, cols)
+		return
+	}
+	rs := g.R * g.S
+	parallel.For(g.C, ceilDiv(g.C, 2*parallel.Workers()), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for i := range m {
+				plane := x[(i*g.C+ch)*g.hw : (i*g.C+ch+1)*g.hw]
+				for r := range g.R {
+					for s := range g.S {
+						row := (ch*rs + r*g.S + s) * ld
+						g.im2colRow(cols[row+i*g.ohow:row+(i+1)*g.ohow], plane, r, s, 0)
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2imChunk is the adjoint of im2colChunk: it overwrites the m images'
+// planes of dx with the sums of their rows.
+func (g *geom) col2imChunk(m, ld int, cols, dx []float32) {
+	rs := g.R * g.S
+	parallel.For(g.C, ceilDiv(g.C, 2*parallel.Workers()), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for i := range m {
+				plane := dx[(i*g.C+ch)*g.hw : (i*g.C+ch+1)*g.hw]
+				if g.direct {
+					copy(plane, cols[ch*ld+i*g.ohow:ch*ld+(i+1)*g.ohow])
+					continue
+				}
+				clear(plane)
+				for r := range g.R {
+					for s := range g.S {
+						row := (ch*rs + r*g.S + s) * ld
+						g.col2imRow(cols[row+i*g.ohow:row+(i+1)*g.ohow], plane, r, s, 0)
+					}
+				}
+			}
+		}
+	})
 }
 
 // transposed returns, for a stride-1 convolution that is not a plain GEMM,
@@ -73,6 +163,10 @@ func BackwardData(p Params, dy, w, dx, ws []float32) {
 		Forward(tp, dy, ws[:p.K*g.kdim], dx, nil, ws[p.K*g.kdim:])
 		return
 	}
+	if m := g.backwardChunk(p.N); m > 1 {
+		g.backwardDataChunks(m, dy, w, dx, ws)
+		return
+	}
 	workers := parallel.Workers()
 	if g.direct {
 		tc, nct := g.gemmTiles(p.N*p.Groups, workers)
@@ -116,6 +210,10 @@ func BackwardFilter(p Params, x, dy, dw, ws []float32) {
 	checkLen("dy", dy, p.N*p.K*g.ohow)
 	checkLen("dw", dw, p.K*g.kdim)
 	checkLen("workspace", ws, BackwardWorkspaceSize(p))
+	if m := g.backwardChunk(p.N); m > 1 {
+		g.backwardFilterChunks(m, x, dy, dw, ws)
+		return
+	}
 	workers := parallel.Workers()
 	rs := p.R * p.S * g.ohow
 	for img := range p.N {
@@ -161,4 +259,41 @@ func BackwardBias(p Params, dy, db []float32) {
 			db[k] = float32(sum)
 		}
 	})
+}
+
+// backwardDataChunks is BackwardData for m images at a time: one product
+// per group for the chunk's output gradients side by side, then col2im.
+func (g *geom) backwardDataChunks(m int, dy, w, dx, ws []float32) {
+	for img0 := 0; img0 < g.N; img0 += m {
+		mm := min(m, g.N-img0)
+		ld := mm * g.ohow
+		dcol, dyb := ws[:g.C*g.R*g.S*ld], ws[g.C*g.R*g.S*ld:][:g.K*ld]
+		gatherRows(mm, g.K, g.ohow, ld, dy[img0*g.K*g.ohow:], dyb)
+		// sgemm splits each product over the workers itself.
+		for grp := range g.Groups {
+			sgemm.Sgemm(true, false, g.kdim, ld, g.kg, 1, w[grp*g.kg*g.kdim:], g.kdim,
+				dyb[grp*g.kg*ld:], ld, 0, dcol[grp*g.kdim*ld:], ld)
+		}
+		g.col2imChunk(mm, ld, dcol, dx[img0*g.C*g.hw:])
+	}
+}
+
+// backwardFilterChunks is BackwardFilter for m images at a time: one
+// product per group over the chunk's im2col rows side by side.
+func (g *geom) backwardFilterChunks(m int, x, dy, dw, ws []float32) {
+	for img0 := 0; img0 < g.N; img0 += m {
+		mm := min(m, g.N-img0)
+		ld := mm * g.ohow
+		cols, dyb := ws[:g.C*g.R*g.S*ld], ws[g.C*g.R*g.S*ld:][:g.K*ld]
+		g.im2colChunk(mm, ld, x[img0*g.C*g.hw:], cols)
+		gatherRows(mm, g.K, g.ohow, ld, dy[img0*g.K*g.ohow:], dyb)
+		beta := float32(1)
+		if img0 == 0 {
+			beta = 0
+		}
+		for grp := range g.Groups {
+			sgemm.Sgemm(false, true, g.kg, g.kdim, ld, 1, dyb[grp*g.kg*ld:], ld,
+				cols[grp*g.kdim*ld:], ld, beta, dw[grp*g.kg*g.kdim:], g.kdim)
+		}
+	}
 }

@@ -14,6 +14,10 @@ func TestBackwardMatchesRef(t *testing.T) {
 		Params{1, 8, 24, 24, 8, 3, 3, 1, 1, 1, 1, 2},
 		Params{2, 4, 32, 20, 6, 5, 3, 1, 1, 2, 0, 1},
 		Params{1, 16, 23, 25, 32, 7, 7, 1, 1, 3, 3, 4},
+		// Batches processed several images at a time, over more than one chunk.
+		Params{5, 3, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1},
+		Params{5, 6, 80, 78, 4, 3, 3, 2, 2, 1, 1, 2},
+		Params{7, 8, 6, 5, 12, 1, 1, 1, 1, 0, 0, 4},
 	)
 	for i, p := range cases {
 		gsize, wsize, ysize := p.N*p.C*p.H*p.W, p.K*p.C/p.Groups*p.R*p.S, p.N*p.K*p.OutH()*p.OutW()
@@ -110,5 +114,21 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 		dw := make([]float32, len(w))
 		BackwardFilter(p, x, gy, dw, ws)
 		kerneltest.GradCheck(t, fmt.Sprintf("dw %+v", p), 1e-3, w64, func(v []float64) float64 { return dot(conv64(p, x64, v)) }, dw)
+	}
+}
+
+func TestBackwardChunks(t *testing.T) {
+	for _, c := range []struct {
+		p    Params
+		want int
+	}{
+		{Params{5, 3, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1}, 3},   // 1600 columns an image
+		{Params{128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1}, 64}, // 64 columns an image
+		{Params{16, 3, 224, 224, 16, 7, 7, 1, 1, 3, 3, 1}, 1},
+	} {
+		g := newGeom(c.p)
+		if got := g.backwardChunk(c.p.N); got != c.want {
+			t.Errorf("%+v: %d images a chunk, want %d", c.p, got, c.want)
+		}
 	}
 }
