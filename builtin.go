@@ -25,11 +25,7 @@ var builtinFile = sync.OnceValues(func() (*weightFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in model: %w", err)
 	}
-	meta := map[string]string{MetaSourceFormat: f.Format}
-	for k, v := range f.Metadata {
-		meta[k] = v
-	}
-	return &weightFile{tensors: f.Tensors, meta: meta}, nil
+	return newWeightFile(f), nil
 })
 
 // IsBuiltin reports whether name (either spelling) is the built-in model's architecture.

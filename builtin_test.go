@@ -1,7 +1,10 @@
 package dla
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dla-go/dla/tensor"
@@ -40,15 +43,29 @@ func TestMetadataRoundTrip(t *testing.T) {
 	if err := weights.WriteSafetensors(path, map[string]*tensor.Tensor(m.Weights()), m.Describe(nil)); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Open(WithWeights(path))
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := back.Labels(); len(got) != 3 || got[2] != "c" {
-		t.Errorf("labels %q", got)
+	fromFile, err := Open(WithWeights(path))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := back.Preprocessing().Resolved(), prep.Resolved(); got != want {
-		t.Errorf("preprocessing %+v, want %+v", got, want)
+	// A file in memory (the browser page's) reads the same.
+	fromMemory, err := Open(WithWeightsReader("picked.safetensors", bytes.NewReader(raw), int64(len(raw))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, back := range []*Model{fromFile, fromMemory} {
+		if got := back.Labels(); len(got) != 3 || got[2] != "c" {
+			t.Errorf("labels %q", got)
+		}
+		if got, want := back.Preprocessing().Resolved(), prep.Resolved(); got != want {
+			t.Errorf("preprocessing %+v, want %+v", got, want)
+		}
+	}
+	if _, err := Open(WithWeightsReader("picked.safetensors", bytes.NewReader(raw[:100]), 100)); err == nil || !strings.HasPrefix(err.Error(), "picked.safetensors: ") {
+		t.Errorf("truncated file in memory: %v", err)
 	}
 	// Another class count: the file's names no longer apply.
 	other, err := Open(WithWeights(path), WithClasses(5), WithAllowMissing("fc.*"))

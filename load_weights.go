@@ -19,11 +19,16 @@ func readWeights(p string) (*weightFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := map[string]string{"source_format": f.Format}
+	return newWeightFile(f), nil
+}
+
+// newWeightFile keeps f's tensors and metadata, with the format it was read from.
+func newWeightFile(f *weights.File) *weightFile {
+	meta := map[string]string{MetaSourceFormat: f.Format}
 	for k, v := range f.Metadata {
 		meta[k] = v
 	}
-	return &weightFile{tensors: f.Tensors, meta: meta}, nil
+	return &weightFile{tensors: f.Tensors, meta: meta}
 }
 
 // bindWeights matches file tensors to the graph strictly; tensors allowed to

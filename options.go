@@ -2,17 +2,21 @@ package dla
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/vision"
+	"github.com/dla-go/dla/weights"
 )
 
 // Option configures Load.
 type Option func(*config) error
 
 type config struct {
-	weightsPath  string
+	weightsPath  string      // the file, or the name WithWeightsReader gave
+	weightsFrom  io.ReaderAt // WithWeightsReader's file, read instead of weightsPath
+	weightsSize  int64
 	synthetic    bool
 	seed         uint64
 	classes      int
@@ -26,6 +30,18 @@ type config struct {
 // in zip or legacy format, PaddleClas .pdparams), detected from its content.
 func WithWeights(path string) Option {
 	return func(c *config) error { c.weightsPath = path; return nil }
+}
+
+// WithWeightsReader is WithWeights for a file already open or in memory
+// (size bytes of r); name stands for it in errors.
+func WithWeightsReader(name string, r io.ReaderAt, size int64) Option {
+	return func(c *config) error {
+		if name == "" {
+			name = "weights"
+		}
+		c.weightsPath, c.weightsFrom, c.weightsSize = name, r, size
+		return nil
+	}
 }
 
 // WithSyntheticWeights fills the model with deterministic pseudo-random
@@ -145,6 +161,13 @@ func prepare(opts []Option) (config, *weightFile, error) {
 	}
 	if c.weightsPath == "" {
 		return c, nil, nil
+	}
+	if c.weightsFrom != nil {
+		f, err := weights.Read(c.weightsFrom, c.weightsSize)
+		if err != nil {
+			return c, nil, fmt.Errorf("%s: %w", c.weightsPath, err)
+		}
+		return c, newWeightFile(f), nil
 	}
 	f, err := readWeights(c.weightsPath)
 	return c, f, err

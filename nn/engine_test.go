@@ -48,7 +48,7 @@ func compiled(t testing.TB, name string, size int) (*nn.Graph, nn.Weights, *nn.E
 func TestEngineMatchesReference(t *testing.T) {
 	models := []string{"dla34", "dla46_c", "dla46x_c", "dla60x_c", "dla102x"}
 	if testing.Short() {
-		models = models[:3]
+		models = models[1:3] // dla34's basic blocks meet the golden logits
 	}
 	for _, name := range models {
 		t.Run(name, func(t *testing.T) {

@@ -17,10 +17,11 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/dla-go/dla/web"
+	"github.com/dla-go/dla/web/wasm"
 )
 
 // Handler serves the Open Inference Protocol over HTTP, /v1/classify,
-// /v1/models, /metrics and the page at /.
+// /v1/models, /metrics, the page at / and the WebAssembly page at /wasm/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern, method string, guarded bool, h http.HandlerFunc) {
@@ -49,6 +50,9 @@ func (s *Server) Handler() http.Handler {
 	// of the server's: open, so a browser can load them; the page asks
 	// for the token when the API answers 401.
 	mux.Handle("/", allowMethod(http.MethodGet, pageHeaders(http.FileServerFS(web.Files))))
+	// The WebAssembly page (web/wasm): the module, when the release built
+	// it in, classifies in the browser itself.
+	mux.Handle("/wasm/", allowMethod(http.MethodGet, wasmPageHeaders(http.StripPrefix("/wasm/", http.FileServerFS(wasm.Files())))))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, codes.NotFound, reasonInvalid, "no endpoint %s", r.URL.Path))
 	}
@@ -73,6 +77,14 @@ func allowMethod(method string, h http.Handler) http.Handler {
 func pageHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func wasmPageHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", wasm.ContentSecurityPolicy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/dla-go/dla/api"
+	"github.com/dla-go/dla/web/wasm"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -34,6 +35,8 @@ func TestBearerToken(t *testing.T) {
 		{"GET", "/v2/models/dla46_c/ready", nil, 200},
 		{"GET", "/", nil, 200},
 		{"GET", "/app.js", nil, 200},
+		{"GET", "/wasm/", nil, 200},
+		{"GET", "/wasm/page.js", nil, 200},
 		{"GET", "/v2", nil, 401},
 		{"GET", "/v2/models/dla46_c", nil, 401},
 		{"GET", "/v1/models", nil, 401},
@@ -48,6 +51,9 @@ func TestBearerToken(t *testing.T) {
 		r := do(t, c.method, url+c.path, c.header, img)
 		if r.status != c.status {
 			t.Errorf("%s %s with %v: %d, want %d", c.method, c.path, c.header, r.status, c.status)
+		}
+		if strings.HasPrefix(c.path, "/wasm/") && r.header.Get("Content-Security-Policy") != wasm.ContentSecurityPolicy {
+			t.Errorf("%s %s: Content-Security-Policy %q", c.method, c.path, r.header.Get("Content-Security-Policy"))
 		}
 		if r.status == 401 && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s %s: 401 without WWW-Authenticate", c.method, c.path)

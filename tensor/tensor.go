@@ -4,14 +4,17 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
 
 // MaxElements caps the size of any tensor built from untrusted input
 // (a file header, a request) before anything is allocated: 1<<31 floats is 8 GiB,
-// far above every DLA activation or weight.
-const MaxElements = 1 << 31
+// far above every DLA activation or weight. On 32-bit platforms it is the
+// quarter of the largest int (2 GiB of floats), so that sums of a few sizes
+// cannot overflow either.
+const MaxElements = min(1<<31, math.MaxInt>>2)
 
 // Tensor is a dense row-major float32 array.
 type Tensor struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dla-go/dla/arch"
 	"github.com/dla-go/dla/internal/kernel/parallel"
+	"github.com/dla-go/dla/internal/kernel/tier"
 	"github.com/dla-go/dla/nn"
 	"github.com/dla-go/dla/tensor"
 )
@@ -97,6 +98,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nthreads := parallel.Workers()
 	if !*asJSON {
 		fmt.Fprintf(stdout, "# dla bench: %d threads, %dx%d, random weights, %s/%s\n", nthreads, *size, *size, runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "# kernels: %s\n", tier.String())
 		fmt.Fprintf(stdout, "%-9s %5s %10s %10s %9s %9s %9s\n", "model", "batch", "median ms", "min ms", "GFLOP/s", "images/s", "arena MB")
 	}
 	enc := json.NewEncoder(stdout)

@@ -39,6 +39,7 @@ func commands() []command {
 		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
 		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile] [--train]", "latency table on random weights (--train: training images/s)", runBench},
 		{"serve", "[-m MODEL] [-w WEIGHTS]... [--http 127.0.0.1:8080] [--grpc 127.0.0.1:8081] [--max-batch 8] [--max-delay 2ms] [--max-queue 64] [--timeout 10s] [--token-env VAR]", "serve models over HTTP and gRPC (Open Inference Protocol), with a web page", runServe},
+		{"version", "", "version, commit, Go version and the kernels' instruction-set tier", runVersion},
 	}
 }
 
@@ -93,7 +94,8 @@ func oneLine(err error) string {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "dla: DLA (Deep Layer Aggregation) image classification on the CPU")
+	ver, rev := buildInfo()
+	fmt.Fprintf(w, "dla %s (commit %s): DLA (Deep Layer Aggregation) image classification on the CPU\n", ver, rev)
 	fmt.Fprintln(w, "\nusage: dla COMMAND [flags] [args]   (dla COMMAND --help for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
 	cs := commands()

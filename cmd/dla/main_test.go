@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/dla-go/dla"
 	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/internal/kernel/tier"
 	"github.com/dla-go/dla/internal/safetensorsrules"
 	"github.com/dla-go/dla/onnx"
 	"github.com/dla-go/dla/tensor"
@@ -440,6 +442,27 @@ func TestConvertForFineTuning(t *testing.T) {
 		if fmt.Sprint(f.Tensors[name].Data[:8]) != fmt.Sprint(src.Tensors[name].Data[:8]) {
 			t.Errorf("%s changed in conversion", name)
 		}
+	}
+}
+
+func TestVersionNamesTheKernelTier(t *testing.T) {
+	old := version
+	version = "v1.2.3"
+	defer func() { version = old }()
+	code, out, _ := dlaRun(t, "version")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"dla v1.2.3\n", "\ncommit ", runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, "\nkernels: " + tier.String() + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, help, _ := dlaRun(t, "help"); !strings.HasPrefix(help, "dla v1.2.3 (commit ") || !strings.Contains(help, "  version ") {
+		t.Errorf("help does not show the version:\n%s", help)
+	}
+	if code, _, _ := dlaRun(t, "version", "extra"); code != exitUsage {
+		t.Errorf("version extra: exit %d, want %d", code, exitUsage)
 	}
 }
 

@@ -9,6 +9,15 @@ package conv
 // NR output columns, weight times input over all taps, and applies the
 // epilogue before storing.
 
+// Tier names the instruction set the blocked and bcast kernels run on here,
+// or "none" where they do not run and the GEMM paths take their layers.
+func Tier() string {
+	if haveTile {
+		return tileISA
+	}
+	return "none"
+}
+
 // tileNR is the column width of the MR-row tile kernel (16 accumulators).
 func tileNR(mr int) int { return 256 / mr }
 

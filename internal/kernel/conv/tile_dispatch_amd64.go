@@ -15,6 +15,9 @@ import (
 // honours GODEBUG=cpu.avx512f=off).
 var haveTile = cpu.X86.HasAVX512F
 
+// tileISA is the instruction set the tile kernels need.
+const tileISA = "avx512"
+
 // tile runs the MR x tileNR(mr) kernel with input step 1 or 2 (see
 // tileGeneric) on the slices' first elements.
 func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {

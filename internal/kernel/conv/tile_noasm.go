@@ -6,6 +6,8 @@ package conv
 // slower than the GEMM paths, so it is chosen only when a test forces it.
 var haveTile = false
 
+const tileISA = "none"
+
 func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
 	tileGeneric(mr, step, taps, w, offs, x, masks, y, ldy, ystep, scale, shift, res, floor)
 }

@@ -60,6 +60,10 @@ func Variants() []string {
 	return names
 }
 
+// Active names the variant new calls use: the first of Variants() unless a
+// test or benchmark chose another.
+func Active() string { return active.Load().name }
+
 // UseVariant makes later calls (and later PackA results) use the named
 // variant, and returns a func that restores the previous one. It is for tests
 // and benchmarks; it panics if name is not in Variants().

@@ -14,6 +14,17 @@ var useAVX2 = cpu.X86.HasAVX && cpu.X86.HasFMA
 // run the row transforms everywhere.
 var useLanes = cpu.X86.HasAVX512F
 
+// Tier names the instruction set of the transforms new plans run.
+func Tier() string {
+	switch {
+	case useLanes:
+		return "avx512"
+	case useAVX2:
+		return "avx2"
+	}
+	return "generic"
+}
+
 func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	checkLanes(len(plane), m, len(v), posStride)
 	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride, 1<<m.lanes-1)

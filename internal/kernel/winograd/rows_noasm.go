@@ -1,6 +1,9 @@
-//go:build !amd64 || purego
+//go:build (!amd64 && !arm64) || purego
 
 package winograd
+
+// Tier names the instruction set of the transforms: none here.
+func Tier() string { return "generic" }
 
 func inputRows(in []float32, inStride int, out []float32, outStride int, n int) {
 	checkRows(in, 6, inStride, n, false)
