@@ -67,20 +67,23 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 }
 
 // transform writes to u the F(4x4, 3x3) transforms of the K x C x 3 x 3
-// weights w, position by position (36 x K x C).
+// weights w, position by position (36 x K x C), output channels split over
+// the workers (training transforms every step).
 func (pl *Plan) transform(w, u []float32) {
 	if len(w) < pl.k*pl.c*9 {
 		panic("winograd: weights too short")
 	}
-	for k := range pl.k {
-		for c := range pl.c {
-			var t [nPos]float64
-			c16.Filter(w[(k*pl.c+c)*9:(k*pl.c+c)*9+9], &t)
-			for pos, v := range t {
-				u[(pos*pl.k+k)*pl.c+c] = float32(v)
+	parallel.For(pl.k, max(1, 4096/max(pl.c, 1)), func(lo, hi int) {
+		var t [nPos]float64
+		for k := lo; k < hi; k++ {
+			for c := range pl.c {
+				c16.Filter(w[(k*pl.c+c)*9:(k*pl.c+c)*9+9], &t)
+				for pos, v := range t {
+					u[(pos*pl.k+k)*pl.c+c] = float32(v)
+				}
 			}
 		}
-	}
+	})
 }
 
 // SetWeights replaces the plan's weights with w (same shape), reusing its
@@ -92,9 +95,11 @@ func (pl *Plan) SetWeights(w []float32) {
 	}
 	u := pl.scratch
 	pl.transform(w, u)
-	for pos := range nPos {
-		pl.u[pos].Repack(false, u[pos*pl.k*pl.c:], pl.c)
-	}
+	parallel.For(nPos, 1, func(lo, hi int) {
+		for pos := lo; pos < hi; pos++ {
+			pl.u[pos].Repack(false, u[pos*pl.k*pl.c:], pl.c)
+		}
+	})
 }
 
 // Reserve makes per-call state for n calls at once, so that calls
