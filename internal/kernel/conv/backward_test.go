@@ -122,7 +122,7 @@ func TestBackwardChunks(t *testing.T) {
 		p    Params
 		want int
 	}{
-		{Params{5, 3, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1}, 3},   // 1600 columns an image
+		{Params{5, 3, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1}, 3},    // 1600 columns an image
 		{Params{128, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1}, 64}, // 64 columns an image
 		{Params{16, 3, 224, 224, 16, 7, 7, 1, 1, 3, 3, 1}, 1},
 	} {
