@@ -1,0 +1,7 @@
+//go:build !purego
+
+package jpegdsp
+
+func bestKernels() *kernels { return generic }
+
+func tiers() []*kernels { return nil }

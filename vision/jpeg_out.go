@@ -1,0 +1,302 @@
+package vision
+
+import "github.com/dla-go/dla/internal/kernel/jpegdsp"
+
+// The output stage: IDCT into per-component rings of sample rows, then
+// upsampling and colour conversion row by row, straight into the RGB image
+// in its display orientation. In draft mode the IDCT makes 4x4, 2x2 or 1x1
+// samples of each block and the rest follows libjpeg's scaled decoding.
+
+// compOutput is one component's part of the output stage.
+type compOutput struct {
+	ss       int  // samples per block side out of the IDCT: 8, 4, 2 or 1
+	w, h     int  // samples at that scale (libjpeg's downsampled_width and _height)
+	hs, vs   int  // integer upsampling factors to the output
+	fancy    bool // triangle filter (libjpeg's fancy upsampling), else replication
+	stride   int  // bytes per ring row: every block column of the MCU grid
+	ringRows int  // two MCU rows of samples
+	ring     []uint8
+	up       []uint8 // the upsampled row being emitted
+}
+
+// jpegOutput emits finished rows into the image.
+type jpegOutput struct {
+	w, h        int // decoded size, stored orientation
+	rowsPerMCU  int // output rows each MCU row completes
+	lag         int // rows held back for the next MCU row's context (fancy vertical upsampling)
+	next        int // first row not yet emitted
+	colorSpace  int
+	style       CMYKStyle
+	orientation int
+	img         *RGB
+	strip       []uint8 // rows awaiting placement when the image is rotated or flipped
+}
+
+// draftScale returns libjpeg's scale_num (over 8) for draft decoding: the
+// smallest of 1/8, 1/4 and 1/2 that keeps the short side at least short,
+// or 8 (full size).
+func draftScale(w, h, short int) int {
+	if short <= 0 {
+		return 8
+	}
+	for _, ss := range []int{1, 2, 4} {
+		if min((w*ss+7)/8, (h*ss+7)/8) >= short {
+			return ss
+		}
+	}
+	return 8
+}
+
+// startOutput sizes the output stage once the first scan's tables are
+// known: the scale, each component's IDCT size and upsampling, the colour
+// space, the rings and the image.
+func (d *jpegDecoder) startOutput() error {
+	ssMin := draftScale(d.w, d.h, d.opt.draftShort)
+	o := &jpegOutput{
+		w: (d.w*ssMin + 7) / 8, h: (d.h*ssMin + 7) / 8,
+		rowsPerMCU: d.vmax * ssMin, style: d.opt.style, orientation: d.opt.orientation,
+	}
+	for _, c := range d.comps {
+		co := &c.out
+		// libjpeg scales chroma up in the IDCT rather than by upsampling
+		// where the sampling factors allow (jdmaster.c).
+		co.ss = ssMin
+		for co.ss < 8 && (d.hmax*ssMin)%(c.h*co.ss*2) == 0 && (d.vmax*ssMin)%(c.v*co.ss*2) == 0 {
+			co.ss *= 2
+		}
+		co.w = (d.w*c.h*co.ss + d.hmax*8 - 1) / (d.hmax * 8)
+		co.h = (d.h*c.v*co.ss + d.vmax*8 - 1) / (d.vmax * 8)
+		co.hs, co.vs = d.hmax/(c.h*co.ss/ssMin), d.vmax/(c.v*co.ss/ssMin)
+		fancy := ssMin > 1
+		switch {
+		case co.hs == 2 && (co.vs == 1 || co.vs == 2):
+			co.fancy = fancy && co.w > 2
+		case co.hs == 1 && co.vs == 2:
+			co.fancy = fancy
+		}
+		if co.fancy && co.vs == 2 {
+			o.lag = 1
+		}
+		co.stride = c.bw * co.ss
+		co.ringRows = 2 * c.v * co.ss
+		co.ring = make([]uint8, co.ringRows*co.stride)
+		if co.hs > 1 || co.vs > 1 {
+			co.up = make([]uint8, co.hs*co.w+o.w)
+		}
+	}
+	switch len(d.comps) {
+	case 1:
+		o.colorSpace = jpegGray
+	case 3:
+		o.colorSpace = jpegYCbCr
+		ids := [3]int{d.comps[0].id, d.comps[1].id, d.comps[2].id}
+		switch {
+		case d.jfif:
+		case d.adobe:
+			if d.adobeXform == 0 {
+				o.colorSpace = jpegRGB
+			}
+		case ids == [3]int{'R', 'G', 'B'}:
+			o.colorSpace = jpegRGB
+		}
+	case 4:
+		o.colorSpace = jpegCMYK
+		if d.adobe && d.adobeXform != 0 {
+			o.colorSpace = jpegYCCK
+		}
+	}
+	if o.orientation >= 5 {
+		o.img = NewRGB(o.h, o.w)
+	} else {
+		o.img = NewRGB(o.w, o.h)
+	}
+	if o.orientation > 1 {
+		o.strip = make([]uint8, (o.rowsPerMCU+1)*3*o.w)
+	}
+	d.out = o
+	return nil
+}
+
+// transform runs the IDCT on len(nonzero) blocks of coef, side by side from
+// block column bx of block row by, into the ring; nonzero[i] false says
+// block i has no AC coefficients.
+func (co *compOutput) transform(coef []int16, nonzero []bool, q *[64]uint16, bx, by int) {
+	n := len(nonzero)
+	dst := co.ring[(by*co.ss)%co.ringRows*co.stride+bx*co.ss:]
+	switch co.ss {
+	case 8:
+		for _, nz := range nonzero {
+			if nz {
+				jpegdsp.IDCT(dst, co.stride, coef, q, n)
+				return
+			}
+		}
+		for i := range n {
+			jpegdsp.FillDC(dst[8*i:], co.stride, coef[64*i], q[0])
+		}
+	case 4:
+		for i := range n {
+			jpegdsp.IDCT4(dst[4*i:], co.stride, (*[64]int16)(coef[64*i:]), q)
+		}
+	case 2:
+		for i := range n {
+			jpegdsp.IDCT2(dst[2*i:], co.stride, (*[64]int16)(coef[64*i:]), q)
+		}
+	default:
+		for i := range n {
+			jpegdsp.IDCT1(dst[i:], (*[64]int16)(coef[64*i:]), q)
+		}
+	}
+}
+
+// row returns sample row r of the component, clamped to its edges as
+// libjpeg's context rows are.
+func (co *compOutput) row(r int) []uint8 {
+	r = max(0, min(r, co.h-1))
+	off := r % co.ringRows * co.stride
+	return co.ring[off : off+co.w]
+}
+
+// outputRow returns the component's samples for output row y, upsampled to
+// at least w samples.
+func (co *compOutput) outputRow(y, w int) []uint8 {
+	if co.hs == 1 && co.vs == 1 {
+		return co.row(y)
+	}
+	if co.fancy {
+		switch {
+		case co.vs == 2:
+			near, far := co.row(y/2), co.row(y/2-1)
+			if y%2 == 1 {
+				far = co.row(y/2 + 1)
+			}
+			if co.hs == 2 {
+				jpegdsp.H2V2(co.up, near, far)
+			} else {
+				jpegdsp.H1V2(co.up, near, far, y%2 == 1)
+			}
+		default:
+			jpegdsp.H2V1(co.up, co.row(y))
+		}
+		return co.up
+	}
+	src := co.row(y / co.vs)
+	if co.hs == 1 {
+		return src
+	}
+	up := co.up[:w]
+	for x := range up {
+		up[x] = src[x/co.hs]
+	}
+	return up
+}
+
+// emit writes the rows that mcuRows decoded MCU rows complete.
+func (o *jpegOutput) emit(d *jpegDecoder, mcuRows int) {
+	end := mcuRows*o.rowsPerMCU - o.lag
+	if mcuRows >= d.mcusY {
+		end = o.h
+	}
+	end = min(end, o.h)
+	if end <= o.next {
+		return
+	}
+	w := o.w
+	var planes [4][]uint8
+	for y := o.next; y < end; y++ {
+		for i, c := range d.comps {
+			planes[i] = c.out.outputRow(y, w)[:w]
+		}
+		var dst []uint8
+		if o.orientation > 1 {
+			dst = o.strip[(y-o.next)*3*w : (y-o.next+1)*3*w]
+		} else {
+			dst = o.img.Pix[y*3*w : (y+1)*3*w]
+		}
+		o.convertRow(dst, planes)
+	}
+	if o.orientation > 1 {
+		o.place(o.next, end)
+	}
+	o.next = end
+}
+
+// convertRow applies libjpeg's colour conversion (YCbCr tables, YCCK to
+// CMYK) and then the CMYK formula of the reference decoder.
+func (o *jpegOutput) convertRow(d []uint8, pl [4][]uint8) {
+	switch o.colorSpace {
+	case jpegGray:
+		for i, v := range pl[0] {
+			d[3*i], d[3*i+1], d[3*i+2] = v, v, v
+		}
+	case jpegRGB:
+		for i := range pl[0] {
+			d[3*i], d[3*i+1], d[3*i+2] = pl[0][i], pl[1][i], pl[2][i]
+		}
+	case jpegYCbCr:
+		jpegdsp.YCbCrToRGB(d, pl[0], pl[1], pl[2])
+	case jpegCMYK:
+		// Adobe CMYK is stored inverted (255 = no ink).
+		for i := range pl[0] {
+			k := 255 - pl[3][i]
+			d[3*i] = cmykToRGB(255-pl[0][i], k, o.style)
+			d[3*i+1] = cmykToRGB(255-pl[1][i], k, o.style)
+			d[3*i+2] = cmykToRGB(255-pl[2][i], k, o.style)
+		}
+	case jpegYCCK:
+		// libjpeg turns YCC into inverted CMY (255 - RGB); un-inverting
+		// leaves the RGB values as the ink amounts.
+		for i := range pl[0] {
+			r, g, b := jpegdsp.YCbCr(pl[0][i], pl[1][i], pl[2][i])
+			k := 255 - pl[3][i]
+			d[3*i], d[3*i+1], d[3*i+2] = cmykToRGB(r, k, o.style), cmykToRGB(g, k, o.style), cmykToRGB(b, k, o.style)
+		}
+	}
+}
+
+// place copies the strip's stored rows y0..y1-1 to their places in the
+// image under the EXIF orientation (see Orient): stored pixel (sx, sy) goes
+// to pixel base + sx*dx + sy*dy of the display image.
+func (o *jpegOutput) place(y0, y1 int) {
+	W, H := o.w, o.h
+	var base, dx, dy int
+	switch o.orientation {
+	case 2:
+		base, dx, dy = W-1, -1, W
+	case 3:
+		base, dx, dy = (H-1)*W+W-1, -1, -W
+	case 4:
+		base, dx, dy = (H-1)*W, 1, -W
+	case 5:
+		base, dx, dy = 0, H, 1
+	case 6:
+		base, dx, dy = H-1, H, -1
+	case 7:
+		base, dx, dy = (W-1)*H+H-1, -H, -1
+	case 8:
+		base, dx, dy = (W-1)*H, -H, 1
+	}
+	pix := o.img.Pix
+	if o.orientation <= 4 {
+		for sy := y0; sy < y1; sy++ {
+			src := o.strip[(sy-y0)*3*W : (sy-y0+1)*3*W]
+			d := base + sy*dy
+			for sx := range W {
+				p := 3 * (d + sx*dx)
+				copy(pix[p:p+3], src[3*sx:3*sx+3])
+			}
+		}
+		return
+	}
+	// Transposing orientations: a stored column of the strip becomes a run
+	// of neighbouring pixels in one display row.
+	for sx := range W {
+		d := base + sx*dx + y0*dy
+		for sy := y0; sy < y1; sy++ {
+			s := (sy-y0)*3*W + 3*sx
+			p := 3 * d
+			pix[p], pix[p+1], pix[p+2] = o.strip[s], o.strip[s+1], o.strip[s+2]
+			d += dy
+		}
+	}
+}
