@@ -105,6 +105,11 @@ func (d *jpegDecoder) fill() {
 			return
 		}
 	}
+	d.fillSlow()
+}
+
+// fillSlow is fill near 0xFF bytes, markers and the end of the data.
+func (d *jpegDecoder) fillSlow() {
 	for d.nbits <= 56 {
 		var c byte
 		if d.p < len(d.b) {

@@ -29,8 +29,17 @@ type jpegOutput struct {
 	style       CMYKStyle
 	orientation int
 	img         *RGB
-	strip       []uint8 // rows awaiting placement when the image is rotated or flipped
+	// Rotated images (orientations 5-8) collect stripRows stored rows,
+	// from row stripY on, before they are placed; the taller the strip, the
+	// longer the runs each display row gets. Mirrored ones use its first row.
+	strip     []uint8
+	stripY    int
+	stripRows int
 }
+
+// transposeRows is the strip height of rotated images: 64 rows make runs of
+// three cache lines in each display row.
+const transposeRows = 64
 
 // draftScale returns libjpeg's scale_num (over 8) for draft decoding: the
 // smallest of 1/8, 1/4 and 1/2 that keeps the short side at least short,
@@ -110,8 +119,12 @@ func (d *jpegDecoder) startOutput() error {
 	} else {
 		o.img = NewRGB(o.w, o.h)
 	}
-	if o.orientation > 1 {
-		o.strip = make([]uint8, (o.rowsPerMCU+1)*3*o.w)
+	switch {
+	case o.orientation >= 5:
+		o.stripRows = min(transposeRows, o.h)
+		o.strip = make([]uint8, o.stripRows*3*o.w+1) // +1: see jpegdsp.Transpose
+	case o.orientation == 2 || o.orientation == 3:
+		o.strip = make([]uint8, 3*o.w)
 	}
 	d.out = o
 	return nil
@@ -198,27 +211,44 @@ func (o *jpegOutput) emit(d *jpegDecoder, mcuRows int) {
 		end = o.h
 	}
 	end = min(end, o.h)
-	if end <= o.next {
-		return
-	}
 	w := o.w
 	var planes [4][]uint8
 	for y := o.next; y < end; y++ {
 		for i, c := range d.comps {
 			planes[i] = c.out.outputRow(y, w)[:w]
 		}
-		var dst []uint8
-		if o.orientation > 1 {
-			dst = o.strip[(y-o.next)*3*w : (y-o.next+1)*3*w]
-		} else {
-			dst = o.img.Pix[y*3*w : (y+1)*3*w]
+		switch o.orientation {
+		case 2, 3:
+			o.convertRow(o.strip, planes)
+			dy := y
+			if o.orientation == 3 {
+				dy = o.h - 1 - y
+			}
+			mirror(o.img.Pix[dy*3*w:(dy+1)*3*w], o.strip)
+		case 4:
+			o.convertRow(o.img.Pix[(o.h-1-y)*3*w:(o.h-y)*3*w], planes)
+		case 5, 6, 7, 8:
+			i := y - o.stripY
+			o.convertRow(o.strip[i*3*w:(i+1)*3*w], planes)
+			if i+1 == o.stripRows || y+1 == o.h {
+				o.transpose(o.stripY, y+1)
+				o.stripY = y + 1
+			}
+		default:
+			o.convertRow(o.img.Pix[y*3*w:(y+1)*3*w], planes)
 		}
-		o.convertRow(dst, planes)
 	}
-	if o.orientation > 1 {
-		o.place(o.next, end)
+	o.next = max(o.next, end)
+}
+
+// mirror copies the pixels of src into dst in reverse order.
+func mirror(dst, src []uint8) {
+	n := len(src) / 3
+	dst = dst[:3*n]
+	for i := range n {
+		j := 3 * (n - 1 - i)
+		dst[j], dst[j+1], dst[j+2] = src[3*i], src[3*i+1], src[3*i+2]
 	}
-	o.next = end
 }
 
 // convertRow applies libjpeg's colour conversion (YCbCr tables, YCCK to
@@ -254,49 +284,20 @@ func (o *jpegOutput) convertRow(d []uint8, pl [4][]uint8) {
 	}
 }
 
-// place copies the strip's stored rows y0..y1-1 to their places in the
-// image under the EXIF orientation (see Orient): stored pixel (sx, sy) goes
-// to pixel base + sx*dx + sy*dy of the display image.
-func (o *jpegOutput) place(y0, y1 int) {
+// transpose places the strip's stored rows y0..y1-1 in a rotated image
+// (orientations 5-8, see Orient): stored column sx becomes display row sx
+// (5, 6) or W-1-sx (7, 8), and the strip's rows a run of neighbouring
+// pixels in it, left to right (5, 8) or right to left (6, 7).
+func (o *jpegOutput) transpose(y0, y1 int) {
 	W, H := o.w, o.h
-	var base, dx, dy int
-	switch o.orientation {
-	case 2:
-		base, dx, dy = W-1, -1, W
-	case 3:
-		base, dx, dy = (H-1)*W+W-1, -1, -W
-	case 4:
-		base, dx, dy = (H-1)*W, 1, -W
-	case 5:
-		base, dx, dy = 0, H, 1
-	case 6:
-		base, dx, dy = H-1, H, -1
-	case 7:
-		base, dx, dy = (W-1)*H+H-1, -H, -1
-	case 8:
-		base, dx, dy = (W-1)*H, -H, 1
+	reverse := o.orientation == 6 || o.orientation == 7
+	x0 := y0 // display column of the run's first pixel
+	if reverse {
+		x0 = H - y1
 	}
-	pix := o.img.Pix
-	if o.orientation <= 4 {
-		for sy := y0; sy < y1; sy++ {
-			src := o.strip[(sy-y0)*3*W : (sy-y0+1)*3*W]
-			d := base + sy*dy
-			for sx := range W {
-				p := 3 * (d + sx*dx)
-				copy(pix[p:p+3], src[3*sx:3*sx+3])
-			}
-		}
-		return
+	start, step := 3*x0, 3*H
+	if o.orientation >= 7 {
+		start, step = 3*((W-1)*H+x0), -3*H
 	}
-	// Transposing orientations: a stored column of the strip becomes a run
-	// of neighbouring pixels in one display row.
-	for sx := range W {
-		d := base + sx*dx + y0*dy
-		for sy := y0; sy < y1; sy++ {
-			s := (sy-y0)*3*W + 3*sx
-			p := 3 * d
-			pix[p], pix[p+1], pix[p+2] = o.strip[s], o.strip[s+1], o.strip[s+2]
-			d += dy
-		}
-	}
+	jpegdsp.Transpose(o.img.Pix, start, step, o.strip, 3*W, y1-y0, W, reverse)
 }

@@ -15,6 +15,9 @@ type kernels struct {
 	// ycc converts n pixels, a multiple of step.
 	ycc  func(dst, y, cb, cr *uint8, n int)
 	step int
+	// transpose copies lanes pixels of each of w columns (see Transpose).
+	transpose func(dst *uint8, step int, src *uint8, idx *int32, w int)
+	lanes     int
 }
 
 var generic = &kernels{name: "go"}
