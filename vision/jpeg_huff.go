@@ -7,20 +7,25 @@ import (
 
 // The entropy decoder: a 64-bit bit buffer refilled eight bytes at a time
 // where no 0xFF byte (stuffing or a marker) is near, and Huffman tables that
-// resolve most codes in one lookup. For baseline AC and DC tables a second
-// lookup table also holds the coefficient itself when the code and its
+// resolve codes of up to lookBits bits in one lookup. For sequential scans a
+// second table also resolves the coefficient itself when the code and its
 // magnitude bits fit in lookBits, so a typical coefficient costs one load.
 
-const lookBits = 9
+const lookBits = 10
 
-// Fast entries: total bits consumed in bits 0-7, zero run in bits 8-11,
-// end-of-block flag in bit 12, the coefficient value in bits 16-31. Zero
-// means "not resolved here".
-const fastEOB = 1 << 12
+// A fast entry: the bits to consume in bits 0-7, the zero run before the
+// coefficient in bits 8-11, one of the flags below, and in bits 16-31 the
+// coefficient (fastValue) or its magnitude size (fastCode). Zero means the
+// code is longer than lookBits.
+const (
+	fastValue = 1 << 12 // the coefficient is resolved (a ZRL is a run of 15 before a zero)
+	fastCode  = 1 << 13 // the code is resolved; its magnitude bits follow
+	fastEOB   = 1 << 14 // end of block
+)
 
 type huffman struct {
 	look [1 << lookBits]uint16 // code length << 8 | symbol; 0 for longer codes
-	fast [1 << lookBits]int32  // see fastEOB
+	fast [1 << lookBits]int32  // see fastValue
 	// Codes longer than lookBits: libjpeg's canonical-code bounds.
 	maxcode [18]int32 // largest code of each length, -1 when none
 	valptr  [17]int32 // index in vals of the first code of each length
@@ -62,29 +67,29 @@ func newHuffman(counts [16]int, vals []uint8, ac bool) (*huffman, error) {
 	return h, nil
 }
 
-// fastEntry resolves symbol sym (a code of l bits at the top of the
-// lookBits-bit window idx) with its magnitude bits when they fit the window.
-// In an AC table a zero size means end of block, or a run of 16 zeros (ZRL),
-// which is stored as a run of 15 before a zero coefficient.
+// fastEntry resolves symbol sym, a code of l bits at the top of the
+// lookBits-bit window idx, with its magnitude bits when they fit the window.
+// In an AC table a zero size means end of block, or with a run of 15, 16
+// zeros (ZRL).
 func fastEntry(sym uint8, l int, idx int32, ac bool) int32 {
-	run, s := int32(0), int(sym)
+	run, s := int32(0), min(int(sym), 16)
 	if ac {
 		run, s = int32(sym>>4), int(sym&15)
 		if s == 0 {
 			if run != 15 {
 				return fastEOB | int32(l)
 			}
-			return 15<<8 | int32(l)
+			return fastValue | 15<<8 | int32(l)
 		}
 	}
 	if l+s > lookBits {
-		return 0
+		return int32(s)<<16 | fastCode | run<<8 | int32(l)
 	}
 	v := (idx >> (lookBits - l - s)) & (1<<s - 1)
 	if s > 0 && v < 1<<(s-1) {
 		v += -1<<s + 1
 	}
-	return v<<16 | run<<8 | int32(l+s)
+	return v<<16 | fastValue | run<<8 | int32(l+s)
 }
 
 // resetBits drops the buffered bits (at the end of a segment or a restart).
@@ -218,39 +223,69 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) bool {
 	if d.nbits < 32 {
 		d.fill()
 	}
-	dc := d.dc[c.td]
-	if e := dc.fast[d.acc>>(64-lookBits)]; e != 0 {
-		d.consume(uint(e & 0xff))
+	// The bit buffer lives in locals (the compiler keeps fields in memory)
+	// and goes back to d around the calls.
+	acc, nbits := d.acc, d.nbits
+	e := d.dc[c.td&3].fast[acc>>(64-lookBits)]
+	switch {
+	case e&fastValue != 0:
+		acc <<= uint(e) & 0xff
+		nbits -= int(e & 0xff)
 		c.pred += e >> 16
-	} else {
-		s := d.huffBuffered(dc)
-		if d.nbits < 16 {
-			d.fill()
-		}
+	case e&fastCode != 0:
+		acc <<= uint(e) & 0xff
+		nbits -= int(e & 0xff)
+		s := uint(e >> 16)
+		c.pred += extendBits(acc, s)
+		acc <<= s
+		nbits -= int(s)
+	default:
+		s := d.huffBuffered(d.dc[c.td&3])
 		c.pred += d.receiveExtend(int(s))
+		acc, nbits = d.acc, d.nbits
 	}
 	blk[0] = int16(c.pred)
-	ac := d.ac[c.ta]
+	ac := d.ac[c.ta&3]
 	nonzero := false
 	for k := 1; k < 64; {
 		// A coefficient takes at most 16 code and 16 magnitude bits.
-		if d.nbits < 32 {
+		if nbits < 32 {
+			d.acc, d.nbits = acc, nbits
 			d.fill()
+			acc, nbits = d.acc, d.nbits
 		}
-		if e := ac.fast[d.acc>>(64-lookBits)]; e != 0 {
-			d.consume(uint(e & 0xff))
-			if e&fastEOB != 0 {
-				break
-			}
+		e := ac.fast[acc>>(64-lookBits)]
+		if e&fastValue != 0 {
+			acc <<= uint(e) & 0xff
+			nbits -= int(e & 0xff)
 			k += int(e >> 8 & 15)
 			blk[zigzag[k&127]&63] = int16(e >> 16)
 			k++
 			nonzero = true
 			continue
 		}
+		if e&fastCode != 0 {
+			acc <<= uint(e) & 0xff
+			nbits -= int(e & 0xff)
+			s := uint(e>>16) & 15
+			k += int(e >> 8 & 15)
+			blk[zigzag[k&127]&63] = int16(extendBits(acc, s))
+			acc <<= s
+			nbits -= int(s)
+			k++
+			nonzero = true
+			continue
+		}
+		if e&fastEOB != 0 {
+			acc <<= uint(e) & 0xff
+			nbits -= int(e & 0xff)
+			break
+		}
+		d.acc, d.nbits = acc, nbits
 		rs := d.huffBuffered(ac)
 		r, s := int(rs>>4), int(rs&15)
 		if s == 0 {
+			acc, nbits = d.acc, d.nbits
 			if r != 15 {
 				break
 			}
@@ -259,9 +294,21 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) bool {
 		}
 		k += r
 		blk[zigzag[k&127]&63] = int16(d.receiveExtend(s))
+		acc, nbits = d.acc, d.nbits
 		k++
 		nonzero = true
 	}
+	d.acc, d.nbits = acc, nbits
 	d.checkShort()
 	return nonzero
+}
+
+// extendBits reads the s (1..16) magnitude bits at the top of acc and
+// sign-extends them (JPEG's EXTEND).
+func extendBits(acc uint64, s uint) int32 {
+	v := int32(acc >> (64 - s))
+	if v < 1<<(s-1) {
+		v += -1<<s + 1
+	}
+	return v
 }

@@ -29,7 +29,7 @@ func cpuTime() time.Duration {
 
 func main() {
 	dir := flag.String("dir", "", "folder of .jpg files")
-	decoder := flag.String("decoder", "dla", "dla, draft (dla with Options.Draft) or stdlib (image/jpeg)")
+	decoder := flag.String("decoder", "dla", "dla (EXIF orientation applied, as in paddle mode), dla-noexif, draft (Options.Draft) or stdlib (image/jpeg)")
 	reps := flag.Int("reps", 3, "passes over the folder; the fastest is reported")
 	sums := flag.Bool("md5", false, "print each file's name and the MD5 of its decoded RGB pixels instead of timing")
 	flag.Parse()
@@ -51,7 +51,7 @@ func main() {
 	}
 	if *sums {
 		for i, b := range files {
-			m, err := vision.DecodeBytes(b, vision.Options{Draft: *decoder == "draft"})
+			m, err := vision.DecodeBytes(b, options(*decoder))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "decodetime:", err)
 				os.Exit(1)
@@ -76,7 +76,7 @@ func main() {
 				}
 				pixels += int64(m.Bounds().Dx() * m.Bounds().Dy())
 			default:
-				m, err := vision.DecodeBytes(b, vision.Options{Draft: *decoder == "draft"})
+				m, err := vision.DecodeBytes(b, options(*decoder))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "decodetime:", err)
 					os.Exit(1)
@@ -88,5 +88,15 @@ func main() {
 			best, bestWall = c, time.Since(w0)
 		}
 	}
-	fmt.Printf("%s: %d files, %.1f Mpx out, cpu %.3f s (wall %.3f s)\n", *decoder, len(files), float64(pixels)/1e6, best.Seconds(), bestWall.Seconds())
+	fmt.Printf("decoder=%s files=%d mpx=%.1f cpu=%.3f wall=%.3f\n", *decoder, len(files), float64(pixels)/1e6, best.Seconds(), bestWall.Seconds())
+}
+
+func options(decoder string) vision.Options {
+	switch decoder {
+	case "dla-noexif":
+		return vision.Options{EXIF: vision.EXIFIgnore}
+	case "draft":
+		return vision.Options{Draft: true}
+	}
+	return vision.Options{}
 }
