@@ -24,6 +24,10 @@ import (
 
 var errUnsupportedJPEG = errors.New("vision: jpeg variant not handled here")
 
+// maxMCUBlocks is the JPEG limit on blocks in an interleaved MCU, which
+// libjpeg enforces.
+const maxMCUBlocks = 10
+
 // zigzag maps the k-th coefficient in scan order to its position in the
 // row-major 8x8 block; entries past 63 catch corrupt run lengths, as
 // libjpeg's table does.
@@ -301,6 +305,15 @@ func (d *jpegDecoder) parseSOS(s []byte, first bool) error {
 	} else {
 		ss, se, ah, al = 0, 63, 0, 0
 	}
+	if ns > 1 {
+		blocks := 0
+		for _, c := range comps {
+			blocks += c.h * c.v
+		}
+		if blocks > maxMCUBlocks {
+			return errors.New("vision: jpeg: too many blocks in an MCU") // libjpeg's limit too
+		}
+	}
 	for _, c := range comps {
 		needDC, needAC := ss == 0 && ah == 0, !d.progressive || ss > 0
 		if (needDC && d.dc[c.td] == nil) || (needAC && d.ac[c.ta] == nil) {
@@ -426,7 +439,7 @@ func (d *jpegDecoder) streamScan(restartDue func()) {
 		nblocks += c.h * c.v
 	}
 	mcu := make([]int16, 64*nblocks)
-	var nonzero [40]bool
+	var nonzero [maxMCUBlocks]bool
 	for my := range d.mcusY {
 		for mx := range d.mcusX {
 			if !d.short {
