@@ -18,13 +18,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if [ ! -d /usr/share/wallpapers/Autumn ] || [ ! -d /usr/lib/python3/dist-packages/skimage/data ] || \
-   ! /usr/bin/python3 -c 'import cv2' 2>/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-opencv python3-skimage \
-    plasma-workspace-wallpapers libturbojpeg0 >/dev/null
-fi
-[ -d "$DIR" ] || /usr/bin/python3 testdata/vision/photos/gen.py --bench "$DIR"
+. bench/photos.sh
 BIN=$(mktemp -d)
 trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/decodetime" ./bench/decodetime

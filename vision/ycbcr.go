@@ -12,16 +12,6 @@ import (
 // conversion replicates chroma samples and rounds differently, which costs
 // several grey levels on colour edges.
 
-func clamp8(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
-}
-
 // ycbcrToRGB converts a decoded JPEG.
 func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 	w, h := out.W, out.H

@@ -596,101 +596,95 @@ func ycc(z vecs, y, cb, cr reg.VecVirtual) (r, g, b reg.VecVirtual) {
 	return r, g, b
 }
 
-// yccAVX2 generates yccAVX2(dst, y, cb, cr *uint8, n int): 16 pixels a
-// step in two halves of 8 lanes, packed with saturation (the clamp), then
-// interleaved into RGB with byte shuffles.
-func yccAVX2(shuf Mem) {
-	TEXT("yccAVX2", NOSPLIT, "func(dst, y, cb, cr *uint8, n int)")
+// yccKernel generates name(dst, y, cb, cr *uint8, n int), which converts n
+// pixels (a multiple of 16) 16 a step: setup runs once, step on each group.
+func yccKernel(name string, setup func(), step func(dst, y, cb, cr reg.Register)) {
+	TEXT(name, NOSPLIT, "func(dst, y, cb, cr *uint8, n int)")
 	Pragma("noescape")
-	Doc("yccAVX2 converts n pixels (a multiple of 16) like yccGeneric.")
+	Doc(name + " converts n pixels (a multiple of 16) like yccGeneric.")
 	dst := Load(Param("dst"), GP64())
 	yp := Load(Param("y"), GP64())
 	cbp := Load(Param("cb"), GP64())
 	crp := Load(Param("cr"), GP64())
 	n := Load(Param("n"), GP64())
-	Label("yccAVX2loop")
-	var planes [3][2]reg.VecVirtual
-	for h := range 2 {
-		y, cb, cr := YMM(), YMM(), YMM()
-		VPMOVZXBD(Mem{Base: yp, Disp: 8 * h}, y)
-		VPMOVZXBD(Mem{Base: cbp, Disp: 8 * h}, cb)
-		VPMOVZXBD(Mem{Base: crp, Disp: 8 * h}, cr)
-		r, g, b := ycc(vecs(false), y, cb, cr)
-		planes[0][h], planes[1][h], planes[2][h] = r, g, b
-	}
-	var bytes [3]reg.VecVirtual
-	for c := range 3 {
-		lo, hi := planes[c][0], planes[c][1]
-		VPACKSSDW(hi, lo, lo)    // words 0-3, 8-11 | 4-7, 12-15
-		VPERMQ(U8(0xd8), lo, lo) // words 0-15 in order
-		x := XMM()
-		VEXTRACTI128(U8(1), lo, x)
-		VPACKUSWB(x, lo.AsX(), x) // bytes 0-15, clamped
-		bytes[c] = x
-	}
-	for k := range 3 {
-		acc := XMM()
-		VPSHUFB(shuf.Offset(16*k), bytes[0], acc)
-		for c := 1; c < 3; c++ {
-			t := XMM()
-			VPSHUFB(shuf.Offset(16*(3*c+k)), bytes[c], t)
-			VPOR(t, acc, acc)
-		}
-		VMOVDQU(acc, Mem{Base: dst, Disp: 16 * k})
-	}
+	setup()
+	Label(name + "loop")
+	step(dst, yp, cbp, crp)
 	ADDQ(U8(16), yp)
 	ADDQ(U8(16), cbp)
 	ADDQ(U8(16), crp)
 	ADDQ(U8(48), dst)
 	SUBQ(U8(16), n)
-	JNZ(LabelRef("yccAVX2loop"))
+	JNZ(LabelRef(name + "loop"))
 	VZEROUPPER()
 	RET()
 }
 
-// yccAVX512 generates yccAVX512(dst, y, cb, cr *uint8, n int): 16 pixels a
-// step in 32-bit lanes, clamped by saturating narrows, interleaved by one
-// byte permute and stored as 48 bytes under a mask.
+// yccAVX2 generates yccAVX2: two halves of 8 lanes, packed with saturation
+// (the clamp), then interleaved into RGB with byte shuffles.
+func yccAVX2(shuf Mem) {
+	yccKernel("yccAVX2", func() {}, func(dst, yp, cbp, crp reg.Register) {
+		var planes [3][2]reg.VecVirtual
+		for h := range 2 {
+			y, cb, cr := YMM(), YMM(), YMM()
+			VPMOVZXBD(Mem{Base: yp, Disp: 8 * h}, y)
+			VPMOVZXBD(Mem{Base: cbp, Disp: 8 * h}, cb)
+			VPMOVZXBD(Mem{Base: crp, Disp: 8 * h}, cr)
+			r, g, b := ycc(vecs(false), y, cb, cr)
+			planes[0][h], planes[1][h], planes[2][h] = r, g, b
+		}
+		var bytes [3]reg.VecVirtual
+		for c := range 3 {
+			lo, hi := planes[c][0], planes[c][1]
+			VPACKSSDW(hi, lo, lo)    // words 0-3, 8-11 | 4-7, 12-15
+			VPERMQ(U8(0xd8), lo, lo) // words 0-15 in order
+			x := XMM()
+			VEXTRACTI128(U8(1), lo, x)
+			VPACKUSWB(x, lo.AsX(), x) // bytes 0-15, clamped
+			bytes[c] = x
+		}
+		for k := range 3 {
+			acc := XMM()
+			VPSHUFB(shuf.Offset(16*k), bytes[0], acc)
+			for c := 1; c < 3; c++ {
+				t := XMM()
+				VPSHUFB(shuf.Offset(16*(3*c+k)), bytes[c], t)
+				VPOR(t, acc, acc)
+			}
+			VMOVDQU(acc, Mem{Base: dst, Disp: 16 * k})
+		}
+	})
+}
+
+// yccAVX512 generates yccAVX512: 32-bit lanes clamped by saturating
+// narrows, interleaved by one byte permute and stored as 48 bytes under a
+// mask.
 func yccAVX512(perm Mem) {
-	TEXT("yccAVX512", NOSPLIT, "func(dst, y, cb, cr *uint8, n int)")
-	Pragma("noescape")
-	Doc("yccAVX512 converts n pixels (a multiple of 16) like yccGeneric.")
-	dst := Load(Param("dst"), GP64())
-	yp := Load(Param("y"), GP64())
-	cbp := Load(Param("cb"), GP64())
-	crp := Load(Param("cr"), GP64())
-	n := Load(Param("n"), GP64())
-	idx, zero := ZMM(), ZMM()
-	VMOVDQU64(perm, idx)
-	VPXORD(zero, zero, zero)
-	k, m := K(), GP64()
-	MOVQ(U64(1<<48-1), m)
-	KMOVQ(m, k)
-	Label("yccAVX512loop")
-	y, cb, cr := ZMM(), ZMM(), ZMM()
-	VPMOVZXBD(Mem{Base: yp}, y)
-	VPMOVZXBD(Mem{Base: cbp}, cb)
-	VPMOVZXBD(Mem{Base: crp}, cr)
-	r, g, b := ycc(vecs(true), y, cb, cr)
-	var x [3]reg.VecVirtual
-	for c, v := range []reg.VecVirtual{r, g, b} {
-		VPMAXSD(zero, v, v)
-		x[c] = XMM()
-		VPMOVUSDB(v, x[c])
-	}
-	all := ZMM()
-	VINSERTI32X4(U8(1), x[1], x[0].AsZ(), all)
-	VINSERTI32X4(U8(2), x[2], all, all)
-	VPERMB(all, idx, all)
-	VMOVDQU8(all, k, Mem{Base: dst})
-	ADDQ(U8(16), yp)
-	ADDQ(U8(16), cbp)
-	ADDQ(U8(16), crp)
-	ADDQ(U8(48), dst)
-	SUBQ(U8(16), n)
-	JNZ(LabelRef("yccAVX512loop"))
-	VZEROUPPER()
-	RET()
+	idx, zero, k := ZMM(), ZMM(), K()
+	yccKernel("yccAVX512", func() {
+		VMOVDQU64(perm, idx)
+		VPXORD(zero, zero, zero)
+		m := GP64()
+		MOVQ(U64(1<<48-1), m)
+		KMOVQ(m, k)
+	}, func(dst, yp, cbp, crp reg.Register) {
+		y, cb, cr := ZMM(), ZMM(), ZMM()
+		VPMOVZXBD(Mem{Base: yp}, y)
+		VPMOVZXBD(Mem{Base: cbp}, cb)
+		VPMOVZXBD(Mem{Base: crp}, cr)
+		r, g, b := ycc(vecs(true), y, cb, cr)
+		var x [3]reg.VecVirtual
+		for c, v := range []reg.VecVirtual{r, g, b} {
+			VPMAXSD(zero, v, v)
+			x[c] = XMM()
+			VPMOVUSDB(v, x[c])
+		}
+		all := ZMM()
+		VINSERTI32X4(U8(1), x[1], x[0].AsZ(), all)
+		VINSERTI32X4(U8(2), x[2], all, all)
+		VPERMB(all, idx, all)
+		VMOVDQU8(all, k, Mem{Base: dst})
+	})
 }
 
 // transpose generates transpose{AVX2,AVX512}(dst *uint8, step int, src
