@@ -19,8 +19,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 . bench/photos.sh
-BIN=$(mktemp -d)
-trap 'rm -rf "$BIN"' EXIT
+BIN=/tmp/dla-decode-bench
+rm -rf "$BIN"
+mkdir -p "$BIN"
 go build -o "$BIN/decodetime" ./bench/decodetime
 "$BIN/decodetime" -dir "$DIR" -md5 > "$BIN/ours.md5"
 /usr/bin/python3 bench/decode_peers.py md5 "$DIR" > "$BIN/cv.md5"

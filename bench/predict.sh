@@ -4,12 +4,14 @@
 # preprocessing plus ONNX Runtime's forward pass at batch 8, for DLA46_c and
 # DLA34 on random weights, on the camera-like photos of bench/decode.sh: all
 # of them (0.3-12 Mpx) and the ones up to 1.5 Mpx. Each pair is measured
-# right after bench/waitfast.sh finds a fast phase of the host.
+# right after bench/waitfast.sh finds a fast phase of the host (waiting at
+# most $WAIT seconds, default 600).
 #
 # The Python pipeline is timed in parts, which flatters it: its decoding and
-# preprocessing per image (one thread, bench/predict_peers.py) plus an eighth
-# of ORT's batch-8 forward (two threads, ../shared/peers/bench_ort.js), as if
-# the two overlapped nothing and cost nothing in between.
+# preprocessing per image (one thread, CPU time, bench/predict_peers.py) plus
+# an eighth of ORT's fastest batch-8 forward in the run (two threads,
+# ../shared/peers/bench_ort.js), as if nothing came between them. Our side
+# is 2 / (predict's CPU s per image): both cores busy, as on an idle host.
 #
 # Needs onnxruntime-node in /tmp/ortnode and the peer ONNX files (see
 # ../shared/peers/README.md; .ci/run installs the former).
@@ -28,8 +30,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 . bench/photos.sh
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+OUT=/tmp/dla-predict-bench
+rm -rf "$OUT"
+mkdir -p "$OUT"
 SMALL="$OUT/small"
 mkdir -p "$SMALL"
 for f in "$DIR"/*.jpg; do
@@ -41,11 +44,22 @@ done
 go build -o "$OUT/dla" ./cmd/dla
 export NODE_PATH="${ORT_NODE_DIR:-/tmp/ortnode}/node_modules"
 ONNX_DIR="${ONNX_DIR:-/tmp/dla-onnx}"
-rate() { # images seconds
-  awk -v n="$1" -v s="$2" 'BEGIN {printf "%.1f", n / s}'
+# The host is shared and often busy: wall-clock rates then measure the
+# neighbours. Besides them, the script measures CPU seconds per image, which
+# contention barely moves: predict's over the folder less its fixed start-up
+# (a run on 8 photos), and the forward pass's from two `dla bench` runs of
+# different lengths. On an idle 2-core host, throughput is 2 / (CPU s per
+# image) for both, so their CPU ratio is the idle predict/bench ratio.
+cpu() { # out-file command...: wall and user+sys seconds of the command
+  local f="$1"; shift
+  /usr/bin/time -f "%e %U %S" -o "$f" "$@" > "$f.out"
+  awk '{print $1, $2 + $3}' "$f" > "$f.t"
 }
-printf "| model | photos | predict img/s | predict --draft img/s | bench -b 8 img/s | predict / bench | Python+ORT img/s | predict / Python+ORT |\n"
-printf "|---|---|---:|---:|---:|---:|---:|---:|\n"
+calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
+printf "| model | photos | predict img/s (wall) | bench -b 8 img/s (wall) | predict CPU ms/img | --draft CPU ms/img | forward CPU ms/img | predict / bench (CPU) | --draft / bench (CPU) | Python preprocess CPU ms/img | ORT b8 min ms | Python+ORT img/s | predict / Python+ORT |\n"
+printf "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+mkdir -p "$OUT/eight"
+ls "$SMALL"/*.jpg | head -8 | xargs -I{} ln -s {} "$OUT/eight/"
 for m in $MODELS; do
   go run ./bench/synthweights -m "$m" -o "$OUT/$m.safetensors"
   [ -f "$ONNX_DIR/$m.onnx" ] || /usr/bin/python3 "$PEERS/export_onnx.py" --out-dir "$ONNX_DIR" "$m" >/dev/null 2>&1
@@ -53,22 +67,36 @@ for m in $MODELS; do
     n=$(ls "$set"/*.jpg | wc -l)
     name="0.3-12 Mpx"
     [ "$set" = "$SMALL" ] && name="0.3-1.5 Mpx"
-    bench/waitfast.sh 600 >&2 || true
-    flock /tmp/dla-cpu.lock bash -c "
-      t0=\$(date +%s.%N); '$OUT/dla' predict -w '$OUT/$m.safetensors' --batch 8 --json '$set' > /dev/null; t1=\$(date +%s.%N)
-      '$OUT/dla' predict -w '$OUT/$m.safetensors' --batch 8 --json --draft '$set' > /dev/null; t2=\$(date +%s.%N)
-      '$OUT/dla' bench -m '$m' -b 8 --json --min-time 3s > '$OUT/bench.json'
-      node '$PEERS/bench_ort.js' --onnx-dir '$ONNX_DIR' --models '$m' --batches 8 --threads 2 --warmup 2 --min-reps 5 --max-reps 20 --min-time 3 > '$OUT/ort.json'
-      /usr/bin/python3 bench/predict_peers.py '$set' > '$OUT/py.txt'
-      awk -v a=\$t0 -v b=\$t1 -v c=\$t2 'BEGIN {print b - a, c - b}' > '$OUT/predict.txt'
-    "
-    read -r tp td < "$OUT/predict.txt"
-    bench=$(grep -o '"images_per_s":[0-9.]*' "$OUT/bench.json" | cut -d: -f2)
-    ortms=$(grep -o '"median_ms":[0-9.]*' "$OUT/ort.json" | head -1 | cut -d: -f2)
-    pyms=$(sed 's/.*wall_ms=\([0-9.]*\).*/\1/' "$OUT/py.txt")
-    py=$(awk -v p="$pyms" -v o="$ortms" 'BEGIN {printf "%.1f", 1000 / (p + o / 8)}')
-    pr=$(rate "$n" "$tp")
-    printf "| %s | %s (%d) | %s | %s | %.1f | %.2f | %s | %.2f |\n" "$m" "$name" "$n" "$pr" "$(rate "$n" "$td")" \
-      "$bench" "$(awk -v a="$pr" -v b="$bench" 'BEGIN {print a / b}')" "$py" "$(awk -v a="$pr" -v b="$py" 'BEGIN {print a / b}')"
+    bench/waitfast.sh "${WAIT:-600}" >&2 || true
+    W="$OUT/$m.safetensors"
+    exec 9> /tmp/dla-cpu.lock
+    flock 9
+    cpu "$OUT/p8" "$OUT/dla" predict -w "$W" --batch 8 --json "$OUT/eight"
+    cpu "$OUT/pn" "$OUT/dla" predict -w "$W" --batch 8 --json "$set"
+    cpu "$OUT/dn" "$OUT/dla" predict -w "$W" --batch 8 --json --draft "$set"
+    cpu "$OUT/b1" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 1s
+    cpu "$OUT/b4" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 4s
+    node "$PEERS/bench_ort.js" --onnx-dir "$ONNX_DIR" --models "$m" --batches 8 --threads 2 --warmup 2 \
+      --min-reps 5 --max-reps 20 --min-time 3 > "$OUT/ort.json"
+    /usr/bin/python3 bench/predict_peers.py "$set" > "$OUT/py.txt"
+    flock -u 9
+    read -r _ c8 < "$OUT/p8.t"
+    read -r wn cn < "$OUT/pn.t"
+    read -r _ cd < "$OUT/dn.t"
+    read -r _ cb1 < "$OUT/b1.t"
+    read -r _ cb4 < "$OUT/b4.t"
+    r1=$(grep -o '"runs":[0-9]*' "$OUT/b1.out" | cut -d: -f2)
+    r4=$(grep -o '"runs":[0-9]*' "$OUT/b4.out" | cut -d: -f2)
+    bench=$(grep -o '"images_per_s":[0-9.]*' "$OUT/b4.out" | cut -d: -f2)
+    fwd=$(calc "1000 * ($cb4 - $cb1) / (8 * ($r4 - $r1))")
+    pcpu=$(calc "1000 * ($cn - $c8) / ($n - 8)")
+    dcpu=$(calc "1000 * ($cd - $c8) / ($n - 8)")
+    # ORT's fastest batch-8 run stands for its idle time.
+    ortms=$(grep -o '"min_ms":[0-9.]*' "$OUT/ort.json" | head -1 | cut -d: -f2)
+    pyms=$(sed 's/.*cpu_ms=\([0-9.]*\).*/\1/' "$OUT/py.txt")
+    py=$(calc "1000 / ($pyms + $ortms / 8)" 1)
+    printf "| %s | %s (%d) | %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$m" "$name" "$n" \
+      "$(calc "$n / $wn" 1)" "$bench" "$pcpu" "$dcpu" "$fwd" "$(calc "$fwd / $pcpu")" "$(calc "$fwd / $dcpu")" \
+      "$pyms" "$ortms" "$py" "$(calc "2000 / $pcpu / $py")"
   done
 done
