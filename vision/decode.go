@@ -78,15 +78,18 @@ func DecodeBytes(b []byte, opt Options) (*RGB, error) {
 	}
 	if format == "jpeg" {
 		// libjpeg-exact decoding; image/jpeg covers what it does not handle.
-		p, err := decodeJPEG(b, opt.maxPixels())
+		jo := jpegOptions{maxPixels: opt.maxPixels(), style: opt.cmykStyle(), orientation: 1}
+		if opt.applyEXIF() {
+			jo.orientation = JPEGOrientation(b)
+		}
+		if opt.Draft {
+			jo.draftShort = 2 * opt.resizeShort()
+		}
+		m, err := decodeJPEG(b, jo)
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err
 		}
 		if err == nil {
-			m := jpegToRGB(p, opt.cmykStyle())
-			if opt.applyEXIF() {
-				m = Orient(m, JPEGOrientation(b))
-			}
 			return m, nil
 		}
 	}

@@ -11,6 +11,8 @@ var fuzzLimits = Options{MaxPixels: 1 << 18, MaxBytes: 1 << 20}
 
 func addImageSeeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(fixtureDir, "images", "*"))
+	photos, _ := filepath.Glob(filepath.Join(photoDir, "images", "*"))
+	files = append(files, photos...)
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 1<<14 {
 			f.Add(b)
@@ -21,9 +23,11 @@ func addImageSeeds(f *testing.F) {
 func FuzzDecode(f *testing.F) {
 	addImageSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, mode := range []Mode{ModePaddle, ModeTimm} {
+		for i, mode := range []Mode{ModePaddle, ModeTimm} {
 			opt := fuzzLimits
 			opt.Mode = mode
+			opt.Draft = i == 1 // scaled decoding when the image is large enough
+			opt.ResizeShort = 16
 			m, err := DecodeBytes(data, opt)
 			if err != nil {
 				continue

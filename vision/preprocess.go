@@ -52,6 +52,11 @@ type Options struct {
 	EXIF      EXIFMode
 	MaxPixels int64 // decode limit in pixels; 0 means DefaultMaxPixels
 	MaxBytes  int64 // decode limit on the encoded size; 0 means DefaultMaxBytes
+	// Draft lets large JPEGs decode at 1/2, 1/4 or 1/8 scale in the DCT
+	// domain (libjpeg's scaled decoding, Pillow's draft mode): the smallest
+	// scale whose short side stays at least twice ResizeShort. Faster, but
+	// no longer the reference pipeline's pixels; off by default.
+	Draft bool
 }
 
 func (o Options) mode() Mode {

@@ -113,7 +113,7 @@ func ResizeCV(src *RGB, w, h int) (*RGB, error) {
 		S0, S1 := rows[0], rows[1]
 		for x := range d {
 			t := (S0[x]>>4)*b0>>16 + (S1[x]>>4)*b1>>16
-			d[x] = clamp8((t + 2) >> 2)
+			d[x] = uint8(max(0, min(255, (t+2)>>2)))
 		}
 	}
 	return out, nil

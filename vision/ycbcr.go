@@ -2,6 +2,8 @@ package vision
 
 import (
 	"image"
+
+	"github.com/dla-go/dla/internal/kernel/jpegdsp"
 )
 
 // JPEG colour conversion the way libjpeg(-turbo) does it, which is what both
@@ -9,36 +11,6 @@ import (
 // YCbCr -> RGB through 16-bit fixed-point tables. Go's own image/jpeg
 // conversion replicates chroma samples and rounds differently, which costs
 // several grey levels on colour edges.
-
-const (
-	yccScaleBits = 16
-	yccHalf      = 1 << (yccScaleBits - 1)
-)
-
-// fix is libjpeg's FIX(x): x in 16.16 fixed point, rounded.
-func fix(x float64) int32 { return int32(x*(1<<yccScaleBits) + 0.5) }
-
-var crR, cbB, crG, cbG [256]int32
-
-func init() {
-	for i := range 256 {
-		x := int32(i - 128)
-		crR[i] = (fix(1.40200)*x + yccHalf) >> yccScaleBits
-		cbB[i] = (fix(1.77200)*x + yccHalf) >> yccScaleBits
-		crG[i] = -fix(0.71414) * x
-		cbG[i] = -fix(0.34414)*x + yccHalf
-	}
-}
-
-func clamp8(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
-}
 
 // ycbcrToRGB converts a decoded JPEG.
 func ycbcrToRGB(out *RGB, m *image.YCbCr) {
@@ -60,15 +32,9 @@ func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 		yrow := m.Y[m.YOffset(m.Rect.Min.X, m.Rect.Min.Y+y):]
 		for x := 0; x < w; x++ {
 			i := y*w + x
-			d[3*i], d[3*i+1], d[3*i+2] = yccToRGB(yrow[x], cb[i], cr[i])
+			d[3*i], d[3*i+1], d[3*i+2] = jpegdsp.YCbCr(yrow[x], cb[i], cr[i])
 		}
 	}
-}
-
-// yccToRGB is libjpeg's ycc_rgb_convert for one sample.
-func yccToRGB(y, cb, cr uint8) (r, g, b uint8) {
-	Y := int32(y)
-	return clamp8(Y + crR[cr]), clamp8(Y + (cbG[cb]+crG[cr])>>yccScaleBits), clamp8(Y + cbB[cb])
 }
 
 func plane444(src []uint8, stride, off, w, h int) []uint8 {

@@ -30,9 +30,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"models", "[--json]", "list the ten DLA variants: parameters, GMACs, input size, reported top-1", runModels},
-		{"predict", "[-m MODEL] [-w WEIGHTS] [--topk 5] [--json] [--labels FILE] IMAGE|DIR...", "top-k classes of images", runPredict},
-		{"eval", "[-m MODEL] [-w WEIGHTS] --data LIST|DIR|IDX [--batch N]", "top-1/top-5 accuracy of a labelled image set", runEval},
-		{"preprocess", "IMAGE --output X.npy [--mode paddle|timm]", "write the exact input tensor the model sees", runPreprocess},
+		{"predict", "[-m MODEL] [-w WEIGHTS] [--topk 5] [--json] [--labels FILE] [--draft] IMAGE|DIR...", "top-k classes of images", runPredict},
+		{"eval", "[-m MODEL] [-w WEIGHTS] --data LIST|DIR|IDX [--batch N] [--draft]", "top-1/top-5 accuracy of a labelled image set", runEval},
+		{"preprocess", "IMAGE --output X.npy | IMAGE|DIR... --output-dir OUT [--mode paddle|timm] [--draft]", "write the exact input tensor the model sees (OUT/<file name>.npy per image)", runPreprocess},
 		{"infer", "-m MODEL -w WEIGHTS --input X.npy --output Y.npy", "run a raw NCHW float32 tensor, write the logits", runInfer},
 		{"train", "-c CONFIG.yaml [-o Key.Path=value ...]", "train or fine-tune from a PaddleClas config", runTrain},
 		{"convert", "IN OUT.safetensors [-m MODEL] [--dtype f32|f16]", "convert any supported weight file to canonical safetensors", runConvert},

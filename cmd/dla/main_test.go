@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -389,6 +390,81 @@ func TestPreprocessAndConvert(t *testing.T) {
 	after, _ := os.ReadFile(conv)
 	if code != exitError || !bytes.Equal(before, after) {
 		t.Errorf("failed conversion: exit %d, output file changed %v", code, !bytes.Equal(before, after))
+	}
+}
+
+// Preprocessing a folder writes what preprocessing each image alone writes,
+// reports a broken image on one line and goes on; --draft leaves photos
+// below twice the resize target as they are.
+func TestPreprocessOutputDir(t *testing.T) {
+	src := t.TempDir()
+	good := visionImages("rgb8.png", "q90_420.jpg")
+	for _, p := range good {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(src, filepath.Base(p)), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(src, "broken.jpg"), []byte("\xff\xd8\xff\xdbnot a jpeg"), 0o644)
+	photo := filepath.Join("..", "..", "testdata", "vision", "photos", "images", "chelsea_q90_o6.jpg")
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, errs := dlaRun(t, "preprocess", src, photo, "--output-dir", out, "--mode", "paddle")
+	if code != exitError || strings.Count(errs, "broken.jpg") != 1 || !strings.Contains(errs, "1 of 4 images") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	for _, p := range append(good, photo) {
+		got, err := tensor.ReadNPYFile(filepath.Join(out, filepath.Base(p)+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := filepath.Join(t.TempDir(), "one.npy")
+		if code, _, errs := dlaRun(t, "preprocess", p, "--output", one); code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		want, err := tensor.ReadNPYFile(one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.SameShape(got.Shape, want.Shape) || fmt.Sprint(got.Data) != fmt.Sprint(want.Data) {
+			t.Errorf("%s: the folder's tensor differs from the single image's", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "broken.jpg.npy")); err == nil {
+		t.Error("a tensor was written for the broken image")
+	}
+	// The photo's short side (227) is below twice 256: no scaled decoding.
+	plain, draft := filepath.Join(t.TempDir(), "p.npy"), filepath.Join(t.TempDir(), "d.npy")
+	dlaRun(t, "preprocess", photo, "--output", plain)
+	if code, _, errs := dlaRun(t, "preprocess", photo, "--output", draft, "--draft"); code != 0 {
+		t.Fatalf("--draft: exit %d: %s", code, errs)
+	}
+	a, _ := tensor.ReadNPYFile(plain)
+	b, _ := tensor.ReadNPYFile(draft)
+	if a == nil || b == nil || fmt.Sprint(a.Data) != fmt.Sprint(b.Data) {
+		t.Error("--draft changed a photo smaller than twice the resize target")
+	}
+	// Two inputs with one file name would overwrite each other: refused.
+	if code, _, _ := dlaRun(t, "preprocess", good[0], src, "--output-dir", out); code != exitUsage {
+		t.Errorf("clashing names: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestDraftFlagDefaultsOff(t *testing.T) {
+	fs := newFlags("predict", io.Discard)
+	po := addPrepFlags(fs)
+	if _, err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := po.options()
+	if err != nil || opt.Draft {
+		t.Fatalf("default options %+v (%v): draft must be off", opt, err)
+	}
+	if _, err := parse(fs, []string{"--draft"}); err != nil {
+		t.Fatal(err)
+	}
+	if opt, _ := po.options(); !opt.Draft {
+		t.Error("--draft did not set Options.Draft")
 	}
 }
 

@@ -9,9 +9,10 @@ import (
 
 // prepFlags are the preprocessing flags shared by predict, eval and preprocess.
 type prepFlags struct {
-	fs   *flag.FlagSet
-	mode *string
-	exif *string
+	fs    *flag.FlagSet
+	mode  *string
+	exif  *string
+	draft *bool
 }
 
 func addPrepFlags(fs *flag.FlagSet) prepFlags {
@@ -19,6 +20,8 @@ func addPrepFlags(fs *flag.FlagSet) prepFlags {
 		fs:   fs,
 		mode: fs.String("mode", "paddle", "preprocessing: paddle (PaddleClas eval, OpenCV resize) or timm (PIL resize); default: the model's own"),
 		exif: fs.String("exif", "auto", "EXIF orientation: auto (as the mode's reference: paddle applies, timm ignores), apply, ignore"),
+		draft: fs.Bool("draft", false, "decode large JPEGs at 1/2, 1/4 or 1/8 scale (libjpeg's scaled decoding, Pillow's draft mode)\n"+
+			"while the short side stays at least twice the resize target: faster, but not the reference pixels"),
 	}
 }
 
@@ -40,7 +43,7 @@ func (p prepFlags) forModel(m *dla.Model) (vision.Options, error) {
 }
 
 func (p prepFlags) options() (vision.Options, error) {
-	opt := vision.Options{Mode: vision.Mode(*p.mode)}
+	opt := vision.Options{Mode: vision.Mode(*p.mode), Draft: *p.draft}
 	switch *p.exif {
 	case "auto":
 		opt.EXIF = vision.EXIFAuto
