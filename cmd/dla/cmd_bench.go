@@ -111,7 +111,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, b := range bs {
 			x := arch.SyntheticInput(b, *size, *size, 2)
 			out := tensor.New(b, e.Classes())
-			times, err := timeRuns(ctx, func() error { return e.ForwardInto(x, out) }, *minTime, *maxRuns)
+			times, err := timeRuns(ctx, func() error { return e.ForwardInto(x, out) }, timing{2, 5, *maxRuns, *minTime})
 			if err != nil {
 				return err
 			}
@@ -152,17 +152,23 @@ func syntheticEngine(name string, size int) (*nn.Engine, error) {
 	return nn.Compile(g, arch.SyntheticWeights(g, 1))
 }
 
-// timeRuns does two warm-up runs, then at least 5 timed runs and at least
-// minTime, at most maxRuns; it returns the sorted durations.
-func timeRuns(ctx context.Context, f func() error, minTime time.Duration, maxRuns int) ([]time.Duration, error) {
-	for range 2 {
+// timing says how long to time a function: warm-up runs first, then at
+// least minRuns timed runs and at least minTime, at most maxRuns.
+type timing struct {
+	warmups, minRuns, maxRuns int
+	minTime                   time.Duration
+}
+
+// timeRuns times f as t says and returns the sorted durations.
+func timeRuns(ctx context.Context, f func() error, t timing) ([]time.Duration, error) {
+	for range t.warmups {
 		if err := f(); err != nil {
 			return nil, err
 		}
 	}
 	var times []time.Duration
 	start := time.Now()
-	for len(times) < 5 || (time.Since(start) < minTime && len(times) < maxRuns) {
+	for len(times) < t.minRuns || (time.Since(start) < t.minTime && len(times) < t.maxRuns) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/dla-go/dla/arch"
@@ -69,8 +68,8 @@ func benchTrain(ctx context.Context, stdout io.Writer, names []string, bs []int,
 	return nil
 }
 
-// timeTrainSteps runs one warm-up step, then at least three timed steps and
-// at least minTime; it returns the sorted durations.
+// timeTrainSteps times training steps: one warm-up step, then at least
+// three and at least minTime; it returns the sorted durations.
 func timeTrainSteps(ctx context.Context, g *nn.Graph, batch int, minTime time.Duration) ([]time.Duration, error) {
 	tr, err := nn.NewTrainer(g, train.InitWeights(g, 1), batch)
 	if err != nil {
@@ -96,21 +95,5 @@ func timeTrainSteps(ctx context.Context, g *nn.Graph, batch int, minTime time.Du
 		opt.Step(tr.Params(), 0.01)
 		return nil
 	}
-	if err := step(); err != nil {
-		return nil, err
-	}
-	var times []time.Duration
-	start := time.Now()
-	for len(times) < 3 || time.Since(start) < minTime {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		if err := step(); err != nil {
-			return nil, err
-		}
-		times = append(times, time.Since(t0))
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return times, nil
+	return timeRuns(ctx, step, timing{warmups: 1, minRuns: 3, maxRuns: 1 << 20, minTime: minTime})
 }
