@@ -21,15 +21,15 @@ const syntheticSeed = 1
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
 	model := fs.String("m", "", "model name (default: the architecture recorded in the weight file)")
-	wpath := fs.String("w", "", "weight file (safetensors, PyTorch .pth, PaddleClas .pdparams)")
+	wpath := fs.String("w", "", "weight file (safetensors, PyTorch .pth, PaddleClas .pdparams); default: the built-in model")
 	out := fs.String("o", "", "output ONNX file")
 	opset := fs.Int("opset", onnx.DefaultOpset, fmt.Sprintf("ONNX opset, %d to %d", onnx.MinOpset, onnx.MaxOpset))
 	softmax := fs.Bool("softmax", false, `end with Softmax: output "probabilities" instead of "logits"`)
 	batch := fs.String("batch", "dynamic", "batch size: dynamic (a symbolic dimension) or a fixed N")
 	noFold := fs.Bool("no-fold-bn", false, "keep BatchNormalization nodes instead of folding them into the convolutions")
-	size := fs.Int("size", 224, "input height and width (a multiple of 32)")
+	size := fs.Int("size", 0, "input height and width (a multiple of 32; default: the model's crop, 224 for ImageNet weights)")
 	labels := fs.String("labels", "", `class names to store, "<id> <name>" per line; default ImageNet-1k`)
-	mode := fs.String("mode", string(vision.ModePaddle), "preprocessing recorded in the metadata: paddle or timm")
+	mode := fs.String("mode", "", "preprocessing recorded in the metadata: paddle or timm (default: the model's own)")
 	synthetic := fs.Bool("synthetic", false, "random weights instead of -w (to try the export; predictions mean nothing)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -41,8 +41,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return usagef("-o MODEL.onnx is required")
 	}
-	if *synthetic == (*wpath != "") {
-		return usagef("give either -w WEIGHTS or --synthetic (with -m MODEL)")
+	if *synthetic && *wpath != "" {
+		return usagef("give -w WEIGHTS or --synthetic (with -m MODEL), not both")
 	}
 	if *synthetic && *model == "" {
 		return usagef("--synthetic needs -m MODEL")
@@ -50,8 +50,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *opset < onnx.MinOpset || *opset > onnx.MaxOpset {
 		return usagef("--opset must be in %d..%d, not %d", onnx.MinOpset, onnx.MaxOpset, *opset)
 	}
-	if err := arch.CheckInputSize(*size, *size); err != nil {
-		return usagef("--size: %v", err)
+	if *size != 0 {
+		if err := arch.CheckInputSize(*size, *size); err != nil {
+			return usagef("--size: %v", err)
+		}
+	}
+	if *mode != "" && *mode != string(vision.ModePaddle) && *mode != string(vision.ModeTimm) {
+		return usagef("--mode must be paddle or timm, not %q", *mode)
 	}
 	n := 0
 	if *batch != "dynamic" {
@@ -60,11 +65,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("--batch must be dynamic or a positive number, not %q", *batch)
 		}
 	}
-	prep, err := preprocessMeta(vision.Mode(*mode), *size)
-	if err != nil {
-		return err
-	}
-
 	var m *dla.Model
 	if *synthetic {
 		opts := []dla.Option{dla.WithSyntheticWeights(syntheticSeed)}
@@ -85,6 +85,14 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	own := m.Preprocessing().Resolved()
+	if *mode != "" {
+		own.Mode = vision.Mode(*mode)
+	}
+	if *size == 0 {
+		*size = own.Crop
+	}
+	prep := preprocessMeta(own, *size)
 	g, err := m.Graph(*size, *size)
 	if err != nil {
 		return err
@@ -117,17 +125,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// preprocessMeta describes the eval pipeline the exported model expects, so
-// that a runtime without this program can feed it the same tensor.
-func preprocessMeta(mode vision.Mode, size int) (map[string]string, error) {
-	var interp string
-	switch mode {
-	case vision.ModePaddle:
-		interp = "OpenCV INTER_LINEAR, round-half-even sizes"
-	case vision.ModeTimm:
+// preprocessMeta describes the eval pipeline the exported model expects
+// (the model's own, at size), so that a runtime without this program can
+// feed it the same tensor.
+func preprocessMeta(own vision.Options, size int) map[string]string {
+	interp := "OpenCV INTER_LINEAR, round-half-even sizes"
+	if own.Mode == vision.ModeTimm {
 		interp = "PIL bilinear, antialiased"
-	default:
-		return nil, usagef("--mode must be paddle or timm, not %q", mode)
 	}
 	floats := func(v [3]float32) string {
 		s := make([]string, 3)
@@ -136,15 +140,19 @@ func preprocessMeta(mode vision.Mode, size int) (map[string]string, error) {
 		}
 		return strings.Join(s, ",")
 	}
+	scale := "1/255"
+	if own.Scale != float32(1.0/255.0) {
+		scale = strconv.FormatFloat(float64(own.Scale), 'g', -1, 32)
+	}
 	return map[string]string{
-		"mode":          string(mode),
-		"resize":        strconv.Itoa(size * 256 / 224), // short side; crop_pct 0.875 as at 224
+		"mode":          string(own.Mode),
+		"resize":        strconv.Itoa(size * own.ResizeShort / own.Crop), // short side, the model's crop ratio
 		"interpolation": interp,
 		"crop":          strconv.Itoa(size), // centred square
 		"color":         "RGB",
-		"scale":         "1/255",
-		"mean":          floats(vision.ImageNetMean),
-		"std":           floats(vision.ImageNetStd),
+		"scale":         scale,
+		"mean":          floats(own.Mean),
+		"std":           floats(own.Std),
 		"layout":        "NCHW",
-	}, nil
+	}
 }

@@ -36,7 +36,7 @@ func commands() []command {
 		{"infer", "-m MODEL -w WEIGHTS --input X.npy --output Y.npy", "run a raw NCHW float32 tensor, write the logits", runInfer},
 		{"train", "-c CONFIG.yaml [-o Key.Path=value ...]", "train or fine-tune from a PaddleClas config", runTrain},
 		{"convert", "IN OUT.safetensors [-m MODEL] [--dtype f32|f16]", "convert any supported weight file to canonical safetensors", runConvert},
-		{"export", "-m MODEL -w WEIGHTS -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
+		{"export", "[-m MODEL] [-w WEIGHTS] -o MODEL.onnx [--opset 17] [--softmax] [--batch dynamic|N]", "write an ONNX model for ONNX Runtime, TensorRT, OpenVINO", runExport},
 		{"bench", "[-m MODEL|all] [-b 1,4,8] [--size 224] [--threads N] [--json] [--profile] [--train]", "latency table on random weights (--train: training images/s)", runBench},
 		{"serve", "[-m MODEL] [-w WEIGHTS]... [--http 127.0.0.1:8080] [--grpc 127.0.0.1:8081] [--max-batch 8] [--max-delay 2ms] [--max-queue 64] [--timeout 10s] [--token-env VAR]", "serve models over HTTP and gRPC (Open Inference Protocol), with a web page", runServe},
 		{"version", "", "version, commit, Go version and the kernels' instruction-set tier", runVersion},

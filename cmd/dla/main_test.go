@@ -495,6 +495,25 @@ func TestExportWritesAReadableModel(t *testing.T) {
 	}
 }
 
+// With no weight file, export writes the built-in model at its own input
+// size, with its own preprocessing in the metadata.
+func TestExportBuiltin(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.onnx")
+	if code, _, errs := dlaRun(t, "export", "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	m, err := onnx.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Graph.Inputs[0].Dims; len(d) != 4 || d[2].Value != 32 || d[3].Value != 32 {
+		t.Errorf("input dims %+v, want [batch 3 32 32]", d)
+	}
+	if mean, _ := m.Meta("mean"); mean != "0.286,0.286,0.286" {
+		t.Errorf("mean metadata %q", mean)
+	}
+}
+
 func TestConvertForFineTuning(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ft.safetensors")
 	w := filepath.Join("..", "..", "testdata", "weights", "dla46x_c_paddle.pdparams")
