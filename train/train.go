@@ -312,7 +312,8 @@ func (r *run) trainEpoch(ctx context.Context, epoch int) (epochStats, error) {
 		r.state.Step++
 		st.lr = lr
 		el := time.Since(start).Seconds()
-		text := fmt.Sprintf("loss %.4f top1 %.2f%% lr %.5g", lossSum/float64(st.images), pct(hits, st.images), lr)
+		text := fmt.Sprintf("loss %.4f top1 %.2f%% lr %.5g %.0f images/s", lossSum/float64(st.images), pct(hits, st.images), lr,
+			float64(st.images)/el)
 		if bar.TTY() {
 			bar.Update(iter, text)
 		} else if ps := cfg.Global.PrintBatchStep; ps > 0 && (iter-1)%ps == 0 {
