@@ -127,6 +127,12 @@ func (g *geom) useBcast() bool {
 		return false
 	}
 	if g.direct {
+		// A 1x1's last tile narrower than 7 pixels runs in Go (bcastRow); on
+		// small maps (4x4, 2x2: a 32x32 input's deep layers) that tail was
+		// most of the work, 69% of DLA46_c's time at 32x32.
+		if g.ohow%7 != 0 && g.ohow < 196 {
+			return false
+		}
 		return g.ohow <= 784 || g.C >= 512
 	}
 	return true
