@@ -2,6 +2,8 @@ package dla
 
 import (
 	"bytes"
+	"context"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +76,38 @@ func TestMetadataRoundTrip(t *testing.T) {
 	}
 	if other.Labels() != nil {
 		t.Errorf("labels %q kept for 5 classes", other.Labels())
+	}
+}
+
+// Each sample image (samples/<index>_<class>.png) is classified as its name says.
+func TestBuiltinClassifiesSamples(t *testing.T) {
+	m, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := filepath.Glob("samples/*.png")
+	if err != nil || len(paths) != 10 {
+		t.Fatalf("want the 10 sample images, have %d (%v)", len(paths), err)
+	}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		preds, err := m.Classify(context.Background(), img, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 0019_tshirt_top.png names the class "T-shirt/top".
+		want := strings.SplitN(strings.TrimSuffix(filepath.Base(path), ".png"), "_", 2)[1]
+		got := strings.NewReplacer("-", "", "/", "_", " ", "_").Replace(strings.ToLower(preds[0].Label))
+		if got != want {
+			t.Errorf("%s: classified as %q (%.2f)", path, preds[0].Label, preds[0].Score)
+		}
 	}
 }
