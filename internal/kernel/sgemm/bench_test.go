@@ -49,14 +49,17 @@ func BenchmarkSgemm(b *testing.B) {
 func BenchmarkPackedMul(b *testing.B) {
 	for _, s := range [][3]int{{64, 576, 3136}, {128, 1152, 784}, {256, 256, 3136}} {
 		m, k, n := s[0], s[1], s[2]
-		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
-			poolPerCPU(b)
-			pa := PackA(false, m, k, kerneltest.Rand(m*k, 1), k)
-			x := kerneltest.Rand(k*n, 2)
-			y := make([]float32, m*n)
-			epi := &Epilogue{Scale: kerneltest.Rand(m, 3), Shift: kerneltest.Rand(m, 4), ReLU: true}
-			gflops(b, m, n, k, func() { pa.Mul(n, x, n, y, n, epi) })
-		})
+		for _, name := range Variants() {
+			b.Run(fmt.Sprintf("%s/m%d_k%d_n%d", name, m, k, n), func(b *testing.B) {
+				defer UseVariant(name)()
+				poolPerCPU(b)
+				pa := PackA(false, m, k, kerneltest.Rand(m*k, 1), k)
+				x := kerneltest.Rand(k*n, 2)
+				y := make([]float32, m*n)
+				epi := &Epilogue{Scale: kerneltest.Rand(m, 3), Shift: kerneltest.Rand(m, 4), ReLU: true}
+				gflops(b, m, n, k, func() { pa.Mul(n, x, n, y, n, epi) })
+			})
+		}
 	}
 }
 
@@ -75,5 +78,39 @@ func BenchmarkThinMul(b *testing.B) {
 			y := make([]float32, m*n)
 			gflops(b, m, n, k, func() { pa.Mul(n, x, n, y, n, nil) })
 		})
+	}
+}
+
+// BenchmarkMicro runs each assembly tier's micro-kernels alone on panels
+// that stay in L1 (kc = 128: 4 KiB of A, 16 KiB of B at 8x32), so the
+// figure is the kernel's own throughput, apart from memory and packing:
+//
+//	go test -run '^$' -bench Micro -cpu 1 ./internal/kernel/sgemm/
+func BenchmarkMicro(b *testing.B) {
+	const kc = 128
+	for _, v := range available {
+		if v == generic {
+			continue
+		}
+		kerns := append([]tail{{v.p.NR, v.kern}}, v.tails...)
+		for _, t := range kerns {
+			if t.nr == 1 {
+				continue // the column kernel has its own shape
+			}
+			b.Run(fmt.Sprintf("%s/%dx%d", v.name, v.p.MR, t.nr), func(b *testing.B) {
+				a := kerneltest.Rand(v.p.MR*kc, 1)
+				x := kerneltest.Rand(kc*t.nr, 2)
+				c := make([]float32, v.p.MR*t.nr)
+				cpu0 := processCPU()
+				for b.Loop() {
+					t.kern(kc, a, x, t.nr, c, t.nr, true)
+				}
+				flops := 2 * float64(v.p.MR*t.nr*kc) * float64(b.N) / 1e9
+				b.ReportMetric(flops/b.Elapsed().Seconds(), "GFLOP/s")
+				if cpu := processCPU() - cpu0; cpu0 > 0 && cpu > 0 {
+					b.ReportMetric(flops/cpu, "GFLOP/cpu-s")
+				}
+			})
+		}
 	}
 }

@@ -59,7 +59,7 @@ func (j *job) block(t int) {
 		kc := min(p.KC, j.k-p0)
 		for jj := j0; jj < j1; jj += p.NR {
 			cols := min(p.NR, j1-jj)
-			if _, w := j.v.kernelFor(cols); !inPlace(j.transB, w, j.ldb) || cols < w {
+			if _, w := j.v.kernelFor(cols); !j.inPlace(w) || cols < w {
 				packB(packed[(jj-j0)*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
 			}
 		}
@@ -73,7 +73,7 @@ func (j *job) block(t int) {
 				cols := min(p.NR, j1-jj)
 				kern, w := j.v.kernelFor(cols)
 				bp, ldb := packed[(jj-j0)*kc:], w
-				if cols == w && inPlace(j.transB, w, j.ldb) {
+				if cols == w && j.inPlace(w) {
 					bp, ldb = j.b[p0*j.ldb+jj:], j.ldb
 				}
 				if rows == p.MR && cols == w {
@@ -109,4 +109,10 @@ func (j *job) block(t int) {
 // and its 8 ways thrash (AVX2 ran at half speed at n = 1024).
 func inPlace(transB bool, w, ldb int) bool {
 	return !transB && (4*w > 64 || ldb%1024 != 0)
+}
+
+// inPlace is inPlace for this job's B, also packing rows 4 KiB apart for
+// a variant that asks (variant.pack4K).
+func (j *job) inPlace(w int) bool {
+	return inPlace(j.transB, w, j.ldb) && !(j.v.pack4K && j.ldb%1024 == 0)
 }

@@ -58,20 +58,50 @@ func hasISA(isas []string) bool {
 	return true
 }
 
+// zen5 reports whether the CPU is an AMD family 1Ah (Zen 5), whose two FMA
+// pipes are 512 bits wide where Zen 4 splits a zmm FMA over two 256-bit
+// halves.
+func zen5() bool {
+	_, b, c, d := cpuid(0, 0)
+	if b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163 { // "AuthenticAMD"
+		return false
+	}
+	a, _, _, _ := cpuid(1, 0)
+	family := a >> 8 & 0xf
+	if family == 0xf {
+		family += a >> 20 & 0xff
+	}
+	return family == 0x1a
+}
+
 // asmVariants lists the assembly tiers this CPU (and OS) supports, fastest first.
 func asmVariants() []*variant {
 	var vs []*variant
 	if hasISA(tierISA["AVX512"]) {
-		vs = append(vs, &variant{
+		tails := []tail{
+			{1, columnKernel},
+			{8, asmKernel(8, 8, kernel8x8AVX512)},
+			{16, asmKernel(8, 16, kernel8x16AVX512)},
+			{24, asmKernel(8, 24, kernel8x24AVX512)},
+		}
+		avx512 := &variant{
 			name: "avx512", p: avx512Params, epi: epiAVX512,
-			kern: asmKernel(8, 32, kernel8x32AVX512),
-			tails: []tail{
-				{1, columnKernel},
-				{8, asmKernel(8, 8, kernel8x8AVX512)},
-				{16, asmKernel(8, 16, kernel8x16AVX512)},
-				{24, asmKernel(8, 24, kernel8x24AVX512)},
-			},
-		})
+			kern: asmKernel(8, 32, kernel8x32AVX512), tails: tails,
+		}
+		// Zen 5's tier: the same blocking and tails, the 8x32 kernel with
+		// one broadcast per row of A, and B packed when its rows are a
+		// multiple of 4 KiB apart. It is the default only on Zen 5 and is
+		// listed on other AVX-512 CPUs so that their tests cover it.
+		zen5Variant := &variant{
+			name: "avx512zen5", p: avx512Params, epi: epiAVX512,
+			kern: asmKernel(8, 32, kernel8x32BcastAVX512), tails: tails,
+			pack4K: true,
+		}
+		if zen5() {
+			vs = append(vs, zen5Variant, avx512)
+		} else {
+			vs = append(vs, avx512, zen5Variant)
+		}
 	}
 	if hasISA(tierISA["AVX2"]) {
 		vs = append(vs, &variant{

@@ -98,6 +98,28 @@ func kernel8x8AVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc in
 //go:noescape
 func column8AVX512(kc int, a *float32, b *float32, ldb int, c *float32)
 
+// kernel8x32BcastAVX512 computes the 8x32 tile c = a*b, or c += a*b when accumulate,
+// from the packed panel a (8 x kc, k-major) and the kc x 32 panel b with row
+// stride ldb; kc >= 1. It is, in Go:
+//
+//	for r := range MR {
+//		for j := range NR {
+//			var s float32
+//			for p := range kc {
+//				s += a[p*MR+r] * b[p*ldb+j] // fused multiply-add
+//			}
+//			if accumulate {
+//				s += c[r*ldc+j]
+//			}
+//			c[r*ldc+j] = s
+//		}
+//	}
+//
+// with MR = 8, NR = 32.
+//
+//go:noescape
+func kernel8x32BcastAVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
 // kernel6x16AVX2 computes the 6x16 tile c = a*b, or c += a*b when accumulate,
 // from the packed panel a (6 x kc, k-major) and the kc x 16 panel b with row
 // stride ldb; kc >= 1. It is, in Go:
@@ -141,6 +163,9 @@ func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int
 //
 //go:noescape
 func kernel6x8AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+// cpuid executes CPUID with EAX = leaf and ECX = sub.
+func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
 
 // epilogueAVX512 applies the epilogue to row[:n], n a multiple of 32; res may be nil. In Go:
 //

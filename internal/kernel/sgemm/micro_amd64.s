@@ -443,6 +443,120 @@ sum:
 	VZEROUPPER
 	RET
 
+// func kernel8x32BcastAVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+// Requires: AVX, AVX512F
+TEXT ·kernel8x32BcastAVX512(SB), NOSPLIT, $0-49
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	MOVQ   kc+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+
+loop:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      64(DX), Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z0, Z2, Z16
+	VFMADD231PS  Z1, Z2, Z17
+	VBROADCASTSS 4(CX), Z2
+	VFMADD231PS  Z0, Z2, Z18
+	VFMADD231PS  Z1, Z2, Z19
+	VBROADCASTSS 8(CX), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS 12(CX), Z2
+	VFMADD231PS  Z0, Z2, Z22
+	VFMADD231PS  Z1, Z2, Z23
+	VBROADCASTSS 16(CX), Z2
+	VFMADD231PS  Z0, Z2, Z24
+	VFMADD231PS  Z1, Z2, Z25
+	VBROADCASTSS 20(CX), Z2
+	VFMADD231PS  Z0, Z2, Z26
+	VFMADD231PS  Z1, Z2, Z27
+	VBROADCASTSS 24(CX), Z2
+	VFMADD231PS  Z0, Z2, Z28
+	VFMADD231PS  Z1, Z2, Z29
+	VBROADCASTSS 28(CX), Z2
+	VFMADD231PS  Z0, Z2, Z30
+	VFMADD231PS  Z1, Z2, Z31
+	ADDQ         $0x00000020, CX
+	ADDQ         BX, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
+	SHLQ         $0x02, CX
+	MOVB         accumulate+48(FP), DL
+	TESTB        DL, DL
+	JZ           store
+	MOVQ         AX, DX
+	VADDPS       (DX), Z16, Z16
+	VADDPS       64(DX), Z17, Z17
+	ADDQ         CX, DX
+	VADDPS       (DX), Z18, Z18
+	VADDPS       64(DX), Z19, Z19
+	ADDQ         CX, DX
+	VADDPS       (DX), Z20, Z20
+	VADDPS       64(DX), Z21, Z21
+	ADDQ         CX, DX
+	VADDPS       (DX), Z22, Z22
+	VADDPS       64(DX), Z23, Z23
+	ADDQ         CX, DX
+	VADDPS       (DX), Z24, Z24
+	VADDPS       64(DX), Z25, Z25
+	ADDQ         CX, DX
+	VADDPS       (DX), Z26, Z26
+	VADDPS       64(DX), Z27, Z27
+	ADDQ         CX, DX
+	VADDPS       (DX), Z28, Z28
+	VADDPS       64(DX), Z29, Z29
+	ADDQ         CX, DX
+	VADDPS       (DX), Z30, Z30
+	VADDPS       64(DX), Z31, Z31
+
+store:
+	VMOVUPS Z16, (AX)
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z18, (AX)
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z20, (AX)
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z22, (AX)
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z24, (AX)
+	VMOVUPS Z25, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z26, (AX)
+	VMOVUPS Z27, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z28, (AX)
+	VMOVUPS Z29, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z30, (AX)
+	VMOVUPS Z31, 64(AX)
+	VZEROUPPER
+	RET
+
 // func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 // Requires: AVX, FMA3, MMX+
 TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-49
@@ -610,6 +724,18 @@ store:
 	ADDQ    CX, AX
 	VMOVUPS Y5, (AX)
 	VZEROUPPER
+	RET
+
+// func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
+// Requires: CPUID
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL leaf+0(FP), AX
+	MOVL sub+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
 	RET
 
 // func epilogueAVX512(row *float32, n int, scale float32, shift float32, res *float32, relu bool)
