@@ -90,10 +90,9 @@ func main() {
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{8}})
 	columnKernel()
 	// Zen 5 runs two zmm FMAs a cycle but loads at most two vectors: folded,
-	// the 8x32 tile's 16 broadcasts and 2 rows of B are 18 loads a step (at
-	// best 16/18 of the FMA peak; measured 150 of 208 GFLOP/s in L1). One
-	// broadcast per row of A halves them (185-190). Zen 5 reads B without
-	// the software prefetch: as fast in L1, 1-5% faster on convolutions.
+	// the 8x32 tile's 16 broadcasts and 2 rows of B are 18 loads a step, so
+	// one broadcast per row of A (10 loads) runs nearer the FMA peak. The
+	// software prefetch did not pay there (docs/performance.md, "Zen 5").
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16, 16}, sep: true, tag: "Bcast", pf: -1})
 	// 16 ymm registers: 12 accumulators, 2 for the row of B, 1 broadcast.
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8, 8}})
