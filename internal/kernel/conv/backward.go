@@ -69,6 +69,24 @@ func gatherRows(m, c, hw, ld int, src, dst []float32) {
 	})
 }
 
+// gatherColumns writes the c channels of m images of src (m x c x hw) as
+// one ld x kg matrix per group of kg channels, ld = m*hw: pixel p of image
+// i, channel grp*kg+k at dst[grp*ld*kg + (i*hw+p)*kg + k].
+func gatherColumns(m, c, kg, hw int, src, dst []float32) {
+	ld := m * hw
+	parallel.For(m, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for ch := range c {
+				grp, k := ch/kg, ch%kg
+				out := dst[grp*ld*kg+i*hw*kg+k:]
+				for p, v := range src[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+					out[p*kg] = v
+				}
+			}
+		}
+	})
+}
+
 // im2colChunk writes the im2col rows of m images of x side by side: row
 // (ch, r, s) of image i at cols[(ch*R*S + r*S + s)*ld + i*ohow].
 func (g *geom) im2colChunk(m, ld int, x, cols []float32) {
@@ -286,23 +304,25 @@ func (g *geom) backwardDataChunks(m int, dy, w, dx, ws []float32) {
 // backwardFilterChunks is BackwardFilter for m images at a time: one
 // product per group over the chunk's im2col rows side by side. It computes
 // dW^T = cols * dy^T, so that the wide im2col rows are the product's A
-// operand, packed along their rows, and only the narrower output gradients
-// are packed across them; dW^T sums the chunks in the workspace.
+// operand, packed along their rows, and the output gradients, transposed
+// once here, are a B the kernels read in place: as a transposed operand
+// every block of rows packed all of it again. dW^T sums the chunks in the
+// workspace.
 func (g *geom) backwardFilterChunks(m int, x, dy, dw, ws []float32) {
 	acc := ws[g.chunkFloats(m):][:g.K*g.kdim]
 	for img0 := 0; img0 < g.N; img0 += m {
 		mm := min(m, g.N-img0)
 		ld := mm * g.ohow
-		cols, dyb := ws[:g.C*g.R*g.S*ld], ws[g.C*g.R*g.S*ld:][:g.K*ld]
+		cols, dyt := ws[:g.C*g.R*g.S*ld], ws[g.C*g.R*g.S*ld:][:g.K*ld]
 		g.im2colChunk(mm, ld, x[img0*g.C*g.hw:], cols)
-		gatherRows(mm, g.K, g.ohow, ld, dy[img0*g.K*g.ohow:], dyb)
+		gatherColumns(mm, g.K, g.kg, g.ohow, dy[img0*g.K*g.ohow:], dyt)
 		beta := float32(1)
 		if img0 == 0 {
 			beta = 0
 		}
 		for grp := range g.Groups {
-			sgemm.Sgemm(false, true, g.kdim, g.kg, ld, 1, cols[grp*g.kdim*ld:], ld,
-				dyb[grp*g.kg*ld:], ld, beta, acc[grp*g.kdim*g.kg:], g.kg)
+			sgemm.Sgemm(false, false, g.kdim, g.kg, ld, 1, cols[grp*g.kdim*ld:], ld,
+				dyt[grp*ld*g.kg:], g.kg, beta, acc[grp*g.kdim*g.kg:], g.kg)
 		}
 	}
 	for grp := range g.Groups {

@@ -81,7 +81,7 @@ func batchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runV
 	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
 	forChannels(c, n*hw, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, relu)
+			bnTrainChannel(&fastPlanes, n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, relu)
 		}
 	})
 }
@@ -90,7 +90,7 @@ func batchNormTrain(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runV
 func BatchNormTrainRef(n, c, hw int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32) {
 	checkBN(n, c, hw, x, y, gamma, beta, mean, invstd, runMean, runVar)
 	for ch := range c {
-		bnTrainChannel(n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, false)
+		bnTrainChannel(&refPlanes, n, c, hw, ch, x, gamma, beta, y, mean, invstd, runMean, runVar, momentum, eps, false)
 	}
 }
 
@@ -106,21 +106,16 @@ func checkBN(n, c, hw int, x, y []float32, perChannel ...[]float32) {
 	}
 }
 
-func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32, relu bool) {
+func bnTrainChannel(k *bnPlanes, n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, runVar []float32, momentum, eps float32, relu bool) {
 	cnt := float64(n * hw)
 	var sum float64
 	for img := range n {
-		for _, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
-			sum += float64(v)
-		}
+		sum += k.sum(x[(img*c+ch)*hw : (img*c+ch+1)*hw])
 	}
 	m := sum / cnt
 	var sq float64
 	for img := range n {
-		for _, v := range x[(img*c+ch)*hw : (img*c+ch+1)*hw] {
-			d := float64(v) - m
-			sq += d * d
-		}
+		sq += k.sqDev(x[(img*c+ch)*hw:(img*c+ch+1)*hw], m)
 	}
 	variance := sq / cnt
 	is := 1 / math.Sqrt(variance+float64(eps))
@@ -129,17 +124,7 @@ func bnTrainChannel(n, c, hw, ch int, x, gamma, beta, y, mean, invstd, runMean, 
 	// when the mean dwarfs the spread, losing digits the backward pass needs.
 	s, mf, b := float32(is*float64(gamma[ch])), float32(m), beta[ch]
 	for img := range n {
-		yy := y[(img*c+ch)*hw : (img*c+ch+1)*hw]
-		xx := x[(img*c+ch)*hw : (img*c+ch+1)*hw]
-		if relu {
-			for i, v := range xx {
-				yy[i] = max((v-mf)*s+b, 0)
-			}
-			continue
-		}
-		for i, v := range xx {
-			yy[i] = (v-mf)*s + b
-		}
+		k.apply(y[(img*c+ch)*hw:(img*c+ch+1)*hw], x[(img*c+ch)*hw:(img*c+ch+1)*hw], mf, s, b, relu)
 	}
 	unbiased := variance
 	if cnt > 1 {
@@ -171,7 +156,7 @@ func batchNormBackward(n, c, hw int, x, y, dy, gamma, mean, invstd, dx, dgamma, 
 	checkLen("dy", dy, n*c*hw)
 	forChannels(c, n*hw, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			bnBackwardChannel(n, c, hw, ch, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+			bnBackwardChannel(&fastPlanes, n, c, hw, ch, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 		}
 	})
 }
@@ -181,43 +166,107 @@ func BatchNormBackwardRef(n, c, hw int, x, dy, gamma, mean, invstd, dx, dgamma, 
 	checkBN(n, c, hw, x, dx, gamma, mean, invstd, dgamma, dbeta)
 	checkLen("dy", dy, n*c*hw)
 	for ch := range c {
-		bnBackwardChannel(n, c, hw, ch, x, nil, dy, gamma, mean, invstd, dx, dgamma, dbeta)
+		bnBackwardChannel(&refPlanes, n, c, hw, ch, x, nil, dy, gamma, mean, invstd, dx, dgamma, dbeta)
 	}
 }
 
 // bnBackwardChannel computes channel ch's gradients; with y set, dy counts
 // only where y (a ReLU's output) is positive.
-func bnBackwardChannel(n, c, hw, ch int, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
+func bnBackwardChannel(k *bnPlanes, n, c, hw, ch int, x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta []float32) {
 	m, is := float64(mean[ch]), float64(invstd[ch])
-	var sdy, sdyx float64
-	for img := range n {
-		off := (img*c + ch) * hw
-		xx := x[off : off+hw]
-		for i, d := range dy[off : off+hw] {
-			if y != nil {
-				d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[off+i]))
-			}
-			sdy += float64(d)
-			sdyx += float64(d) * (float64(xx[i]) - m)
+	plane := func(s []float32, img int) []float32 {
+		if s == nil {
+			return nil
 		}
+		return s[(img*c+ch)*hw : (img*c+ch+1)*hw]
 	}
+	var sums [2]float64 // of dy and of dy*(x-mean)
+	for img := range n {
+		k.gradSums(plane(dy, img), plane(x, img), plane(y, img), m, &sums)
+	}
+	sdy, sdyx := sums[0], sums[1]
 	dg := sdyx * is
 	dgamma[ch], dbeta[ch] = float32(dg), float32(sdy)
 	cnt := float64(n * hw)
 	// dx = k*dy + a*(x-mean) + b, folded per channel; x-mean is kept apart
 	// so a large mean does not cancel in float32.
-	k := float64(gamma[ch]) * is
-	a := -k * dg * is / cnt
-	b := -k * sdy / cnt
-	kf, af, bf, mf := float32(k), float32(a), float32(b), float32(m)
+	kk := float64(gamma[ch]) * is
+	a := -kk * dg * is / cnt
+	b := -kk * sdy / cnt
+	kf, af, bf, mf := float32(kk), float32(a), float32(b), float32(m)
 	for img := range n {
-		off := (img*c + ch) * hw
-		xx, dd := x[off:off+hw], dx[off:off+hw]
-		for i, d := range dy[off : off+hw] {
-			if y != nil {
-				d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[off+i]))
-			}
-			dd[i] = kf*d + af*(xx[i]-mf) + bf
+		k.gradApply(plane(dx, img), plane(dy, img), plane(x, img), plane(y, img), kf, af, bf, mf)
+	}
+}
+
+// bnPlanes holds the passes over one image's channel plane that the batch
+// norm channel functions are made of: the generic loops, or vector kernels.
+type bnPlanes struct {
+	sum       func(x []float32) float64
+	sqDev     func(x []float32, m float64) float64
+	apply     func(y, x []float32, m, s, b float32, relu bool)
+	gradSums  func(dy, x, y []float32, m float64, sums *[2]float64)
+	gradApply func(dx, dy, x, y []float32, k, a, b, m float32)
+}
+
+var refPlanes = bnPlanes{sumF64Generic, sqDevF64Generic, bnApplyGeneric, bnGradSumsGeneric, bnGradApplyGeneric}
+
+// sumF64Generic returns the float64 sum of x.
+func sumF64Generic(x []float32) float64 {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	return sum
+}
+
+// sqDevF64Generic returns the float64 sum of the squared deviations of x
+// from m.
+func sqDevF64Generic(x []float32, m float64) float64 {
+	var sq float64
+	for _, v := range x {
+		d := float64(v) - m
+		sq += d * d
+	}
+	return sq
+}
+
+// bnApplyGeneric sets y = (x-m)*s + b, then max(y, 0) with relu.
+func bnApplyGeneric(y, x []float32, m, s, b float32, relu bool) {
+	y = y[:len(x)]
+	if relu {
+		for i, v := range x {
+			y[i] = max((v-m)*s+b, 0)
 		}
+		return
+	}
+	for i, v := range x {
+		y[i] = (v-m)*s + b
+	}
+}
+
+// bnGradSumsGeneric adds to sums the float64 sums of d and d*(x-m), where
+// d is dy, or 0 where y is set and not positive.
+func bnGradSumsGeneric(dy, x, y []float32, m float64, sums *[2]float64) {
+	x = x[:len(dy)]
+	sdy, sdyx := sums[0], sums[1]
+	for i, d := range dy {
+		if y != nil {
+			d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[i]))
+		}
+		sdy += float64(d)
+		sdyx += float64(d) * (float64(x[i]) - m)
+	}
+	sums[0], sums[1] = sdy, sdyx
+}
+
+// bnGradApplyGeneric sets dx = k*d + a*(x-m) + b, d as in bnGradSumsGeneric.
+func bnGradApplyGeneric(dx, dy, x, y []float32, k, a, b, m float32) {
+	dx, x = dx[:len(dy)], x[:len(dy)]
+	for i, d := range dy {
+		if y != nil {
+			d = math.Float32frombits(math.Float32bits(d) & positiveMask(y[i]))
+		}
+		dx[i] = k*d + a*(x[i]-m) + b
 	}
 }

@@ -356,3 +356,30 @@ func TestBatchNormReLUFused(t *testing.T) {
 		kerneltest.CheckNMSE(t, "fused batch norm", p[1], p[0], 0)
 	}
 }
+
+// The fused BatchNorm+ReLU passes on odd shapes, whose planes run the
+// vector kernels and their scalar tails, equal the serial definitions.
+func TestBatchNormReLUMatchesRef(t *testing.T) {
+	for i, s := range oddShapes() {
+		n, c, hw := s.n, s.c, s.h*s.w
+		x, gamma, beta, dy := kerneltest.Rand(n*c*hw, uint64(i)), kerneltest.Rand(c, 2), kerneltest.Rand(c, 3), kerneltest.Rand(n*c*hw, 4)
+		want, wm, wi := make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		BatchNormTrainRef(n, c, hw, x, gamma, beta, want, wm, wi, make([]float32, c), make([]float32, c), BNMomentum, 1e-5)
+		for j, v := range want {
+			want[j] = max(v, 0)
+		}
+		d := make([]float32, len(dy))
+		ReLUBackward(want, dy, d)
+		wdx, wdg, wdb := make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		BatchNormBackwardRef(n, c, hw, x, d, gamma, wm, wi, wdx, wdg, wdb)
+
+		y, m, is := make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		BatchNormReLUTrain(n, c, hw, x, gamma, beta, y, m, is, make([]float32, c), make([]float32, c), BNMomentum, 1e-5)
+		dx, dg, db := make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		BatchNormReLUBackward(n, c, hw, x, y, dy, gamma, m, is, dx, dg, db)
+		name := fmt.Sprintf("%+v", s)
+		for _, p := range [][2][]float32{{y, want}, {dx, wdx}, {dg, wdg}, {db, wdb}} {
+			kerneltest.CheckNMSE(t, name, p[0], p[1], 0)
+		}
+	}
+}

@@ -4,7 +4,7 @@ package ops
 
 import "golang.org/x/sys/cpu"
 
-//go:generate go run -C _asm . -out ../pool_amd64.s -stubs ../pool_amd64.go -pkg ops
+//go:generate go run -C _asm . -out ../ops_amd64.s -stubs ../ops_amd64.go -pkg ops
 
 // maxPool2 runs maxPool2AVX512 where the CPU has AVX-512 (x/sys/cpu honours
 // GODEBUG=cpu.avx512f=off), else maxPool2Generic.

@@ -133,3 +133,18 @@ func epiAVX512(row []float32, scale, shift float32, res []float32, relu bool) {
 func epiAVX2(row []float32, scale, shift float32, res []float32, relu bool) {
 	vecEpilogue(epilogueAVX2, 16, row, scale, shift, res, relu)
 }
+
+// pack8 packs 8 rows of a row-major A, kc (a multiple of 16) columns, into
+// dst (kc x 8) with pack8AVX512 where the CPU has AVX-512; nil elsewhere.
+var pack8 = func() func(dst, src []float32, lda, kc int, alpha float32) {
+	if !hasISA([]string{"AVX", "AVX512F"}) {
+		return nil
+	}
+	return func(dst, src []float32, lda, kc int, alpha float32) {
+		if kc == 0 {
+			return
+		}
+		_, _ = dst[8*kc-1], src[7*lda+kc-1]
+		pack8AVX512(&dst[0], &src[0], lda, kc, alpha)
+	}
+}()

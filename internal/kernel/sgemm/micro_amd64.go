@@ -164,6 +164,18 @@ func kernel6x16AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int
 //go:noescape
 func kernel6x8AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
+// pack8AVX512 writes alpha times the kc columns (a multiple of 16) of
+// the 8 rows of src, lda apart, to dst column by column. In Go:
+//
+//	for r := range 8 {
+//		for p := range kc {
+//			dst[p*8+r] = alpha * src[r*lda+p]
+//		}
+//	}
+//
+//go:noescape
+func pack8AVX512(dst *float32, src *float32, lda int, kc int, alpha float32)
+
 // cpuid executes CPUID with EAX = leaf and ECX = sub.
 func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
 

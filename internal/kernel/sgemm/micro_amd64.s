@@ -726,6 +726,79 @@ store:
 	VZEROUPPER
 	RET
 
+// func pack8AVX512(dst *float32, src *float32, lda int, kc int, alpha float32)
+// Requires: AVX, AVX512F
+TEXT ·pack8AVX512(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         lda+16(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         kc+24(FP), BX
+	VBROADCASTSS alpha+32(FP), Z0
+	LEAQ         (DX)(DX*2), SI
+	LEAQ         (CX)(DX*4), DI
+	SHRQ         $0x04, BX
+	JZ           pack_done
+
+pack_loop:
+	VMULPS     (CX), Z0, Z1
+	VMULPS     (CX)(DX*1), Z0, Z2
+	VMULPS     (CX)(DX*2), Z0, Z3
+	VMULPS     (CX)(SI*1), Z0, Z4
+	VMULPS     (DI), Z0, Z5
+	VMULPS     (DI)(DX*1), Z0, Z6
+	VMULPS     (DI)(DX*2), Z0, Z7
+	VMULPS     (DI)(SI*1), Z0, Z8
+	VUNPCKLPS  Z2, Z1, Z9
+	VUNPCKHPS  Z2, Z1, Z1
+	VUNPCKLPS  Z4, Z3, Z2
+	VUNPCKHPS  Z4, Z3, Z3
+	VUNPCKLPS  Z6, Z5, Z4
+	VUNPCKHPS  Z6, Z5, Z5
+	VUNPCKLPS  Z8, Z7, Z6
+	VUNPCKHPS  Z8, Z7, Z7
+	VUNPCKLPD  Z2, Z9, Z8
+	VUNPCKHPD  Z2, Z9, Z2
+	VUNPCKLPD  Z3, Z1, Z9
+	VUNPCKHPD  Z3, Z1, Z1
+	VUNPCKLPD  Z6, Z4, Z3
+	VUNPCKHPD  Z6, Z4, Z4
+	VUNPCKLPD  Z7, Z5, Z6
+	VUNPCKHPD  Z7, Z5, Z5
+	VSHUFF32X4 $0x44, Z3, Z8, Z7
+	VSHUFF32X4 $0xee, Z3, Z8, Z3
+	VSHUFF32X4 $0x44, Z4, Z2, Z8
+	VSHUFF32X4 $0xee, Z4, Z2, Z2
+	VSHUFF32X4 $0x88, Z8, Z7, Z4
+	VMOVUPS    Z4, (AX)
+	VSHUFF32X4 $0xdd, Z8, Z7, Z4
+	VMOVUPS    Z4, 128(AX)
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VMOVUPS    Z4, 256(AX)
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VMOVUPS    Z2, 384(AX)
+	VSHUFF32X4 $0x44, Z6, Z9, Z2
+	VSHUFF32X4 $0xee, Z6, Z9, Z3
+	VSHUFF32X4 $0x44, Z5, Z1, Z4
+	VSHUFF32X4 $0xee, Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z4, Z2, Z5
+	VMOVUPS    Z5, 64(AX)
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMOVUPS    Z2, 192(AX)
+	VSHUFF32X4 $0x88, Z1, Z3, Z2
+	VMOVUPS    Z2, 320(AX)
+	VSHUFF32X4 $0xdd, Z1, Z3, Z1
+	VMOVUPS    Z1, 448(AX)
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DI
+	ADDQ       $0x00000200, AX
+	DECQ       BX
+	JNZ        pack_loop
+
+pack_done:
+	VZEROUPPER
+	RET
+
 // func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
 // Requires: CPUID
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -39,10 +39,15 @@ func packA(v *variant, dst []float32, transA bool, m, k int, alpha float32, a []
 					}
 					continue
 				}
+				done := 0
+				if rows == 8 && mr == 8 && pack8 != nil {
+					done = kc &^ 15
+					pack8(out, a[i*lda+p0:], lda, done, alpha)
+				}
 				for r := range rows {
-					src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kc]
+					src := a[(i+r)*lda+p0+done : (i+r)*lda+p0+kc]
 					for p, x := range src {
-						out[p*mr+r] = alpha * x
+						out[(done+p)*mr+r] = alpha * x
 					}
 				}
 			}

@@ -1,6 +1,7 @@
-// Command _asm generates the AVX-512 kernel of the 2x2 max pool with avo.
+// Command _asm generates the AVX-512 kernels of package ops with avo: the
+// 2x2 max pool and the per-plane passes of training batch normalisation.
 //
-// Run from this directory: go run . -out ../pool_amd64.s -stubs ../pool_amd64.go -pkg ops
+// Run from this directory: go run . -out ../ops_amd64.s -stubs ../ops_amd64.go -pkg ops
 package main
 
 import (
@@ -20,6 +21,11 @@ func main() {
 		DATA(4*i, U32(2*i+1))
 	}
 	maxPool2(evens, odds)
+	sumF64()
+	sqDevF64()
+	bnApply()
+	bnBackwardSums()
+	bnBackwardApply()
 	Generate()
 }
 

@@ -97,6 +97,7 @@ func main() {
 	// 16 ymm registers: 12 accumulators, 2 for the row of B, 1 broadcast.
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8, 8}})
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8}})
+	pack8()
 	cpuid()
 	epilogue("AVX512", 16, ZMM, func(r reg.VecVirtual) { VPXORD(r, r, r) })
 	epilogue("AVX2", 8, YMM, func(r reg.VecVirtual) { VXORPS(r, r, r) })

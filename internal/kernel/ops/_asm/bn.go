@@ -1,0 +1,338 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The batch-norm kernels work on one contiguous plane (an image's channel)
+// in whole vectors of 16; the Go caller runs the scalar loop on the rest.
+// Sums are kept in float64 as the Go loops keep them; the float32
+// arithmetic does what the Go expression does, operation by operation, so
+// that the results are those of the reference loops.
+
+// sumF64 generates the float64 sum of a plane.
+func sumF64() {
+	TEXT("sumF64AVX512", NOSPLIT, "func(x *float32, n int) float64")
+	Pragma("noescape")
+	Doc(
+		"sumF64AVX512 returns the float64 sum of x[:n], n a multiple of 16:",
+		"",
+		"\tfor _, v := range x[:n] {",
+		"\t\tsum += float64(v)",
+		"\t}",
+	)
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := [2]reg.VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VPXORD(a, a, a)
+	}
+	SHRQ(U8(4), n)
+	JZ(LabelRef("sum_done"))
+	Label("sum_loop")
+	for h, a := range acc {
+		v := ZMM()
+		VCVTPS2PD(Mem{Base: x, Disp: 32 * h}, v)
+		VADDPD(v, a, a)
+	}
+	ADDQ(U32(64), x)
+	DECQ(n)
+	JNZ(LabelRef("sum_loop"))
+	Label("sum_done")
+	VADDPD(acc[1], acc[0], acc[0])
+	storeReturn(reduceF64(acc[0]))
+	VZEROUPPER()
+	RET()
+}
+
+// sqDevF64 generates the float64 sum of squared deviations from m.
+func sqDevF64() {
+	TEXT("sqDevF64AVX512", NOSPLIT, "func(x *float32, n int, m float64) float64")
+	Pragma("noescape")
+	Doc(
+		"sqDevF64AVX512 returns the float64 sum of (x[i]-m)^2 over x[:n], n a",
+		"multiple of 16:",
+		"",
+		"\tfor _, v := range x[:n] {",
+		"\t\td := float64(v) - m",
+		"\t\tsq += d * d",
+		"\t}",
+	)
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	m := ZMM()
+	broadcastD("m", m)
+	acc := [2]reg.VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VPXORD(a, a, a)
+	}
+	SHRQ(U8(4), n)
+	JZ(LabelRef("sq_done"))
+	Label("sq_loop")
+	for h, a := range acc {
+		v := ZMM()
+		VCVTPS2PD(Mem{Base: x, Disp: 32 * h}, v)
+		VSUBPD(m, v, v)
+		VFMADD231PD(v, v, a)
+	}
+	ADDQ(U32(64), x)
+	DECQ(n)
+	JNZ(LabelRef("sq_loop"))
+	Label("sq_done")
+	VADDPD(acc[1], acc[0], acc[0])
+	storeReturn(reduceF64(acc[0]))
+	VZEROUPPER()
+	RET()
+}
+
+// bnApply generates the forward normalisation of a plane.
+func bnApply() {
+	TEXT("bnApplyAVX512", NOSPLIT, "func(y, x *float32, n int, m, s, b float32, relu bool)")
+	Pragma("noescape")
+	Doc(
+		"bnApplyAVX512 sets y[i] = (x[i]-m)*s + b over x[:n], n a multiple of 16,",
+		"then max(y[i], 0) with relu; y may be x. In Go:",
+		"",
+		"\tfor i, v := range x[:n] {",
+		"\t\ty[i] = (v-m)*s + b // max(..., 0) with relu",
+		"\t}",
+	)
+	y := Load(Param("y"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	m, s, b, zero := ZMM(), ZMM(), ZMM(), ZMM()
+	broadcastS("m", m)
+	broadcastS("s", s)
+	broadcastS("b", b)
+	VPXORD(zero, zero, zero)
+	relu := Load(Param("relu"), GP8())
+	SHRQ(U8(4), n)
+	JZ(LabelRef("apply_done"))
+	TESTB(relu, relu)
+	JNZ(LabelRef("apply_relu"))
+	Label("apply_loop")
+	v := ZMM()
+	VMOVUPS(Mem{Base: x}, v)
+	VSUBPS(m, v, v)
+	VMULPS(s, v, v)
+	VADDPS(b, v, v)
+	VMOVUPS(v, Mem{Base: y})
+	ADDQ(U32(64), x)
+	ADDQ(U32(64), y)
+	DECQ(n)
+	JNZ(LabelRef("apply_loop"))
+	JMP(LabelRef("apply_done"))
+	Label("apply_relu")
+	w := ZMM()
+	VMOVUPS(Mem{Base: x}, w)
+	VSUBPS(m, w, w)
+	VMULPS(s, w, w)
+	VADDPS(b, w, w)
+	// VMAXPS returns its second source when either is NaN or both are
+	// zeros, so a NaN stays and -0 comes out; adding +0 makes that +0, as
+	// Go's max does.
+	VMAXPS(w, zero, w)
+	VADDPS(zero, w, w)
+	VMOVUPS(w, Mem{Base: y})
+	ADDQ(U32(64), x)
+	ADDQ(U32(64), y)
+	DECQ(n)
+	JNZ(LabelRef("apply_relu"))
+	Label("apply_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bnBackwardSums generates the two sums of the backward pass.
+func bnBackwardSums() {
+	TEXT("bnBackwardSumsAVX512", NOSPLIT, "func(dy, x, y *float32, n int, m float64, sums *[2]float64)")
+	Pragma("noescape")
+	Doc(
+		"bnBackwardSumsAVX512 adds to sums[0] the float64 sum of d and to sums[1]",
+		"that of d*(x[i]-m) over [0, n), n a multiple of 16, where d is dy[i], or",
+		"0 where y is set and y[i] is not positive (a ReLU's output). In Go:",
+		"",
+		"\tfor i, d := range dy[:n] {",
+		"\t\tif y != nil && !(y[i] > 0) {",
+		"\t\t\td = 0",
+		"\t\t}",
+		"\t\tsums[0] += float64(d)",
+		"\t\tsums[1] += float64(d) * (float64(x[i]) - m)",
+		"\t}",
+	)
+	dy := Load(Param("dy"), GP64())
+	x := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	n := Load(Param("n"), GP64())
+	m, zero := ZMM(), ZMM()
+	broadcastD("m", m)
+	VPXORD(zero, zero, zero)
+	sdy := [2]reg.VecVirtual{ZMM(), ZMM()}
+	sdyx := [2]reg.VecVirtual{ZMM(), ZMM()}
+	for _, a := range append(sdy[:], sdyx[:]...) {
+		VPXORD(a, a, a)
+	}
+	SHRQ(U8(4), n)
+	JZ(LabelRef("sums_done"))
+	body := func(masked bool) {
+		d := ZMM()
+		if masked {
+			k := K()
+			VCMPPS(U8(0x11), Mem{Base: y}, zero, k) // 0 < y, false for NaN
+			VMOVUPS_Z(Mem{Base: dy}, k, d)
+			ADDQ(U32(64), y)
+		} else {
+			VMOVUPS(Mem{Base: dy}, d)
+		}
+		for h := range 2 {
+			half := d.AsY()
+			if h == 1 {
+				half = YMM()
+				VEXTRACTF64X4(U8(1), d, half)
+			}
+			dd, xx := ZMM(), ZMM()
+			VCVTPS2PD(half, dd)
+			VCVTPS2PD(Mem{Base: x, Disp: 32 * h}, xx)
+			VSUBPD(m, xx, xx)
+			VADDPD(dd, sdy[h], sdy[h])
+			VFMADD231PD(xx, dd, sdyx[h])
+		}
+		ADDQ(U32(64), dy)
+		ADDQ(U32(64), x)
+	}
+	TESTQ(y, y)
+	JNZ(LabelRef("sums_masked"))
+	Label("sums_plain")
+	body(false)
+	DECQ(n)
+	JNZ(LabelRef("sums_plain"))
+	JMP(LabelRef("sums_done"))
+	Label("sums_masked")
+	body(true)
+	DECQ(n)
+	JNZ(LabelRef("sums_masked"))
+	Label("sums_done")
+	p := Load(Param("sums"), GP64())
+	VADDPD(sdy[1], sdy[0], sdy[0])
+	VADDPD(sdyx[1], sdyx[0], sdyx[0])
+	a, c := reduceF64(sdy[0]), reduceF64(sdyx[0])
+	VADDSD(Mem{Base: p}, a, a)
+	VADDSD(Mem{Base: p, Disp: 8}, c, c)
+	VMOVSD(a, Mem{Base: p})
+	VMOVSD(c, Mem{Base: p, Disp: 8})
+	VZEROUPPER()
+	RET()
+}
+
+// bnBackwardApply generates the input gradient of a plane.
+func bnBackwardApply() {
+	TEXT("bnBackwardApplyAVX512", NOSPLIT, "func(dx, dy, x, y *float32, n int, k, a, b, m float32)")
+	Pragma("noescape")
+	Doc(
+		"bnBackwardApplyAVX512 sets dx[i] = k*d + a*(x[i]-m) + b over [0, n), n a",
+		"multiple of 16, with d as in bnBackwardSumsAVX512. In Go:",
+		"",
+		"\tfor i, d := range dy[:n] {",
+		"\t\tif y != nil && !(y[i] > 0) {",
+		"\t\t\td = 0",
+		"\t\t}",
+		"\t\tdx[i] = k*d + a*(x[i]-m) + b",
+		"\t}",
+	)
+	dx := Load(Param("dx"), GP64())
+	dy := Load(Param("dy"), GP64())
+	x := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	n := Load(Param("n"), GP64())
+	kv, av, bv, mv, zero := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	broadcastS("k", kv)
+	broadcastS("a", av)
+	broadcastS("b", bv)
+	broadcastS("m", mv)
+	VPXORD(zero, zero, zero)
+	SHRQ(U8(4), n)
+	JZ(LabelRef("dx_done"))
+	body := func(masked bool) {
+		d, t := ZMM(), ZMM()
+		if masked {
+			k := K()
+			VCMPPS(U8(0x11), Mem{Base: y}, zero, k)
+			VMOVUPS_Z(Mem{Base: dy}, k, d)
+			ADDQ(U32(64), y)
+		} else {
+			VMOVUPS(Mem{Base: dy}, d)
+		}
+		VMULPS(kv, d, d)
+		VMOVUPS(Mem{Base: x}, t)
+		VSUBPS(mv, t, t)
+		VMULPS(av, t, t)
+		VADDPS(t, d, d)
+		VADDPS(bv, d, d)
+		VMOVUPS(d, Mem{Base: dx})
+		ADDQ(U32(64), dx)
+		ADDQ(U32(64), dy)
+		ADDQ(U32(64), x)
+	}
+	TESTQ(y, y)
+	JNZ(LabelRef("dx_masked"))
+	Label("dx_plain")
+	body(false)
+	DECQ(n)
+	JNZ(LabelRef("dx_plain"))
+	JMP(LabelRef("dx_done"))
+	Label("dx_masked")
+	body(true)
+	DECQ(n)
+	JNZ(LabelRef("dx_masked"))
+	Label("dx_done")
+	VZEROUPPER()
+	RET()
+}
+
+// reduceF64 returns, in the low lane of an XMM register, the sum of the
+// eight float64 lanes of z.
+func reduceF64(z reg.VecVirtual) reg.Register {
+	hi := YMM()
+	VEXTRACTF64X4(U8(1), z, hi)
+	lo := z.AsY()
+	VADDPD(hi, lo, lo)
+	h2 := XMM()
+	VEXTRACTF128(U8(1), lo, h2)
+	l2 := z.AsX()
+	VADDPD(h2, l2, l2)
+	h1 := XMM()
+	VUNPCKHPD(l2, l2, h1)
+	VADDSD(h1, l2, l2)
+	return l2
+}
+
+// broadcastS fills v with the float32 parameter name, read from memory.
+func broadcastS(name string, v reg.VecVirtual) {
+	VBROADCASTSS(paramAddr(name), v)
+}
+
+// broadcastD fills v with the float64 parameter name, read from memory.
+func broadcastD(name string, v reg.VecVirtual) {
+	VBROADCASTSD(paramAddr(name), v)
+}
+
+func paramAddr(name string) Mem {
+	p, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return p.Addr
+}
+
+// storeReturn writes the low float64 of x to the function's result with a
+// VEX instruction: an SSE store after zmm work costs a state switch on
+// Intel CPUs.
+func storeReturn(x reg.Register) {
+	r, err := ReturnIndex(0).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VMOVSD(x, r.Addr)
+}

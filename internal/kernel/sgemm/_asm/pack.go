@@ -1,0 +1,113 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// pack8 generates the packing of an 8-row panel of A stored by rows: 16
+// columns at a time it loads the 8 rows and transposes the 8x16 block in
+// registers (two rounds of unpacks within 128-bit lanes, two of lane
+// shuffles), so that every store is a whole vector; the scalar loop it
+// replaces wrote one float at a time, 8 apart, and was most of the
+// backward-filter products at 32x32.
+func pack8() {
+	TEXT("pack8AVX512", NOSPLIT, "func(dst, src *float32, lda, kc int, alpha float32)")
+	Pragma("noescape")
+	Doc(
+		"pack8AVX512 writes alpha times the kc columns (a multiple of 16) of",
+		"the 8 rows of src, lda apart, to dst column by column. In Go:",
+		"",
+		"\tfor r := range 8 {",
+		"\t\tfor p := range kc {",
+		"\t\t\tdst[p*8+r] = alpha * src[r*lda+p]",
+		"\t\t}",
+		"\t}",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	kc := Load(Param("kc"), GP64())
+	alpha := ZMM()
+	a, err := Param("alpha").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(a.Addr, alpha)
+	lda3, src4 := GP64(), GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	LEAQ(Mem{Base: src, Index: lda, Scale: 4}, src4)
+	SHRQ(U8(4), kc)
+	JZ(LabelRef("pack_done"))
+	Label("pack_loop")
+	var r [8]reg.VecVirtual
+	for i := range r {
+		r[i] = ZMM()
+		base := src
+		if i >= 4 {
+			base = src4
+		}
+		m := Mem{Base: base}
+		switch i % 4 {
+		case 1:
+			m = Mem{Base: base, Index: lda, Scale: 1}
+		case 2:
+			m = Mem{Base: base, Index: lda, Scale: 2}
+		case 3:
+			m = Mem{Base: base, Index: lda3, Scale: 1}
+		}
+		VMULPS(m, alpha, r[i])
+	}
+	// t[2j], t[2j+1]: rows 2j, 2j+1 interleaved, columns 4L, 4L+1 and
+	// 4L+2, 4L+3 of each lane L.
+	var t [8]reg.VecVirtual
+	for j := range 4 {
+		t[2*j], t[2*j+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[2*j+1], r[2*j], t[2*j])
+		VUNPCKHPS(r[2*j+1], r[2*j], t[2*j+1])
+	}
+	// u[c] (rows 0-3) and v[c] (rows 4-7): lane L holds column 4L+c.
+	var u, v [4]reg.VecVirtual
+	for h, out := range [2]*[4]reg.VecVirtual{&u, &v} {
+		a, b, c, d := t[4*h], t[4*h+2], t[4*h+1], t[4*h+3]
+		for i := range out {
+			out[i] = ZMM()
+		}
+		VUNPCKLPD(b, a, out[0])
+		VUNPCKHPD(b, a, out[1])
+		VUNPCKLPD(d, c, out[2])
+		VUNPCKHPD(d, c, out[3])
+	}
+	// Columns c and c+1 of lane L, all 8 rows each, make output vector
+	// 2L + c/2.
+	for c := 0; c < 4; c += 2 {
+		p, q, p1, q1 := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x44), v[c], u[c], p)
+		VSHUFF32X4(U8(0xee), v[c], u[c], q)
+		VSHUFF32X4(U8(0x44), v[c+1], u[c+1], p1)
+		VSHUFF32X4(U8(0xee), v[c+1], u[c+1], q1)
+		for lane := range 4 {
+			o := ZMM()
+			lo, hi := p, p1
+			if lane >= 2 {
+				lo, hi = q, q1
+			}
+			imm := U8(0x88)
+			if lane%2 == 1 {
+				imm = U8(0xdd)
+			}
+			VSHUFF32X4(imm, hi, lo, o)
+			VMOVUPS(o, Mem{Base: dst, Disp: 64 * (2*lane + c/2)})
+		}
+	}
+	ADDQ(U32(64), src)
+	ADDQ(U32(64), src4)
+	ADDQ(U32(512), dst)
+	DECQ(kc)
+	JNZ(LabelRef("pack_loop"))
+	Label("pack_done")
+	VZEROUPPER()
+	RET()
+}
