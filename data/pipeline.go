@@ -41,7 +41,22 @@ type NormalizeImage struct {
 	Mean, Std [3]float32
 }
 
+// RandomErasing is PaddleClas's RandomErasing (Zhong et al.), run on the
+// normalised image: with probability Epsilon, up to Attempt draws of a
+// rectangle covering a fraction in [SL, SH] of the area with an aspect
+// ratio (height/width) in [R1, 1/R1] (log-uniform with LogAspect); the
+// first that fits inside is filled with Mean per channel (Mode "const"), a
+// standard normal per channel ("rand") or per value ("pixel").
+type RandomErasing struct {
+	Epsilon, SL, SH, R1 float64
+	Attempt             int
+	LogAspect           bool
+	Mean                [3]float32
+	Mode                string
+}
+
 func (DecodeImage) opName() string    { return "DecodeImage" }
+func (RandomErasing) opName() string  { return "RandomErasing" }
 func (RandCropImage) opName() string  { return "RandCropImage" }
 func (RandFlipImage) opName() string  { return "RandFlipImage" }
 func (ResizeImage) opName() string    { return "ResizeImage" }
@@ -51,12 +66,13 @@ func (NormalizeImage) opName() string { return "NormalizeImage" }
 // maxSide caps the sizes a pipeline may produce.
 const maxSide = 1 << 14
 
-// Pipeline is a compiled list of ops: DecodeImage first, NormalizeImage
-// last, and between them any of RandCropImage, RandFlipImage, ResizeImage
-// and CropImage, which work on uint8 RGB.
+// Pipeline is a compiled list of ops: DecodeImage first, then any of
+// RandCropImage, RandFlipImage, ResizeImage and CropImage, which work on
+// uint8 RGB, then NormalizeImage, then any RandomErasing on its floats.
 type Pipeline struct {
 	steps []Op // the ops between DecodeImage and NormalizeImage
 	norm  NormalizeImage
+	erase []RandomErasing
 	w, h  int
 }
 
@@ -74,15 +90,27 @@ func Compile(ops []Op) (*Pipeline, error) {
 	if _, ok := ops[0].(DecodeImage); !ok {
 		return nil, fmt.Errorf("data: transform op 0 is %s, want DecodeImage first", ops[0].opName())
 	}
-	norm, ok := ops[len(ops)-1].(NormalizeImage)
+	last := len(ops) - 1
+	var erase []RandomErasing
+	for ; last > 0; last-- {
+		e, ok := ops[last].(RandomErasing)
+		if !ok {
+			break
+		}
+		if err := e.validate(); err != nil {
+			return nil, fmt.Errorf("data: transform op %d (RandomErasing): %w", last, err)
+		}
+		erase = append([]RandomErasing{e}, erase...)
+	}
+	norm, ok := ops[last].(NormalizeImage)
 	if !ok {
-		return nil, fmt.Errorf("data: transform op %d is %s, want NormalizeImage last (the model takes normalised floats)",
-			len(ops)-1, ops[len(ops)-1].opName())
+		return nil, fmt.Errorf("data: transform op %d is %s, want NormalizeImage last, or followed only by RandomErasing (the model takes normalised floats)",
+			last, ops[last].opName())
 	}
 	if err := checkNormalize(norm); err != nil {
-		return nil, fmt.Errorf("data: transform op %d (NormalizeImage): %w", len(ops)-1, err)
+		return nil, fmt.Errorf("data: transform op %d (NormalizeImage): %w", last, err)
 	}
-	p := &Pipeline{steps: append([]Op(nil), ops[1:len(ops)-1]...), norm: norm}
+	p := &Pipeline{steps: append([]Op(nil), ops[1:last]...), norm: norm, erase: erase}
 	known := false // whether p.w x p.h is the size so far, whatever the input
 	for i, op := range p.steps {
 		err := checkStep(op)
@@ -201,7 +229,13 @@ func (p *Pipeline) apply(dst []float32, m *vision.RGB, r vision.Rand) error {
 	if m.W != p.w || m.H != p.h {
 		return fmt.Errorf("data: transform made a %dx%d image, want %dx%d", m.W, m.H, p.w, p.h)
 	}
-	return vision.NormalizePaddle(dst, m, p.norm.Scale, p.norm.Mean, p.norm.Std)
+	if err := vision.NormalizePaddle(dst, m, p.norm.Scale, p.norm.Mean, p.norm.Std); err != nil {
+		return err
+	}
+	for _, e := range p.erase {
+		e.apply(dst, p.w, p.h, r)
+	}
+	return nil
 }
 
 // EvalOptions returns the vision.Options that run the same pipeline (what
@@ -212,7 +246,7 @@ func (p *Pipeline) apply(dst []float32, m *vision.RGB, r vision.Rand) error {
 func (p *Pipeline) EvalOptions() (vision.Options, error) {
 	var r ResizeImage
 	var c CropImage
-	ok := len(p.steps) == 2
+	ok := len(p.steps) == 2 && len(p.erase) == 0
 	if ok {
 		r, ok = p.steps[0].(ResizeImage)
 	}

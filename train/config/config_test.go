@@ -455,3 +455,65 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// RandomErasing as PaddleClas's ImageNet configs spell it: strings that
+// Python evaluates, after NormalizeImage.
+func TestRandomErasingOp(t *testing.T) {
+	src := `
+Global:
+  epochs: 1
+Arch:
+  name: DLA46_c
+  class_num: 10
+Loss:
+  Train:
+    - CELoss:
+        weight: 1.0
+Optimizer:
+  name: Momentum
+  momentum: 0.9
+  lr:
+    name: Cosine
+    learning_rate: 0.1
+DataLoader:
+  Train:
+    dataset:
+      name: ImageNetDataset
+      image_root: ./train
+      transform_ops:
+        - DecodeImage:
+        - RandCropImage:
+            size: 32
+        - NormalizeImage:
+            order: ''
+        - RandomErasing:
+            EPSILON: 0.25
+            sl: 0.02
+            sh: 1.0/3.0
+            r1: 0.3
+            attempt: 10
+            use_log_aspect: True
+            mode: pixel
+    sampler:
+      batch_size: 8
+      shuffle: True
+      drop_last: True
+`
+	c, err := Parse([]byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := data.RandomErasing{Epsilon: 0.25, SL: 0.02, SH: 1.0 / 3.0, R1: 0.3, Attempt: 10, LogAspect: true, Mode: "pixel"}
+	if got := c.Train.Ops[len(c.Train.Ops)-1]; got != want {
+		t.Errorf("%+v, want %+v", got, want)
+	}
+	for _, o := range []struct{ override, err string }{
+		{"DataLoader.Train.dataset.transform_ops.3.RandomErasing.mode=noise", `mode: "noise": want "const", "rand" or "pixel"`},
+		{"DataLoader.Train.dataset.transform_ops.3.RandomErasing.sh=1/", "sh: cannot evaluate"},
+		{"DataLoader.Train.dataset.transform_ops.3.RandomErasing.probability=0.5", "probability"},
+	} {
+		if _, err := Parse([]byte(src), []string{o.override}); err == nil || !strings.Contains(err.Error(), o.err) {
+			t.Errorf("%s: %v, want %q", o.override, err, o.err)
+		}
+	}
+}

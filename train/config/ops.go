@@ -46,13 +46,15 @@ func (r *reader) ops(path string, v *value, infer bool) []data.Op {
 			}
 		case "NormalizeImage":
 			op = r.normalizeImage(p)
+		case "RandomErasing":
+			op = r.randomErasing(p)
 		case "ToCHWImage":
 			if !infer || i != len(v.list)-1 {
 				r.errorf(at, "only as the last of Infer's transforms (a dataset transposes to CHW itself)")
 			}
 		default:
 			if knownOps[name] {
-				r.errorf(at, "not supported (the ops are DecodeImage, RandCropImage, RandFlipImage, ResizeImage, CropImage, NormalizeImage)")
+				r.errorf(at, "not supported (the ops are DecodeImage, RandCropImage, RandFlipImage, ResizeImage, CropImage, NormalizeImage, RandomErasing)")
 			} else {
 				r.errorf(at, "unknown op")
 			}
@@ -75,7 +77,7 @@ func (r *reader) ops(path string, v *value, infer bool) []data.Op {
 var knownOps = map[string]bool{}
 
 func init() {
-	for _, n := range strings.Fields(`RandomErasing TimmAutoAugment AutoAugment Padv2 RandomCropImage RandCropImageV2
+	for _, n := range strings.Fields(`TimmAutoAugment AutoAugment Padv2 RandomCropImage RandCropImageV2
 		AugMix Cutout ColorJitter RandAugment RandAugmentV2 RandAugmentV3 RandAugmentV4 Pad Pad_paddle_vision ToTensor
 		Normalize RandomResizedCrop RandomHorizontalFlip RandomRotation RandomCrop Resize BlurImage RandomRot90
 		PCALighting HideAndSeek GridMask CropImageAtRatio CropWithPadding RandomInterpolationAugment RandomGrayscale
@@ -160,6 +162,52 @@ func (r *reader) size(p *section, key string) (w, h int) {
 		return 0, 0
 	}
 	return s[0], s[1]
+}
+
+func (r *reader) randomErasing(p *section) data.Op {
+	op := data.RandomErasing{
+		Epsilon: r.evalFloat(p, "EPSILON", 0.5), SL: r.evalFloat(p, "sl", 0.02), SH: r.evalFloat(p, "sh", 0.4),
+		R1: r.evalFloat(p, "r1", 0.3), Attempt: p.intRange("attempt", 100, 0, 1000),
+		LogAspect: p.bool("use_log_aspect", false), Mode: p.str("mode", "const", false),
+	}
+	if v := p.get("mean"); v != nil && v.k != kNull {
+		if s := p.floats("mean", 3); len(s) == 3 {
+			op.Mean = [3]float32{float32(s[0]), float32(s[1]), float32(s[2])}
+		}
+	}
+	switch op.Mode {
+	case "const", "rand", "pixel":
+	default:
+		r.errorf(join(p.path, "mode"), `%q: want "const", "rand" or "pixel"`, op.Mode)
+	}
+	if op.R1 <= 0 {
+		r.errorf(join(p.path, "r1"), "%v must be positive", op.R1)
+	}
+	return op
+}
+
+// evalFloat reads a number that PaddleClas passes through Python's eval
+// when it is a string ("1.0/3.0").
+func (r *reader) evalFloat(p *section, key string, def float64) float64 {
+	v := p.get(key)
+	if v == nil || v.k == kNull {
+		return def
+	}
+	x := v
+	if v.k == kStr {
+		e, err := pyEval(v.s, false)
+		if err != nil {
+			r.errorf(join(p.path, key), "cannot evaluate %s", v.describe())
+			return def
+		}
+		x = e
+	}
+	f, ok := number(x)
+	if !ok {
+		r.errorf(join(p.path, key), "want a number, have %s", v.describe())
+		return def
+	}
+	return f
 }
 
 func (r *reader) normalizeImage(p *section) data.Op {
