@@ -128,10 +128,9 @@ type Options struct {
 // slower, 64 and more faster) and at least 14x14 outputs. Its transformed
 // weights are 4x the size of the 3x3 filters (a 512x512 layer's 9.4 MB would
 // become 38 MB), and at 7x7, where DLA's widest filters are, a batch-1 image
-// has 4 tiles: too few to pay for that memory (DLA34 at 14x14 and up: 5%
-// faster than from 28x28 up, 233 MB peak instead of 180; with 7x7: 350 MB).
-// Below 28x28 it needs 128 channels: DLA46_c's 64->64 layers at 14x14 take
-// 0.074 ms on the bcast kernels against 0.095 with Winograd (two cores).
+// has 4 tiles: too few to pay for that memory. Below 28x28 it needs 128
+// channels: with 64 the bcast kernels are faster there. (The measurements:
+// docs/performance.md, "Measurements behind the code's choices".)
 const (
 	winogradMinChannels      = 64
 	winogradMinSize          = 14
@@ -332,9 +331,8 @@ const stemMaxWeights = 8192
 // the graph output), by one conv.Stem step built from their folded weights
 // (weights, by step): its two 16-channel activations then stay channel-
 // interleaved in the workspace, with no padded copies, and with winograd its
-// first two layers run Winograd algorithms (two cores, DLA's stem at
-// 224x224, BenchmarkStem: 2.90 ms as three plans, 2.69 fused, 1.76 with
-// Winograd). The three conv.Plans Compile made for them are dropped.
+// first two layers run Winograd algorithms (BenchmarkStem measures each
+// form). The three conv.Plans Compile made for them are dropped.
 func (e *Engine) fuseStem(weights map[int][]float32, single func(v int) bool, winograd bool) {
 	for i := 0; i+3 <= len(e.steps); i++ {
 		s := e.steps[i : i+3]
@@ -634,15 +632,9 @@ func (t *imageTask) Run(lo, hi int) {
 // side, one per worker (ForwardInto), each core through whole images with
 // no wait for the other at each layer and its activations in its own
 // cache. The whole batch in one pass, with every layer split over the
-// workers, gained only in Winograd's larger products. Batch 8 on two
-// workers, whole -> image by image: DLA34 177-183 -> 155-168 ms, DLA60
-// 290-297 -> 272-285, DLA102 475-485 -> 440-453, DLA169 744-783 -> 704-718
-// (peak RSS 903 -> 789 MB); batch 4 on one worker: DLA34 157 -> 151-153,
-// DLA102 445-460 -> 436-437. Against the images one after another, each
-// layer split over both cores (DLA46_c and the X models ran so until the
-// fifth round), batch 4: DLA46_c 20.8-21.8 -> 20.4-21.0 ms, DLA60x 139-141
-// -> 137; in the host's slow phases far more (DLA46_c batch 8: 58.6 ->
-// 40.0).
+// workers, gained only in Winograd's larger products, and used more memory;
+// images one after another with each layer split over both cores waited at
+// every layer, most in the host's slow phases.
 func (e *Engine) ImageByImage(n int) bool { return n > 1 && !e.wholeBatch }
 
 // forward runs the batch x of plan p's size into out.

@@ -112,12 +112,10 @@ func (g *geom) bcastFits() bool {
 
 // useBcast picks the bcast kernels wherever they fit, except for 1x1
 // stride-1 convolutions at 56x56 and larger from fewer than 512 input
-// channels (BenchmarkBcast has the deciding shapes). Against the blocked
-// kernels: stride 2 at 56..7 outputs 145-155 -> 190-203 GFLOP/s, 3x3
-// 512->512 at 7x7 166 -> 216. (16-channel variants for the stem lost to the
-// blocked kernels: 90 against 210 with a broadcast per FMA, 98.6 against
-// 103.9 on one core with the broadcasts folded into the FMAs.) A 1x1 needs no
-// padded copy: the kernels tile its pixels as one flat row of the image.
+// channels (BenchmarkBcast has the deciding shapes), where the blocked
+// kernels are faster; 16-channel variants for the stem lost to the blocked
+// kernels too. A 1x1 needs no padded copy: the kernels tile its pixels as
+// one flat row of the image.
 // Against the GEMM on the image, since the kernels transpose their tiles in
 // registers (two workers): 64->128 at 14x14 157 -> 165-197, 128->128 at
 // 28x28 193 -> 201, 2560->1024 at 7x7 172 -> 226, 512->256 at 56x56 161 ->
@@ -151,8 +149,7 @@ func (g *geom) bcastSource() geom {
 // weights are no larger than the padded input (1x1 convolutions read the
 // image in place, with no copy).
 // A copy shared by all tasks, made first, left each core reading half its
-// input from the other core's cache (3x3 32->32 at 28x28: 88 -> 77 us on
-// two cores, 3x3 s2 32->32 at 56x56 110 -> 83-92). Where the weights are
+// input from the other core's cache, which was slower. Where the weights are
 // larger (3x3 512->512 at 7x7: 9 MB of weights, a 160 KB input), bands
 // would each stream all the weights; there tasks take (32-channel block,
 // output row) from one shared copy.
@@ -775,9 +772,8 @@ func from(s []float32, i int) []float32 {
 // being the row-th (a 1x1 convolution's segment is one row). All but the
 // first tile of the run prefetch the next block's weights into L2, spread
 // over them (weightPrefetch): a block's first tile otherwise waits for
-// its weights from memory, where the weights of the 7x7 layers are (1x1
-// 1024->1024 at 7x7: 0.46 ms with its weights in L3, 0.57 from memory,
-// 0.52 with the prefetches).
+// its weights from memory, where the weights of the 7x7 layers are; the
+// prefetches win back part of that wait.
 func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int, scale, shift, res []float32, floor float32) {
 	pl := st.pl
 	g := &pl.g

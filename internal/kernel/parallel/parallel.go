@@ -103,9 +103,9 @@ func spawn(n int) {
 // spinFor is how long an idle worker polls for the next job before it parks
 // (and how long Run polls for its chunks to finish before it sleeps between
 // polls). A goroutine parked on a channel is woken by a send only when
-// another core gets round to stealing it: on the development VM 30-90 µs,
-// longer than a small layer takes, so two cores ran no faster than one. A
-// polling worker starts within a microsecond. Inference runs layer after
+// another core gets round to stealing it, which on a VM can take longer
+// than a small layer, so two cores ran no faster than one; a polling
+// worker starts at once. Inference runs layer after
 // layer, so workers stay hot during a batch and park shortly after it.
 const spinFor = 200 * time.Microsecond
 

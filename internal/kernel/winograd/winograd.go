@@ -180,9 +180,8 @@ const (
 	// vectors past the last tile (values they then ignore).
 	mPad = 16
 	// maxLaneTiles bounds the tiles per image the lane transforms take (up
-	// to 64x64): against the row transforms they took 256->256 at 14x14
-	// from 0.69 to 0.44-0.56 ms, 128->128 at 28x28 from 0.60-0.63 to
-	// 0.53-0.54, 64->64 at 56x56 from 0.73-0.76 to 0.58 (two cores).
+	// to 64x64): up to there they beat the row transforms on every DLA
+	// layer measured.
 	maxLaneTiles = 256
 )
 

@@ -5,11 +5,10 @@
 // k loads the NR values of a row of B into registers, broadcasts each of the
 // MR values of a column of A in turn and multiplies-adds it into that row's
 // accumulators. The AVX-512 kernels with a zmm row take each broadcast
-// folded into the FMA's memory operand: a separate broadcast per FMA held
-// the 8x16 tail (16 accumulators' worth of loads for 8 FMAs) to 83 GFLOP/s
-// on one core, folded it runs at 113, as fast as 8x32 (Winograd products at
-// 14x14 have 16 tiles at batch 1). The epilogue functions apply the fused
-// per-row epilogue.
+// folded into the FMA's memory operand: with a separate broadcast the 8x16
+// tail (which Winograd's 16-tile products at 14x14 run) was bound by its
+// loads, folded it runs as fast as 8x32. The epilogue functions apply the
+// fused per-row epilogue.
 //
 // Run from this directory: go run . -out ../micro_amd64.s -stubs ../micro_amd64.go -pkg sgemm
 package main
@@ -152,8 +151,8 @@ func kernel(t tile) {
 	SHLQ(U8(2), ldb)
 	// B is usually read in place from a big matrix, so fetch the row
 	// prefetchRows ahead into L1 (every line it touches) while this one is
-	// used; measured up to 8% faster on convolution shapes. Prefetches past
-	// the end of B are harmless.
+	// used, which paid on convolution shapes. Prefetches past the end of B
+	// are harmless.
 	pfRows := prefetchRows
 	if t.pf != 0 {
 		pfRows = t.pf
