@@ -18,10 +18,9 @@ func BackwardWorkspaceSize(p Params) int {
 	if tp, ok := transposed(p); ok {
 		n = max(n, p.K*g.kdim+WorkspaceSize(tp))
 	}
-	if m := g.backwardChunk(p.N); m > 1 {
-		n = max(n, g.chunkWorkspace(m))
-	}
-	return n
+	// The filter gradient always runs in chunks (of one image for large
+	// maps), the data gradient only for several images.
+	return max(n, g.chunkWorkspace(g.backwardChunk(p.N)))
 }
 
 // Small maps: the backward passes lay the im2col matrices (and output
@@ -74,12 +73,17 @@ func gatherRows(m, c, hw, ld int, src, dst []float32) {
 // i, channel grp*kg+k at dst[grp*ld*kg + (i*hw+p)*kg + k].
 func gatherColumns(m, c, kg, hw int, src, dst []float32) {
 	ld := m * hw
-	parallel.For(m, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
+	// Tasks take runs of pixels, so that no two write the same cache line.
+	const run = 256
+	runs := ceilDiv(hw, run)
+	parallel.For(m*runs, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, p0 := t/runs, t%runs*run
+			p1 := min(hw, p0+run)
 			for ch := range c {
 				grp, k := ch/kg, ch%kg
-				out := dst[grp*ld*kg+i*hw*kg+k:]
-				for p, v := range src[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+				out := dst[grp*ld*kg+(i*hw+p0)*kg+k:]
+				for p, v := range src[(i*c+ch)*hw+p0 : (i*c+ch)*hw+p1] {
 					out[p*kg] = v
 				}
 			}
@@ -226,43 +230,15 @@ func BackwardData(p Params, dy, w, dx, ws []float32) {
 }
 
 // BackwardFilter sets dw to the gradient of sum(y*dy) with respect to w,
-// summed over the batch: dW_g += dy_g * col_g^T for every image.
+// summed over the batch: dW_g += dy_g * col_g^T, images taken in chunks
+// (backwardFilterChunks).
 func BackwardFilter(p Params, x, dy, dw, ws []float32) {
 	g := mustValid(p)
 	checkLen("x", x, p.N*p.C*g.hw)
 	checkLen("dy", dy, p.N*p.K*g.ohow)
 	checkLen("dw", dw, p.K*g.kdim)
 	checkLen("workspace", ws, BackwardWorkspaceSize(p))
-	if m := g.backwardChunk(p.N); m > 1 {
-		g.backwardFilterChunks(m, x, dy, dw, ws)
-		return
-	}
-	workers := parallel.Workers()
-	rs := p.R * p.S * g.ohow
-	for img := range p.N {
-		col := x[img*p.C*g.hw:]
-		if !g.direct {
-			parallel.For(p.C, ceilDiv(p.C, 2*workers), func(lo, hi int) {
-				for c := lo; c < hi; c++ {
-					g.im2colPlane(ws[c*rs:(c+1)*rs], x[(img*p.C+c)*g.hw:(img*p.C+c+1)*g.hw])
-				}
-			})
-			col = ws
-		}
-		beta := float32(1)
-		if img == 0 {
-			beta = 0
-		}
-		// sgemm splits each product over the workers itself.
-		parallel.For(p.Groups, 1, func(lo, hi int) {
-			for grp := lo; grp < hi; grp++ {
-				sgemm.Sgemm(false, true, g.kg, g.kdim, g.ohow, 1,
-					dy[(img*p.K+grp*g.kg)*g.ohow:], g.ohow,
-					col[grp*g.kdim*g.ohow:], g.ohow, beta,
-					dw[grp*g.kg*g.kdim:], g.kdim)
-			}
-		})
-	}
+	g.backwardFilterChunks(g.backwardChunk(p.N), x, dy, dw, ws)
 }
 
 // BackwardBias sets db[k] to the sum of dy over the batch and positions of
