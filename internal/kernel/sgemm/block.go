@@ -103,7 +103,7 @@ func (j *job) block(t int) {
 }
 
 // inPlace reports whether the kernels read a w-wide panel of B in place
-// (measured 5-25% faster than packing it) rather than from a packed copy.
+// (faster than packing it, when it can) rather than from a packed copy.
 // Transposed B is always packed. So is B whose rows are a multiple of 4 KiB
 // apart when a panel row is one cache line: all rows then share one L1 set
 // and its 8 ways thrash (AVX2 ran at half speed at n = 1024).

@@ -22,9 +22,9 @@ type variant struct {
 	epi   rowEpilogue
 	// pack4K packs B whose rows are a multiple of 4 KiB apart at any
 	// panel width: read in place, a panel's rows all fall in one set of
-	// L1 and of L2 and each row is on its own page. On Zen 5 that held
-	// n = 1024 to 191 GFLOP/s on two cores, 250 packed; on convolution
-	// shapes (other strides) reading in place is 5-20% faster.
+	// L1 and of L2 and each row is on its own page, which held Zen 5 far
+	// below its peak; on convolution shapes (other strides) reading in
+	// place is faster.
 	pack4K bool
 }
 
