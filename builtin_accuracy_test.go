@@ -54,7 +54,7 @@ func TestBuiltinAccuracy(t *testing.T) {
 	}
 	top1 := float64(correct) / float64(stats.Loaded)
 	t.Logf("built-in model: top-1 %.2f%% on the Fashion-MNIST test set", 100*top1)
-	if top1 < 0.915 {
-		t.Errorf("top-1 %.2f%%, want at least 91.5%%", 100*top1)
+	if top1 < 0.93 {
+		t.Errorf("top-1 %.2f%%, want at least 93%%", 100*top1)
 	}
 }
