@@ -41,7 +41,7 @@ func erased(t *testing.T, e RandomErasing, seed uint64, index int) (vals []float
 }
 
 func TestRandomErasing(t *testing.T) {
-	e := RandomErasing{Epsilon: 1, SL: 0.1, SH: 0.3, R1: 0.5, Attempt: 100, Mean: [3]float32{0.25, 0.5, 0.75}, Mode: "const"}
+	e := RandomErasing{vision.RandErase{Epsilon: 1, SL: 0.1, SH: 0.3, R1: 0.5, Attempt: 100, Mean: [3]float32{0.25, 0.5, 0.75}, Mode: "const"}}
 	positions := map[[2]int]bool{}
 	for i := range 50 {
 		vals, top, left, h, w := erased(t, e, 7, i)
@@ -91,7 +91,7 @@ func TestRandomErasing(t *testing.T) {
 	}
 
 	// "pixel" fills with standard normal values.
-	e = RandomErasing{Epsilon: 1, SL: 0.3, SH: 0.4, R1: 0.5, Attempt: 100, Mode: "pixel"}
+	e = RandomErasing{vision.RandErase{Epsilon: 1, SL: 0.3, SH: 0.4, R1: 0.5, Attempt: 100, Mode: "pixel"}}
 	vals, top, left, h, w := erased(t, e, 5, 0)
 	var sum, sq float64
 	cnt := 0
@@ -110,7 +110,7 @@ func TestRandomErasing(t *testing.T) {
 
 func TestRandomErasingCompile(t *testing.T) {
 	norm := NormalizeImage{Scale: 1, Std: [3]float32{1, 1, 1}}
-	ok := RandomErasing{Epsilon: 0.5, SL: 0.02, SH: 0.4, R1: 0.3, Attempt: 10, Mode: "const"}
+	ok := RandomErasing{vision.RandErase{Epsilon: 0.5, SL: 0.02, SH: 0.4, R1: 0.3, Attempt: 10, Mode: "const"}}
 	bad := func(f func(*RandomErasing)) RandomErasing { e := ok; f(&e); return e }
 	for _, c := range []struct {
 		ops []Op

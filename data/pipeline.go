@@ -41,19 +41,9 @@ type NormalizeImage struct {
 	Mean, Std [3]float32
 }
 
-// RandomErasing is PaddleClas's RandomErasing (Zhong et al.), run on the
-// normalised image: with probability Epsilon, up to Attempt draws of a
-// rectangle covering a fraction in [SL, SH] of the area with an aspect
-// ratio (height/width) in [R1, 1/R1] (log-uniform with LogAspect); the
-// first that fits inside is filled with Mean per channel (Mode "const"), a
-// standard normal per channel ("rand") or per value ("pixel").
-type RandomErasing struct {
-	Epsilon, SL, SH, R1 float64
-	Attempt             int
-	LogAspect           bool
-	Mean                [3]float32
-	Mode                string
-}
+// RandomErasing is PaddleClas's RandomErasing, run on the normalised image
+// (vision.RandErase).
+type RandomErasing struct{ vision.RandErase }
 
 func (DecodeImage) opName() string    { return "DecodeImage" }
 func (RandomErasing) opName() string  { return "RandomErasing" }
@@ -90,17 +80,20 @@ func Compile(ops []Op) (*Pipeline, error) {
 	if _, ok := ops[0].(DecodeImage); !ok {
 		return nil, fmt.Errorf("data: transform op 0 is %s, want DecodeImage first", ops[0].opName())
 	}
-	last := len(ops) - 1
-	var erase []RandomErasing
-	for ; last > 0; last-- {
-		e, ok := ops[last].(RandomErasing)
-		if !ok {
+	last := len(ops) - 1 // NormalizeImage's place: before any RandomErasing
+	for last > 0 {
+		if _, ok := ops[last].(RandomErasing); !ok {
 			break
 		}
-		if err := e.validate(); err != nil {
-			return nil, fmt.Errorf("data: transform op %d (RandomErasing): %w", last, err)
+		last--
+	}
+	var erase []RandomErasing
+	for i, op := range ops[last+1:] {
+		e := op.(RandomErasing)
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("data: transform op %d (RandomErasing): %w", last+1+i, err)
 		}
-		erase = append([]RandomErasing{e}, erase...)
+		erase = append(erase, e)
 	}
 	norm, ok := ops[last].(NormalizeImage)
 	if !ok {
@@ -233,7 +226,7 @@ func (p *Pipeline) apply(dst []float32, m *vision.RGB, r vision.Rand) error {
 		return err
 	}
 	for _, e := range p.erase {
-		e.apply(dst, p.w, p.h, r)
+		e.Apply(dst, p.w, p.h, r)
 	}
 	return nil
 }

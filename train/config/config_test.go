@@ -503,7 +503,7 @@ DataLoader:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := data.RandomErasing{Epsilon: 0.25, SL: 0.02, SH: 1.0 / 3.0, R1: 0.3, Attempt: 10, LogAspect: true, Mode: "pixel"}
+	want := data.RandomErasing{RandErase: vision.RandErase{Epsilon: 0.25, SL: 0.02, SH: 1.0 / 3.0, R1: 0.3, Attempt: 10, LogAspect: true, Mode: "pixel"}}
 	if got := c.Train.Ops[len(c.Train.Ops)-1]; got != want {
 		t.Errorf("%+v, want %+v", got, want)
 	}

@@ -165,11 +165,11 @@ func (r *reader) size(p *section, key string) (w, h int) {
 }
 
 func (r *reader) randomErasing(p *section) data.Op {
-	op := data.RandomErasing{
+	op := data.RandomErasing{RandErase: vision.RandErase{
 		Epsilon: r.evalFloat(p, "EPSILON", 0.5), SL: r.evalFloat(p, "sl", 0.02), SH: r.evalFloat(p, "sh", 0.4),
 		R1: r.evalFloat(p, "r1", 0.3), Attempt: p.intRange("attempt", 100, 0, 1000),
 		LogAspect: p.bool("use_log_aspect", false), Mode: p.str("mode", "const", false),
-	}
+	}}
 	if v := p.get("mean"); v != nil && v.k != kNull {
 		if s := p.floats("mean", 3); len(s) == 3 {
 			op.Mean = [3]float32{float32(s[0]), float32(s[1]), float32(s[2])}
@@ -212,24 +212,8 @@ func (r *reader) evalFloat(p *section, key string, def float64) float64 {
 
 func (r *reader) normalizeImage(p *section) data.Op {
 	op := data.NormalizeImage{Scale: float32(1.0 / 255.0), Mean: vision.ImageNetMean, Std: vision.ImageNetStd}
-	if v := p.get("scale"); v != nil && v.k != kNull {
-		// A string scale is eval'd ("1.0/255.0"), then made a float32.
-		x := v
-		if v.k == kStr {
-			e, err := pyEval(v.s, false)
-			if err != nil {
-				r.errorf(join(p.path, "scale"), "cannot evaluate %s", v.describe())
-				return nil
-			}
-			x = e
-		}
-		f, ok := number(x)
-		if !ok {
-			r.errorf(join(p.path, "scale"), "want a number, have %s", v.describe())
-			return nil
-		}
-		op.Scale = float32(f)
-	}
+	// A string scale is eval'd ("1.0/255.0"), then made a float32.
+	op.Scale = float32(r.evalFloat(p, "scale", float64(op.Scale)))
 	for _, c := range []struct {
 		key string
 		dst *[3]float32
