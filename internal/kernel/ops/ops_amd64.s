@@ -211,7 +211,7 @@ TEXT ·bnApplyAVX512(SB), NOSPLIT, $0-37
 	TESTB        BL, BL
 	JNZ          apply_relu
 
-apply_loop:
+apply_plain:
 	VMOVUPS (CX), Z3
 	VSUBPS  Z0, Z3, Z3
 	VMULPS  Z1, Z3, Z3
@@ -220,7 +220,7 @@ apply_loop:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	DECQ    DX
-	JNZ     apply_loop
+	JNZ     apply_plain
 	JMP     apply_done
 
 apply_relu:

@@ -25,26 +25,7 @@ func sumF64() {
 	)
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
-	acc := [2]reg.VecVirtual{ZMM(), ZMM()}
-	for _, a := range acc {
-		VPXORD(a, a, a)
-	}
-	SHRQ(U8(4), n)
-	JZ(LabelRef("sum_done"))
-	Label("sum_loop")
-	for h, a := range acc {
-		v := ZMM()
-		VCVTPS2PD(Mem{Base: x, Disp: 32 * h}, v)
-		VADDPD(v, a, a)
-	}
-	ADDQ(U32(64), x)
-	DECQ(n)
-	JNZ(LabelRef("sum_loop"))
-	Label("sum_done")
-	VADDPD(acc[1], acc[0], acc[0])
-	storeReturn(reduceF64(acc[0]))
-	VZEROUPPER()
-	RET()
+	planeSumF64("sum", x, n, func(v, acc reg.VecVirtual) { VADDPD(v, acc, acc) })
 }
 
 // sqDevF64 generates the float64 sum of squared deviations from m.
@@ -64,23 +45,32 @@ func sqDevF64() {
 	n := Load(Param("n"), GP64())
 	m := ZMM()
 	broadcastD("m", m)
+	planeSumF64("sq", x, n, func(v, acc reg.VecVirtual) {
+		VSUBPD(m, v, v)
+		VFMADD231PD(v, v, acc)
+	})
+}
+
+// planeSumF64 emits the rest of a function returning a float64 sum over the
+// n (a multiple of 16) floats at x: each is converted to float64 and folded
+// into one of two accumulators by add, which then are summed and returned.
+func planeSumF64(name string, x, n reg.Register, add func(v, acc reg.VecVirtual)) {
 	acc := [2]reg.VecVirtual{ZMM(), ZMM()}
 	for _, a := range acc {
 		VPXORD(a, a, a)
 	}
 	SHRQ(U8(4), n)
-	JZ(LabelRef("sq_done"))
-	Label("sq_loop")
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
 	for h, a := range acc {
 		v := ZMM()
 		VCVTPS2PD(Mem{Base: x, Disp: 32 * h}, v)
-		VSUBPD(m, v, v)
-		VFMADD231PD(v, v, a)
+		add(v, a)
 	}
 	ADDQ(U32(64), x)
 	DECQ(n)
-	JNZ(LabelRef("sq_loop"))
-	Label("sq_done")
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
 	VADDPD(acc[1], acc[0], acc[0])
 	storeReturn(reduceF64(acc[0]))
 	VZEROUPPER()
@@ -111,36 +101,23 @@ func bnApply() {
 	SHRQ(U8(4), n)
 	JZ(LabelRef("apply_done"))
 	TESTB(relu, relu)
-	JNZ(LabelRef("apply_relu"))
-	Label("apply_loop")
-	v := ZMM()
-	VMOVUPS(Mem{Base: x}, v)
-	VSUBPS(m, v, v)
-	VMULPS(s, v, v)
-	VADDPS(b, v, v)
-	VMOVUPS(v, Mem{Base: y})
-	ADDQ(U32(64), x)
-	ADDQ(U32(64), y)
-	DECQ(n)
-	JNZ(LabelRef("apply_loop"))
-	JMP(LabelRef("apply_done"))
-	Label("apply_relu")
-	w := ZMM()
-	VMOVUPS(Mem{Base: x}, w)
-	VSUBPS(m, w, w)
-	VMULPS(s, w, w)
-	VADDPS(b, w, w)
-	// VMAXPS returns its second source when either is NaN or both are
-	// zeros, so a NaN stays and -0 comes out; adding +0 makes that +0, as
-	// Go's max does.
-	VMAXPS(w, zero, w)
-	VADDPS(zero, w, w)
-	VMOVUPS(w, Mem{Base: y})
-	ADDQ(U32(64), x)
-	ADDQ(U32(64), y)
-	DECQ(n)
-	JNZ(LabelRef("apply_relu"))
-	Label("apply_done")
+	twoLoops("apply", "relu", n, func(clamp bool) {
+		v := ZMM()
+		VMOVUPS(Mem{Base: x}, v)
+		VSUBPS(m, v, v)
+		VMULPS(s, v, v)
+		VADDPS(b, v, v)
+		if clamp {
+			// VMAXPS returns its second source when either is NaN or both
+			// are zeros, so a NaN stays and -0 comes out; adding +0 makes
+			// that +0, as Go's max does.
+			VMAXPS(v, zero, v)
+			VADDPS(zero, v, v)
+		}
+		VMOVUPS(v, Mem{Base: y})
+		ADDQ(U32(64), x)
+		ADDQ(U32(64), y)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -177,15 +154,7 @@ func bnBackwardSums() {
 	SHRQ(U8(4), n)
 	JZ(LabelRef("sums_done"))
 	body := func(masked bool) {
-		d := ZMM()
-		if masked {
-			k := K()
-			VCMPPS(U8(0x11), Mem{Base: y}, zero, k) // 0 < y, false for NaN
-			VMOVUPS_Z(Mem{Base: dy}, k, d)
-			ADDQ(U32(64), y)
-		} else {
-			VMOVUPS(Mem{Base: dy}, d)
-		}
+		d := loadGradient(dy, y, zero, masked)
 		for h := range 2 {
 			half := d.AsY()
 			if h == 1 {
@@ -203,17 +172,7 @@ func bnBackwardSums() {
 		ADDQ(U32(64), x)
 	}
 	TESTQ(y, y)
-	JNZ(LabelRef("sums_masked"))
-	Label("sums_plain")
-	body(false)
-	DECQ(n)
-	JNZ(LabelRef("sums_plain"))
-	JMP(LabelRef("sums_done"))
-	Label("sums_masked")
-	body(true)
-	DECQ(n)
-	JNZ(LabelRef("sums_masked"))
-	Label("sums_done")
+	twoLoops("sums", "masked", n, body)
 	p := Load(Param("sums"), GP64())
 	VADDPD(sdy[1], sdy[0], sdy[0])
 	VADDPD(sdyx[1], sdyx[0], sdyx[0])
@@ -255,15 +214,7 @@ func bnBackwardApply() {
 	SHRQ(U8(4), n)
 	JZ(LabelRef("dx_done"))
 	body := func(masked bool) {
-		d, t := ZMM(), ZMM()
-		if masked {
-			k := K()
-			VCMPPS(U8(0x11), Mem{Base: y}, zero, k)
-			VMOVUPS_Z(Mem{Base: dy}, k, d)
-			ADDQ(U32(64), y)
-		} else {
-			VMOVUPS(Mem{Base: dy}, d)
-		}
+		d, t := loadGradient(dy, y, zero, masked), ZMM()
 		VMULPS(kv, d, d)
 		VMOVUPS(Mem{Base: x}, t)
 		VSUBPS(mv, t, t)
@@ -276,19 +227,41 @@ func bnBackwardApply() {
 		ADDQ(U32(64), x)
 	}
 	TESTQ(y, y)
-	JNZ(LabelRef("dx_masked"))
-	Label("dx_plain")
-	body(false)
-	DECQ(n)
-	JNZ(LabelRef("dx_plain"))
-	JMP(LabelRef("dx_done"))
-	Label("dx_masked")
-	body(true)
-	DECQ(n)
-	JNZ(LabelRef("dx_masked"))
-	Label("dx_done")
+	twoLoops("dx", "masked", n, body)
 	VZEROUPPER()
 	RET()
+}
+
+// loadGradient loads 16 values of dy, with masked those where y is not
+// positive (a ReLU's output; NaN too) zeroed, and steps y on.
+func loadGradient(dy, y reg.Register, zero reg.VecVirtual, masked bool) reg.VecVirtual {
+	d := ZMM()
+	if !masked {
+		VMOVUPS(Mem{Base: dy}, d)
+		return d
+	}
+	k := K()
+	VCMPPS(U8(0x11), Mem{Base: y}, zero, k) // 0 < y, false for NaN
+	VMOVUPS_Z(Mem{Base: dy}, k, d)
+	ADDQ(U32(64), y)
+	return d
+}
+
+// twoLoops emits two loops of n iterations, of body(false) and of
+// body(true), entered by the flags of the test just made (the second, named
+// name_alt, when they say not zero); both end at label name_done.
+func twoLoops(name, alt string, n reg.Register, body func(alt bool)) {
+	JNZ(LabelRef(name + "_" + alt))
+	Label(name + "_plain")
+	body(false)
+	DECQ(n)
+	JNZ(LabelRef(name + "_plain"))
+	JMP(LabelRef(name + "_done"))
+	Label(name + "_" + alt)
+	body(true)
+	DECQ(n)
+	JNZ(LabelRef(name + "_" + alt))
+	Label(name + "_done")
 }
 
 // reduceF64 returns, in the low lane of an XMM register, the sum of the
