@@ -186,15 +186,12 @@ func Crop(m *RGB, x, y, w, h int) (*RGB, error) {
 	if x < 0 || y < 0 || w <= 0 || h <= 0 || x+w > m.W || y+h > m.H {
 		return nil, fmt.Errorf("vision: crop %dx%d at (%d,%d) does not fit a %dx%d image", w, h, x, y, m.W, m.H)
 	}
-	out := NewRGB(w, h)
-	for r := range h {
-		copy(out.Pix[r*w*3:(r+1)*w*3], m.Pix[((y+r)*m.W+x)*3:])
-	}
-	return out, nil
+	return wholeView(m).copyRect(image.Rect(x, y, x+w, y+h)), nil
 }
 
 // ResizeCrop runs the uint8 part of eval preprocessing: resize the short side
 // and centre-crop. The result is what the model sees before normalisation.
+// Only the crop's pixels are resized.
 func ResizeCrop(m *RGB, opt Options) (*RGB, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
@@ -202,28 +199,33 @@ func ResizeCrop(m *RGB, opt Options) (*RGB, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	mode, crop := opt.mode(), opt.crop()
-	w, h := ResizeShortSize(m.W, m.H, opt.resizeShort(), mode)
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("vision: %dx%d image resizes to %dx%d", m.W, m.H, w, h)
-	}
-	if int64(w)*int64(h) > opt.maxPixels() {
-		return nil, fmt.Errorf("%w: %dx%d image resizes to %dx%d", ErrTooLarge, m.W, m.H, w, h)
-	}
-	if w < crop || h < crop {
-		return nil, fmt.Errorf("vision: %dx%d image resized to %dx%d is smaller than the %d crop", m.W, m.H, w, h, crop)
-	}
-	var r *RGB
-	var err error
-	if mode == ModeTimm {
-		r, err = ResizePIL(m, w, h)
-	} else {
-		r, err = ResizeCV(m, w, h)
-	}
+	r, err := planResizeCrop(m.W, m.H, opt)
 	if err != nil {
 		return nil, err
 	}
-	return Crop(r, CenterCropOffset(w, crop, mode), CenterCropOffset(h, crop, mode), crop, crop)
+	return r.apply(wholeView(m)), nil
+}
+
+// planResizeCrop plans ResizeCrop for a w x h image: the resize of the short
+// side, restricted to the centre crop.
+func planResizeCrop(w, h int, opt Options) (windowResize, error) {
+	mode, crop := opt.mode(), opt.crop()
+	rw, rh := ResizeShortSize(w, h, opt.resizeShort(), mode)
+	if rw <= 0 || rh <= 0 {
+		return nil, fmt.Errorf("vision: %dx%d image resizes to %dx%d", w, h, rw, rh)
+	}
+	if int64(rw)*int64(rh) > opt.maxPixels() {
+		return nil, fmt.Errorf("%w: %dx%d image resizes to %dx%d", ErrTooLarge, w, h, rw, rh)
+	}
+	if rw < crop || rh < crop {
+		return nil, fmt.Errorf("vision: %dx%d image resized to %dx%d is smaller than the %d crop", w, h, rw, rh, crop)
+	}
+	x, y := CenterCropOffset(rw, crop, mode), CenterCropOffset(rh, crop, mode)
+	win := image.Rect(x, y, x+crop, y+crop)
+	if mode == ModeTimm {
+		return newPILResize(w, h, rw, rh, win), nil
+	}
+	return newCVResize(w, h, rw, rh, win), nil
 }
 
 // Normalize writes m as CHW float32 into dst (len 3*W*H) with the mode's

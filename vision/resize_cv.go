@@ -1,7 +1,7 @@
 package vision
 
 import (
-	"fmt"
+	"image"
 	"math"
 )
 
@@ -55,78 +55,126 @@ func newCVAxis(src, dst int, clampEdges bool) cvAxis {
 	return a
 }
 
+// span returns the source indices [first, end) that outputs lo..hi-1 read:
+// each its own index and the next, clamped to the n source samples.
+func (a cvAxis) span(lo, hi, n int) (int, int) {
+	first, last := n-1, 0
+	for d := lo; d < hi; d++ {
+		first = min(first, clampIndex(a.ofs[d], n))
+		last = max(last, clampIndex(a.ofs[d]+1, n))
+	}
+	return first, last + 1
+}
+
+func clampIndex(i, n int) int { return max(0, min(i, n-1)) }
+
+// cvResize is ResizeCV from a srcW x srcH image, restricted to the output
+// window win.
+type cvResize struct {
+	srcW, srcH int
+	win, src   image.Rectangle // src: the source pixels win reads
+	half       bool            // INTER_AREA's exact 2x downscale
+	xs, ys     cvAxis          // the bilinear tables, unset for a copy or half
+}
+
+func newCVResize(srcW, srcH, w, h int, win image.Rectangle) *cvResize {
+	r := &cvResize{srcW: srcW, srcH: srcH, win: win}
+	switch {
+	case w == srcW && h == srcH:
+		r.src = win
+	case srcW == 2*w && srcH == 2*h:
+		r.half = true
+		r.src = image.Rect(2*win.Min.X, 2*win.Min.Y, 2*win.Max.X, 2*win.Max.Y)
+	default:
+		r.xs, r.ys = newCVAxis(srcW, w, true), newCVAxis(srcH, h, false)
+		x0, x1 := r.xs.span(win.Min.X, win.Max.X, srcW)
+		y0, y1 := r.ys.span(win.Min.Y, win.Max.Y, srcH)
+		r.src = image.Rect(x0, y0, x1, y1)
+	}
+	return r
+}
+
+func (r *cvResize) source() image.Rectangle { return r.src }
+
+func (r *cvResize) apply(v view) *RGB {
+	switch {
+	case r.half:
+		return r.areaHalf(v)
+	case r.xs.ofs == nil:
+		return v.copyRect(r.win)
+	}
+	return r.bilinear(v)
+}
+
 // ResizeCV resizes like cv2.resize(src, (w, h), interpolation=cv2.INTER_LINEAR).
 func ResizeCV(src *RGB, w, h int) (*RGB, error) {
-	if err := src.check(); err != nil {
+	if err := checkResize(src, w, h); err != nil {
 		return nil, err
 	}
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("vision: resize to %dx%d", w, h)
-	}
-	if w == src.W && h == src.H {
-		return &RGB{W: w, H: h, Pix: append([]uint8(nil), src.Pix...)}, nil
-	}
-	if src.W == 2*w && src.H == 2*h {
-		return areaHalf(src, w, h), nil
-	}
-	const cn = 3
-	xs := newCVAxis(src.W, w, true)
-	ys := newCVAxis(src.H, h, false)
-	width := w * cn
-	out := NewRGB(w, h)
+	return newCVResize(src.W, src.H, w, h, fullWindow(w, h)).apply(wholeView(src)), nil
+}
+
+func (r *cvResize) bilinear(v view) *RGB {
+	win := r.win
+	width := 3 * win.Dx()
+	out := NewRGB(win.Dx(), win.Dy())
 	rows := [2][]int32{make([]int32, width), make([]int32, width)}
 	rowID := [2]int{-1, -1}
-	hresize := func(buf []int32, sy int) {
-		s := src.Pix[sy*src.W*cn : (sy+1)*src.W*cn]
-		last := (src.W - 1) * cn
-		for dx := range w {
-			o := xs.ofs[dx] * cn
-			n := min(o+cn, last)
-			a0, a1 := xs.w0[dx], xs.w1[dx]
-			for k := range cn {
-				buf[dx*cn+k] = int32(s[o+k])*a0 + int32(s[n+k])*a1
-			}
-		}
-	}
-	for dy := range h {
-		sy := ys.ofs[dy]
-		r0, r1 := max(0, min(sy, src.H-1)), max(0, min(sy+1, src.H-1))
+	for dy := win.Min.Y; dy < win.Max.Y; dy++ {
+		sy := r.ys.ofs[dy]
+		r0, r1 := clampIndex(sy, r.srcH), clampIndex(sy+1, r.srcH)
 		// Reuse rows the previous output row already computed.
 		if rowID[0] != r0 && rowID[1] == r0 {
 			rows[0], rows[1] = rows[1], rows[0]
 			rowID[0], rowID[1] = rowID[1], rowID[0]
 		}
 		if rowID[0] != r0 {
-			hresize(rows[0], r0)
+			r.hresize(rows[0], v, r0)
 			rowID[0] = r0
 		}
 		if rowID[1] != r1 {
 			if r1 == r0 {
 				copy(rows[1], rows[0])
 			} else {
-				hresize(rows[1], r1)
+				r.hresize(rows[1], v, r1)
 			}
 			rowID[1] = r1
 		}
-		b0, b1 := ys.w0[dy], ys.w1[dy]
-		d := out.Pix[dy*width : (dy+1)*width]
+		b0, b1 := r.ys.w0[dy], r.ys.w1[dy]
+		d := out.Pix[(dy-win.Min.Y)*width : (dy-win.Min.Y+1)*width]
 		S0, S1 := rows[0], rows[1]
 		for x := range d {
 			t := (S0[x]>>4)*b0>>16 + (S1[x]>>4)*b1>>16
 			d[x] = uint8(max(0, min(255, (t+2)>>2)))
 		}
 	}
-	return out, nil
+	return out
+}
+
+// hresize is the horizontal pass over source row sy, for the window's
+// columns.
+func (r *cvResize) hresize(buf []int32, v view, sy int) {
+	s := v.row(v.x0, sy)
+	for i, dx := 0, r.win.Min.X; dx < r.win.Max.X; i, dx = i+1, dx+1 {
+		o := r.xs.ofs[dx]
+		n := min(o+1, r.srcW-1)
+		o, n = 3*(o-v.x0), 3*(n-v.x0)
+		a0, a1 := r.xs.w0[dx], r.xs.w1[dx]
+		for k := range 3 {
+			buf[3*i+k] = int32(s[o+k])*a0 + int32(s[n+k])*a1
+		}
+	}
 }
 
 // areaHalf is OpenCV's INTER_AREA fast path for an exact 2x downscale.
-func areaHalf(src *RGB, w, h int) *RGB {
-	out := NewRGB(w, h)
-	sw := src.W * 3
-	for y := range h {
-		r0 := src.Pix[2*y*sw:]
-		r1 := src.Pix[(2*y+1)*sw:]
-		d := out.Pix[y*w*3:]
+func (r *cvResize) areaHalf(v view) *RGB {
+	win := r.win
+	w := win.Dx()
+	out := NewRGB(w, win.Dy())
+	for y := win.Min.Y; y < win.Max.Y; y++ {
+		r0 := v.row(2*win.Min.X, 2*y)
+		r1 := v.row(2*win.Min.X, 2*y+1)
+		d := out.Pix[(y-win.Min.Y)*3*w:]
 		for x := range w {
 			for k := range 3 {
 				i := 6*x + k
