@@ -36,6 +36,15 @@ var allowedFormats = map[string]bool{
 // returns it as RGB, upright when EXIF orientation applies (see Options.EXIF).
 // Sizes are checked from the header before any pixel memory is allocated.
 func Decode(r io.Reader, opt Options) (*RGB, error) {
+	b, err := readLimited(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeBytes(b, opt)
+}
+
+// readLimited reads r to its end, refusing more than opt's byte limit.
+func readLimited(r io.Reader, opt Options) ([]byte, error) {
 	maxBytes := opt.maxBytes()
 	b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
 	if err != nil {
@@ -44,48 +53,45 @@ func Decode(r io.Reader, opt Options) (*RGB, error) {
 	if int64(len(b)) > maxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
 	}
-	return DecodeBytes(b, opt)
+	return b, nil
 }
 
 // DecodeFile decodes the image at path.
 func DecodeFile(path string, opt Options) (*RGB, error) {
-	f, err := os.Open(path)
+	b, err := readFile(path, opt)
 	if err != nil {
-		return nil, fmt.Errorf("vision: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	m, err := Decode(f, opt)
+	m, err := DecodeBytes(b, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
 
+// readFile reads the encoded image at path; errors past opening name it.
+func readFile(path string, opt Options) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("vision: %w", err)
+	}
+	defer f.Close()
+	b, err := readLimited(f, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
 // DecodeBytes is Decode on an in-memory file.
 func DecodeBytes(b []byte, opt Options) (*RGB, error) {
-	if int64(len(b)) > opt.maxBytes() {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, opt.maxBytes())
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	_, format, err := decodeHeader(b, opt)
 	if err != nil {
-		return nil, fmt.Errorf("vision: decode header: %w", err)
-	}
-	if !allowedFormats[format] {
-		return nil, fmt.Errorf("vision: unsupported image format %q", format)
-	}
-	if err := checkSize(cfg.Width, cfg.Height, opt.maxPixels()); err != nil {
 		return nil, err
 	}
 	if format == "jpeg" {
 		// libjpeg-exact decoding; image/jpeg covers what it does not handle.
-		jo := jpegOptions{maxPixels: opt.maxPixels(), style: opt.cmykStyle(), orientation: 1}
-		if opt.applyEXIF() {
-			jo.orientation = JPEGOrientation(b)
-		}
-		if opt.Draft {
-			jo.draftShort = 2 * opt.resizeShort()
-		}
-		m, err := decodeJPEG(b, jo)
+		m, err := decodeJPEG(b, jpegOpts(b, opt))
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err
 		}
@@ -127,6 +133,37 @@ func DecodeBytes(b []byte, opt Options) (*RGB, error) {
 		m = Orient(m, Orientation(b, format))
 	}
 	return m, nil
+}
+
+// decodeHeader checks an encoded image's byte size, format and pixel size
+// before any pixel memory is allocated.
+func decodeHeader(b []byte, opt Options) (image.Config, string, error) {
+	if int64(len(b)) > opt.maxBytes() {
+		return image.Config{}, "", fmt.Errorf("%w: more than %d bytes", ErrTooLarge, opt.maxBytes())
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return cfg, "", fmt.Errorf("vision: decode header: %w", err)
+	}
+	if !allowedFormats[format] {
+		return cfg, "", fmt.Errorf("vision: unsupported image format %q", format)
+	}
+	if err := checkSize(cfg.Width, cfg.Height, opt.maxPixels()); err != nil {
+		return cfg, "", err
+	}
+	return cfg, format, nil
+}
+
+// jpegOpts are the JPEG decoder's options for the file b under opt.
+func jpegOpts(b []byte, opt Options) jpegOptions {
+	jo := jpegOptions{maxPixels: opt.maxPixels(), style: opt.cmykStyle(), orientation: 1}
+	if opt.applyEXIF() {
+		jo.orientation = JPEGOrientation(b)
+	}
+	if opt.Draft {
+		jo.draftShort = 2 * opt.resizeShort()
+	}
+	return jo
 }
 
 // Orientation returns the EXIF orientation (1..8, 1 when absent) of an

@@ -3,6 +3,7 @@ package vision
 import (
 	"errors"
 	"fmt"
+	"image"
 )
 
 // A JPEG decoder that reproduces libjpeg-turbo's output (what OpenCV's
@@ -21,6 +22,10 @@ import (
 // upsampled and converted straight into the RGB image (in its EXIF
 // orientation). Progressive and multi-scan files keep their coefficients
 // until the last scan and then go through the same output stage.
+//
+// Asked for a region, the decoder still entropy-decodes every MCU above
+// it (Huffman codes cannot be skipped) but stops after the last MCU row
+// the region needs; see jpeg_out.go for the rest.
 
 var errUnsupportedJPEG = errors.New("vision: jpeg variant not handled here")
 
@@ -83,6 +88,11 @@ type jpegOptions struct {
 	// draftShort, when positive, lets the decoder scale by 1/2, 1/4 or 1/8
 	// while the short side stays at least draftShort.
 	draftShort int
+	// region, unless empty, is the part of the image to decode, in its
+	// stored orientation, planned for an image of size (from its header);
+	// the result is that part alone, in the EXIF orientation.
+	region image.Rectangle
+	size   image.Point
 }
 
 const (
@@ -98,6 +108,12 @@ func decodeJPEG(b []byte, opt jpegOptions) (*RGB, error) {
 		return nil, errors.New("vision: jpeg: missing SOI")
 	}
 	d := &jpegDecoder{b: b, p: 2, opt: opt}
+	return d.decode()
+}
+
+// decode reads the file's segments from after the SOI marker.
+func (d *jpegDecoder) decode() (*RGB, error) {
+	b := d.b
 	scans := 0
 	for {
 		marker, ok := d.nextMarker()
@@ -440,6 +456,7 @@ func (d *jpegDecoder) streamScan(restartDue func()) {
 	}
 	mcu := make([]int16, 64*nblocks)
 	var nonzero [maxMCUBlocks]bool
+	o := d.out
 	for my := range d.mcusY {
 		for mx := range d.mcusX {
 			if !d.short {
@@ -451,17 +468,23 @@ func (d *jpegDecoder) streamScan(restartDue func()) {
 					}
 				}
 			}
-			i := 0
-			for _, c := range d.comps {
-				for v := range c.v {
-					c.out.transform(mcu[64*i:], nonzero[i:i+c.h], &d.qt[c.tq], mx*c.h, my*c.v+v)
-					i += c.h
+			if o.needs(mx, my) {
+				i := 0
+				for _, c := range d.comps {
+					for v := range c.v {
+						c.out.transform(mcu[64*i:], nonzero[i:i+c.h], &d.qt[c.tq], mx*c.h, my*c.v+v)
+						i += c.h
+					}
 				}
+				o.mcusOut++
 			}
 			clear(mcu)
 			restartDue()
 		}
-		d.out.emit(d, my+1)
+		o.emit(d, my+1)
+		if o.done() {
+			return // nothing below the region is needed
+		}
 	}
 }
 
@@ -562,14 +585,17 @@ func (d *jpegDecoder) outputStored() (*RGB, error) {
 	for i := range nonzero {
 		nonzero[i] = true
 	}
-	for my := range d.mcusY {
+	o := d.out
+	for my := o.mcuY0; my < d.mcusY && !o.done(); my++ {
 		for _, c := range d.comps {
+			bx0, bx1 := o.mcuX0*c.h, o.mcuX1*c.h
 			for v := range c.v {
 				by := my*c.v + v
-				c.out.transform(c.coef[by*c.bw*64:], nonzero[:c.bw], &d.qt[c.tq], 0, by)
+				c.out.transform(c.coef[(by*c.bw+bx0)*64:], nonzero[:bx1-bx0], &d.qt[c.tq], bx0, by)
 			}
 		}
-		d.out.emit(d, my+1)
+		o.mcusOut += o.mcuX1 - o.mcuX0
+		o.emit(d, my+1)
 	}
-	return d.out.img, nil
+	return o.img, nil
 }

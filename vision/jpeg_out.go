@@ -1,11 +1,22 @@
 package vision
 
-import "github.com/dla-go/dla/internal/kernel/jpegdsp"
+import (
+	"errors"
+	"image"
+
+	"github.com/dla-go/dla/internal/kernel/jpegdsp"
+)
 
 // The output stage: IDCT into per-component rings of sample rows, then
 // upsampling and colour conversion row by row, straight into the RGB image
 // in its display orientation. In draft mode the IDCT makes 4x4, 2x2 or 1x1
 // samples of each block and the rest follows libjpeg's scaled decoding.
+//
+// A region (jpegOptions.region) limits all three to the pixels a crop
+// reads: the IDCT runs on the MCUs whose samples the region's pixels come
+// from (with the neighbour sample fancy upsampling blends in), upsampling
+// and conversion on the region's rows and columns, and the image holds the
+// region alone.
 
 // compOutput is one component's part of the output stage.
 type compOutput struct {
@@ -30,11 +41,17 @@ type jpegOutput struct {
 	orientation int
 	img         *RGB
 	// Rotated images (orientations 5-8) collect stripRows stored rows,
-	// from row stripY on, before they are placed; the taller the strip, the
-	// longer the runs each display row gets. Mirrored ones use its first row.
+	// from row stripY (of rect) on, before they are placed; the taller the
+	// strip, the longer the runs each display row gets. Mirrored ones use
+	// its first row.
 	strip     []uint8
 	stripY    int
 	stripRows int
+
+	rect image.Rectangle // the part of the image to output, stored orientation
+	// The MCUs the IDCT runs on: columns mcuX0..mcuX1-1 from row mcuY0.
+	mcuX0, mcuX1, mcuY0 int
+	mcusOut             int // MCUs through the IDCT so far, which tests count
 }
 
 // transposeRows is the strip height of rotated images: 64 rows make runs of
@@ -93,6 +110,12 @@ func (d *jpegDecoder) startOutput() error {
 			co.up = make([]uint8, co.hs*co.w+o.w)
 		}
 	}
+	rect, err := d.outputRect(o.w, o.h)
+	if err != nil {
+		return err
+	}
+	o.rect = rect
+	o.planMCUs(d)
 	switch len(d.comps) {
 	case 1:
 		o.colorSpace = jpegGray
@@ -114,21 +137,72 @@ func (d *jpegDecoder) startOutput() error {
 			o.colorSpace = jpegYCCK
 		}
 	}
+	w, h := rect.Dx(), rect.Dy()
 	if o.orientation >= 5 {
-		o.img = NewRGB(o.h, o.w)
+		o.img = NewRGB(h, w)
 	} else {
-		o.img = NewRGB(o.w, o.h)
+		o.img = NewRGB(w, h)
 	}
 	switch {
 	case o.orientation >= 5:
-		o.stripRows = min(transposeRows, o.h)
-		o.strip = make([]uint8, o.stripRows*3*o.w+1) // +1: see jpegdsp.Transpose
+		o.stripRows = min(transposeRows, h)
+		o.strip = make([]uint8, o.stripRows*3*w+1) // +1: see jpegdsp.Transpose
 	case o.orientation == 2 || o.orientation == 3:
-		o.strip = make([]uint8, 3*o.w)
+		o.strip = make([]uint8, 3*w)
 	}
 	d.out = o
 	return nil
 }
+
+var errRegion = errors.New("vision: jpeg: the region does not fit the image")
+
+// outputRect is the part of the decoded w x h image to output: all of it,
+// or the caller's region, which must lie inside the image it was planned
+// for.
+func (d *jpegDecoder) outputRect(w, h int) (image.Rectangle, error) {
+	full := image.Rect(0, 0, w, h)
+	r := d.opt.region
+	if r.Empty() {
+		return full, nil
+	}
+	if d.opt.size != image.Pt(d.w, d.h) || !r.In(full) {
+		return r, errRegion
+	}
+	return r, nil
+}
+
+// planMCUs finds the MCUs holding the samples the output rectangle reads.
+func (o *jpegOutput) planMCUs(d *jpegDecoder) {
+	o.mcuX0, o.mcuX1, o.mcuY0 = d.mcusX, 0, d.mcusY
+	for _, c := range d.comps {
+		co := &c.out
+		x0, x1 := sampleSpan(o.rect.Min.X, o.rect.Max.X, co.hs, co.w, co.fancy && co.hs == 2)
+		y0, _ := sampleSpan(o.rect.Min.Y, o.rect.Max.Y, co.vs, co.h, co.fancy && co.vs == 2)
+		mw, mh := c.h*co.ss, c.v*co.ss // samples per MCU
+		o.mcuX0 = min(o.mcuX0, x0/mw)
+		o.mcuX1 = max(o.mcuX1, (x1-1)/mw+1)
+		o.mcuY0 = min(o.mcuY0, y0/mh)
+	}
+}
+
+// sampleSpan returns the samples [lo, hi) of a component row (or column) of
+// n samples, upsampled by f, that output positions x0..x1-1 come from;
+// fancy upsampling (context) also blends in the neighbour on either side.
+func sampleSpan(x0, x1, f, n int, context bool) (int, int) {
+	lo, hi := x0/f, (x1-1)/f+1
+	if context {
+		lo, hi = lo-1, hi+1
+	}
+	return max(lo, 0), min(hi, n)
+}
+
+// needs reports whether the output reads samples of MCU (mx, my).
+func (o *jpegOutput) needs(mx, my int) bool {
+	return my >= o.mcuY0 && mx >= o.mcuX0 && mx < o.mcuX1
+}
+
+// done reports whether every row of the output has been emitted.
+func (o *jpegOutput) done() bool { return o.next >= o.rect.Max.Y }
 
 // transform runs the IDCT on len(nonzero) blocks of coef, side by side from
 // block column bx of block row by, into the ring; nonzero[i] false says
@@ -170,72 +244,84 @@ func (co *compOutput) row(r int) []uint8 {
 	return co.ring[off : off+co.w]
 }
 
-// outputRow returns the component's samples for output row y, upsampled to
-// at least w samples.
-func (co *compOutput) outputRow(y, w int) []uint8 {
+// outputRow returns the component's samples for columns x0..x1-1 of
+// output row y, upsampled. Horizontal fancy upsampling runs on the samples
+// the columns need and one more on each side, so that the columns get the
+// blend of the whole row.
+func (co *compOutput) outputRow(y, x0, x1 int) []uint8 {
 	if co.hs == 1 && co.vs == 1 {
-		return co.row(y)
+		return co.row(y)[x0:x1]
 	}
 	if co.fancy {
-		switch {
-		case co.vs == 2:
-			near, far := co.row(y/2), co.row(y/2-1)
-			if y%2 == 1 {
-				far = co.row(y/2 + 1)
-			}
-			if co.hs == 2 {
-				jpegdsp.H2V2(co.up, near, far)
-			} else {
-				jpegdsp.H1V2(co.up, near, far, y%2 == 1)
-			}
-		default:
-			jpegdsp.H2V1(co.up, co.row(y))
+		if co.hs == 1 {
+			near, far := co.vertical(y)
+			jpegdsp.H1V2(co.up, near[x0:x1], far[x0:x1], y%2 == 1)
+			return co.up[:x1-x0]
 		}
-		return co.up
+		a, b := sampleSpan(x0, x1, 2, co.w, true)
+		if co.vs == 2 {
+			near, far := co.vertical(y)
+			jpegdsp.H2V2(co.up, near[a:b], far[a:b])
+		} else {
+			jpegdsp.H2V1(co.up, co.row(y)[a:b])
+		}
+		return co.up[x0-2*a : x1-2*a]
 	}
 	src := co.row(y / co.vs)
 	if co.hs == 1 {
-		return src
+		return src[x0:x1]
 	}
-	up := co.up[:w]
-	for x := range up {
-		up[x] = src[x/co.hs]
+	up := co.up[:x1-x0]
+	for i := range up {
+		up[i] = src[(x0+i)/co.hs]
 	}
 	return up
 }
 
-// emit writes the rows that mcuRows decoded MCU rows complete.
+// vertical returns the two sample rows fancy vertical upsampling blends for
+// output row y: the nearer one and the other neighbour.
+func (co *compOutput) vertical(y int) (near, far []uint8) {
+	if y%2 == 1 {
+		return co.row(y / 2), co.row(y/2 + 1)
+	}
+	return co.row(y / 2), co.row(y/2 - 1)
+}
+
+// emit writes the rows of the output rectangle that mcuRows decoded MCU
+// rows complete.
 func (o *jpegOutput) emit(d *jpegDecoder, mcuRows int) {
 	end := mcuRows*o.rowsPerMCU - o.lag
 	if mcuRows >= d.mcusY {
 		end = o.h
 	}
-	end = min(end, o.h)
-	w := o.w
+	end = min(end, o.rect.Max.Y)
+	x0, x1 := o.rect.Min.X, o.rect.Max.X
+	w, h := o.rect.Dx(), o.rect.Dy()
 	var planes [4][]uint8
-	for y := o.next; y < end; y++ {
+	for y := max(o.next, o.rect.Min.Y); y < end; y++ {
 		for i, c := range d.comps {
-			planes[i] = c.out.outputRow(y, w)[:w]
+			planes[i] = c.out.outputRow(y, x0, x1)
 		}
+		ry := y - o.rect.Min.Y
 		switch o.orientation {
 		case 2, 3:
 			o.convertRow(o.strip, planes)
-			dy := y
+			dy := ry
 			if o.orientation == 3 {
-				dy = o.h - 1 - y
+				dy = h - 1 - ry
 			}
 			mirror(o.img.Pix[dy*3*w:(dy+1)*3*w], o.strip)
 		case 4:
-			o.convertRow(o.img.Pix[(o.h-1-y)*3*w:(o.h-y)*3*w], planes)
+			o.convertRow(o.img.Pix[(h-1-ry)*3*w:(h-ry)*3*w], planes)
 		case 5, 6, 7, 8:
-			i := y - o.stripY
+			i := ry - o.stripY
 			o.convertRow(o.strip[i*3*w:(i+1)*3*w], planes)
-			if i+1 == o.stripRows || y+1 == o.h {
-				o.transpose(o.stripY, y+1)
-				o.stripY = y + 1
+			if i+1 == o.stripRows || ry+1 == h {
+				o.transpose(o.stripY, ry+1)
+				o.stripY = ry + 1
 			}
 		default:
-			o.convertRow(o.img.Pix[y*3*w:(y+1)*3*w], planes)
+			o.convertRow(o.img.Pix[ry*3*w:(ry+1)*3*w], planes)
 		}
 	}
 	o.next = max(o.next, end)
@@ -284,12 +370,13 @@ func (o *jpegOutput) convertRow(d []uint8, pl [4][]uint8) {
 	}
 }
 
-// transpose places the strip's stored rows y0..y1-1 in a rotated image
-// (orientations 5-8, see Orient): stored column sx becomes display row sx
-// (5, 6) or W-1-sx (7, 8), and the strip's rows a run of neighbouring
-// pixels in it, left to right (5, 8) or right to left (6, 7).
+// transpose places the strip's stored rows y0..y1-1 (of the output
+// rectangle) in a rotated image (orientations 5-8, see Orient): stored
+// column sx becomes display row sx (5, 6) or W-1-sx (7, 8), and the strip's
+// rows a run of neighbouring pixels in it, left to right (5, 8) or right to
+// left (6, 7).
 func (o *jpegOutput) transpose(y0, y1 int) {
-	W, H := o.w, o.h
+	W, H := o.rect.Dx(), o.rect.Dy()
 	reverse := o.orientation == 6 || o.orientation == 7
 	x0 := y0 // display column of the run's first pixel
 	if reverse {
