@@ -56,3 +56,18 @@ func FuzzExif(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPreprocessBytes holds the region path to the two steps: the same
+// floats, or the same error.
+func FuzzPreprocessBytes(f *testing.F) {
+	addImageSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, mode := range []Mode{ModePaddle, ModeTimm} {
+			opt := fuzzLimits
+			opt.Mode, opt.ResizeShort, opt.Crop, opt.EXIF = mode, 12, 10, EXIFApply
+			if _, err := checkSame(data, opt); err != nil {
+				t.Fatalf("%s: %v", mode, err)
+			}
+		}
+	})
+}
