@@ -35,7 +35,8 @@ type Loader struct {
 	Options  vision.Options // decoding limits and the eval pipeline
 	// Shape is the per-item [C, H, W]; nil means Options.InputShape().
 	Shape []int
-	// Transform replaces the eval pipeline of Options when set.
+	// Transform replaces the eval pipeline of Options when set. Without
+	// one, a Source that is a Preprocessor runs the pipeline itself.
 	Transform Transform
 }
 
@@ -91,13 +92,7 @@ func (l *Loader) Run(ctx context.Context, fn func(*Batch) error) (Stats, error) 
 	if _, err := tensor.CheckShape(append([]int{bs}, shape...)); err != nil {
 		return st, fmt.Errorf("data: batch: %w", err)
 	}
-	transform := l.Transform
-	if transform == nil {
-		opt := l.Options
-		transform = func(dst []float32, img *vision.RGB, _ int) error {
-			return vision.PreprocessInto(dst, img, opt)
-		}
-	}
+	item := l.itemLoader()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,7 +106,7 @@ func (l *Loader) Run(ctx context.Context, fn func(*Batch) error) (Stats, error) 
 		defer close(out)
 		for b, start := 0, 0; start < len(order); b, start = b+1, start+bs {
 			end := min(start+bs, len(order))
-			batch := l.load(ctx, b, order[start:end], shape, per, transform, sem)
+			batch := l.load(ctx, b, order[start:end], shape, per, item, sem)
 			select {
 			case out <- batch:
 			case <-ctx.Done():
@@ -153,9 +148,32 @@ func (l *Loader) batchSize() int {
 	return l.BatchSize
 }
 
+// itemLoader returns how item i becomes the batch slot dst: the Transform
+// on the decoded image, or the eval pipeline of Options, run by the Source
+// when it is a Preprocessor.
+func (l *Loader) itemLoader() func(dst []float32, i int) error {
+	opt := l.Options
+	if p, ok := l.Source.(Preprocessor); ok && l.Transform == nil {
+		return func(dst []float32, i int) error { return p.Preprocess(dst, i, opt) }
+	}
+	transform := l.Transform
+	if transform == nil {
+		transform = func(dst []float32, img *vision.RGB, _ int) error {
+			return vision.PreprocessInto(dst, img, opt)
+		}
+	}
+	return func(dst []float32, i int) error {
+		img, err := l.Source.Image(i, opt)
+		if err != nil {
+			return err
+		}
+		return transform(dst, img, i)
+	}
+}
+
 // load prepares the items of one batch in parallel, each straight into its
 // slot, then closes the gaps failed items left.
-func (l *Loader) load(ctx context.Context, number int, items []int, shape []int, per int, transform Transform, sem chan struct{}) *Batch {
+func (l *Loader) load(ctx context.Context, number int, items []int, shape []int, per int, item func(dst []float32, i int) error, sem chan struct{}) *Batch {
 	n := len(items)
 	buf := make([]float32, n*per)
 	errs := make([]error, n)
@@ -169,11 +187,7 @@ func (l *Loader) load(ctx context.Context, number int, items []int, shape []int,
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			img, err := l.Source.Image(items[i], l.Options)
-			if err == nil {
-				err = transform(buf[i*per:(i+1)*per], img, items[i])
-			}
-			errs[i] = err
+			errs[i] = item(buf[i*per:(i+1)*per], items[i])
 		}()
 	}
 	wg.Wait()

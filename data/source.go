@@ -20,6 +20,15 @@ type Source interface {
 	Image(i int, opt vision.Options) (*vision.RGB, error)
 }
 
+// Preprocessor is a Source that runs the eval pipeline on an item itself,
+// from its encoded file straight into a batch slot: the same floats as
+// decoding it with Image and then vision.PreprocessInto, for less work
+// (vision.PreprocessFile decodes only the pixels the crop reads). The
+// Loader uses it when no Transform is set.
+type Preprocessor interface {
+	Preprocess(dst []float32, i int, opt vision.Options) error
+}
+
 // Items is a Source of image files, as list files and image folders give.
 type Items []Item
 
@@ -35,6 +44,11 @@ func (s Items) Name(i int) string { return s[i].Path }
 // Image implements Source.
 func (s Items) Image(i int, opt vision.Options) (*vision.RGB, error) {
 	return vision.DecodeFile(s[i].Path, opt)
+}
+
+// Preprocess implements Preprocessor.
+func (s Items) Preprocess(dst []float32, i int, opt vision.Options) error {
+	return vision.PreprocessFile(dst, s[i].Path, opt)
 }
 
 // OpenDataset opens a dataset described as PaddleClas's ImageNetDataset

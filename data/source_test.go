@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -296,5 +297,81 @@ func TestLoaderEpochs(t *testing.T) {
 		if flat := slices.Concat(got...); !slices.Equal(flat, order[:len(flat)]) {
 			t.Errorf("%+v: items %v, want the epoch order %v", c, flat, order)
 		}
+	}
+}
+
+// preprocessOnly is Items whose images can only be preprocessed, not
+// decoded: a Loader that gets batches from it used Preprocess.
+type preprocessOnly struct{ Items }
+
+func (preprocessOnly) Image(int, vision.Options) (*vision.RGB, error) {
+	return nil, errors.New("decoded instead of preprocessed")
+}
+
+// TestLoaderJPEGs checks that a Loader over image files runs the eval
+// pipeline through Items.Preprocess, with the floats of decoding each file
+// and then PreprocessInto, on photos in their EXIF orientations, fixtures
+// of every chroma subsampling and files that fail.
+func TestLoaderJPEGs(t *testing.T) {
+	dir := t.TempDir()
+	var items []Item
+	add := func(name string, b []byte) {
+		p := filepath.Join(dir, name)
+		if b != nil {
+			touch(t, p, b)
+		}
+		items = append(items, Item{Path: p, Label: len(items) % 3})
+	}
+	srcs, _ := filepath.Glob("../testdata/vision/photos/images/*.jpg")
+	for _, f := range []string{"exif5.jpg", "exif8.jpg", "q90_422.jpg", "q90_440.jpg", "progressive.jpg", "cmyk.jpg", "truncated.jpg", "gray8.png"} {
+		srcs = append(srcs, filepath.Join("../testdata/vision/images", f))
+	}
+	for i, p := range srcs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(filepath.Base(p), b)
+		if i == 2 {
+			add("garbage.jpg", []byte("\xff\xd8 not a JPEG"))
+			add("missing.jpg", nil)
+		}
+	}
+	for _, mode := range []vision.Mode{vision.ModePaddle, vision.ModeTimm} {
+		opt := vision.Options{Mode: mode, ResizeShort: 40, Crop: 32}
+		per := 3 * 32 * 32
+		failed := map[int]bool{}
+		l := &Loader{Source: preprocessOnly{Items(items)}, BatchSize: 5, Options: opt}
+		st, err := l.Run(context.Background(), func(b *Batch) error {
+			for _, e := range b.Errors {
+				failed[e.Index] = true
+			}
+			for r, idx := range b.Indices {
+				want := make([]float32, per)
+				img, err := vision.DecodeFile(items[idx].Path, opt)
+				if err == nil {
+					err = vision.PreprocessInto(want, img, opt)
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", items[idx].Path, err)
+				}
+				if !slices.Equal(b.X.Data[r*per:(r+1)*per], want) {
+					t.Errorf("%s %s: the batch row differs from decoding and PreprocessInto", mode, items[idx].Path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Failed != 2 || !failed[3] || !failed[4] || st.Loaded != len(items)-2 {
+			t.Errorf("%s: %+v, failed %v", mode, st, failed)
+		}
+	}
+	// With a training Transform the loader decodes.
+	l := &Loader{Source: preprocessOnly{Items(items)}, BatchSize: 5, Shape: []int{1, 1, 1},
+		Transform: func([]float32, *vision.RGB, int) error { return nil }}
+	if st, err := l.Run(context.Background(), func(*Batch) error { return nil }); err != nil || st.Loaded != 0 {
+		t.Errorf("with a Transform: %+v, %v", st, err)
 	}
 }
