@@ -139,10 +139,7 @@ func (s *Server) imageInput(ctx context.Context, m *servedModel, images [][]byte
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		img, err := vision.DecodeBytes(b, m.prep)
-		if err == nil {
-			err = vision.PreprocessInto(x[i*per:(i+1)*per], img, m.prep)
-		}
+		err := vision.PreprocessBytes(x[i*per:(i+1)*per], b, m.prep)
 		<-s.decodeSlots
 		switch {
 		case errors.Is(err, vision.ErrTooLarge):
