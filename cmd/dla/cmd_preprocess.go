@@ -38,13 +38,12 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func preprocessOne(path, out string, opt vision.Options, stderr io.Writer) error {
-	img, err := vision.DecodeFile(path, opt)
-	if err != nil {
+	if err := opt.Validate(); err != nil {
 		return err
 	}
-	x, err := vision.Preprocess(img, opt)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	x := tensor.New(append([]int{1}, opt.InputShape()...)...)
+	if err := vision.PreprocessFile(x.Data, path, opt); err != nil {
+		return err
 	}
 	if err := tensor.WriteNPYFile(out, x); err != nil {
 		return err

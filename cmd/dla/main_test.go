@@ -450,6 +450,22 @@ func TestPreprocessOutputDir(t *testing.T) {
 	}
 }
 
+// A file dla preprocess cannot read gets one line that names it once.
+func TestPreprocessErrorNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	broken, missing := filepath.Join(dir, "broken.jpg"), filepath.Join(dir, "missing.jpg")
+	os.WriteFile(broken, []byte("\xff\xd8\xff\xdbnot a jpeg"), 0o644)
+	for _, c := range []struct{ path, want string }{
+		{broken, "dla preprocess: " + broken + ": vision: decode header: "},
+		{missing, "dla preprocess: vision: open " + missing + ": "},
+	} {
+		code, _, errs := dlaRun(t, "preprocess", c.path, "--output", filepath.Join(dir, "x.npy"))
+		if code != exitError || !strings.HasPrefix(errs, c.want) || strings.Count(errs, "\n") != 1 || strings.Count(errs, c.path) != 1 {
+			t.Errorf("exit %d, stderr %q, want one line starting %q", code, errs, c.want)
+		}
+	}
+}
+
 func TestDraftFlagDefaultsOff(t *testing.T) {
 	fs := newFlags("predict", io.Discard)
 	po := addPrepFlags(fs)
