@@ -32,6 +32,7 @@ var preprocessPaths = []struct {
 		}
 		return PreprocessInto(dst, m, opt)
 	}},
+	{"fused", PreprocessBytes},
 }
 
 // BenchmarkPreprocessPhotos runs the eval pipeline on the photos of
