@@ -114,7 +114,8 @@ func tile8x32S2AVX512(taps int, w *float32, offs *int, x *float32, masks uint64,
 
 // bcast32x14S1AVX512 computes a 32-channel x 14-column tile; taps >= 1,
 // 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
-// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
+// byte pfStep*t of pf into L2 (weights a later tile will need) and, at
+// steps 1 and 2, its input two tiles ahead into L1. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -135,7 +136,8 @@ func bcast32x14S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int
 
 // bcast32x14S2AVX512 computes a 32-channel x 14-column tile; taps >= 1,
 // 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
-// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
+// byte pfStep*t of pf into L2 (weights a later tile will need) and, at
+// steps 1 and 2, its input two tiles ahead into L1. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -156,7 +158,8 @@ func bcast32x14S2AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int
 
 // bcast32x7S1AVX512 computes a 32-channel x 7-column tile; taps >= 1,
 // 1 <= n <= 7; res may be nil. Tap t prefetches the cache line at
-// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
+// byte pfStep*t of pf into L2 (weights a later tile will need) and, at
+// steps 1 and 2, its input two tiles ahead into L1. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -177,7 +180,8 @@ func bcast32x7S1AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int,
 
 // bcast32x7S2AVX512 computes a 32-channel x 7-column tile; taps >= 1,
 // 1 <= n <= 7; res may be nil. Tap t prefetches the cache line at
-// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
+// byte pfStep*t of pf into L2 (weights a later tile will need) and, at
+// steps 1 and 2, its input two tiles ahead into L1. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {
@@ -230,7 +234,8 @@ func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32
 
 // bcast32x14S32AVX512 computes a 32-channel x 14-column tile; taps >= 1,
 // 1 <= n <= 14; res may be nil. Tap t prefetches the cache line at
-// byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:
+// byte pfStep*t of pf into L2 (weights a later tile will need) and, at
+// steps 1 and 2, its input two tiles ahead into L1. It is, in Go:
 //
 //	for j := range n {
 //		for k := range 32 {

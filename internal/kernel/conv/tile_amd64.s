@@ -1078,6 +1078,7 @@ loop:
 	MOVQ         (DX), R8
 	PREFETCHT1   (SI)
 	ADDQ         DI, SI
+	PREFETCHT0   112(BX)(R8*4)
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
 	VBROADCASTSS (BX)(R8*4), Z30
@@ -1764,6 +1765,7 @@ loop:
 	MOVQ         (DX), R8
 	PREFETCHT1   (SI)
 	ADDQ         DI, SI
+	PREFETCHT0   224(BX)(R8*4)
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
 	VBROADCASTSS (BX)(R8*4), Z30
@@ -2436,6 +2438,7 @@ loop:
 	MOVQ         (DX), R8
 	PREFETCHT1   (SI)
 	ADDQ         DI, SI
+	PREFETCHT0   56(BX)(R8*4)
 	VMOVUPS      (CX), Z14
 	VMOVUPS      64(CX), Z15
 	VBROADCASTSS (BX)(R8*4), Z16
@@ -3087,6 +3090,7 @@ loop:
 	MOVQ         (DX), R8
 	PREFETCHT1   (SI)
 	ADDQ         DI, SI
+	PREFETCHT0   112(BX)(R8*4)
 	VMOVUPS      (CX), Z14
 	VMOVUPS      64(CX), Z15
 	VBROADCASTSS (BX)(R8*4), Z16

@@ -267,7 +267,8 @@ func bcastKernel(cols, step int) {
 	Doc(
 		fmt.Sprintf("%s computes a 32-channel x %d-column tile; taps >= 1,", name, cols),
 		fmt.Sprintf("1 <= n <= %d; res may be nil. Tap t prefetches the cache line at", cols),
-		"byte pfStep*t of pf into L2 (weights a later tile will need). It is, in Go:",
+		"byte pfStep*t of pf into L2 (weights a later tile will need) and, at",
+		"steps 1 and 2, its input two tiles ahead into L1. It is, in Go:",
 		"",
 		"\tfor j := range n {",
 		"\t\tfor k := range 32 {",
@@ -298,6 +299,12 @@ func bcastKernel(cols, step int) {
 	MOVQ(Mem{Base: offs}, o)
 	PREFETCHT1(Mem{Base: pf})
 	ADDQ(pfStep, pf)
+	// The input two tiles ahead, one line a tap: a 1x1's input rows are
+	// C separate streams, too many for the hardware prefetcher, and in a
+	// model half of them sit in the other core's cache.
+	if step <= 2 {
+		PREFETCHT0(Mem{Base: x, Index: o, Scale: 4, Disp: 2 * 4 * step * cols})
+	}
 	w0, w1 := ZMM(), ZMM()
 	VMOVUPS(Mem{Base: w}, w0)
 	VMOVUPS(Mem{Base: w, Disp: 64}, w1)
