@@ -45,10 +45,27 @@ func Decode(r io.Reader, opt Options) (*RGB, error) {
 
 // readLimited reads r to its end, refusing more than opt's byte limit.
 func readLimited(r io.Reader, opt Options) ([]byte, error) {
+	return readLimitedInto(nil, r, opt)
+}
+
+// readLimitedInto is readLimited reading into buf's memory, which it
+// grows (by appending) only when the input is larger.
+func readLimitedInto(buf []byte, r io.Reader, opt Options) ([]byte, error) {
 	maxBytes := opt.maxBytes()
-	b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("vision: read: %w", err)
+	lr := io.LimitReader(r, maxBytes+1)
+	b := buf[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("vision: read: %w", err)
+		}
 	}
 	if int64(len(b)) > maxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
@@ -71,12 +88,22 @@ func DecodeFile(path string, opt Options) (*RGB, error) {
 
 // readFile reads the encoded image at path; errors past opening name it.
 func readFile(path string, opt Options) ([]byte, error) {
+	return readFileInto(nil, path, opt)
+}
+
+// readFileInto is readFile into buf's memory (see readLimitedInto), made
+// as large as the file first: io.ReadAll's doublings copied and faulted in
+// twice the size of a large photo.
+func readFileInto(buf []byte, path string, opt Options) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("vision: %w", err)
 	}
 	defer f.Close()
-	b, err := readLimited(f, opt)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < opt.maxBytes() && int(fi.Size()) >= cap(buf) {
+		buf = make([]byte, 0, fi.Size()+1) // +1: the read that finds the end
+	}
+	b, err := readLimitedInto(buf, f, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -138,10 +138,14 @@ func (d *jpegDecoder) startOutput() error {
 		}
 	}
 	w, h := rect.Dx(), rect.Dy()
+	newImage := NewRGB
+	if !d.opt.region.Empty() {
+		newImage = regionImage
+	}
 	if o.orientation >= 5 {
-		o.img = NewRGB(h, w)
+		o.img = newImage(h, w)
 	} else {
-		o.img = NewRGB(w, h)
+		o.img = newImage(w, h)
 	}
 	switch {
 	case o.orientation >= 5:
