@@ -74,8 +74,8 @@ for m in $MODELS; do
     cpu "$OUT/p8" "$OUT/dla" predict -w "$W" --batch 8 --json "$OUT/eight"
     cpu "$OUT/pn" "$OUT/dla" predict -w "$W" --batch 8 --json "$set"
     cpu "$OUT/dn" "$OUT/dla" predict -w "$W" --batch 8 --json --draft "$set"
-    cpu "$OUT/b1" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 1s
-    cpu "$OUT/b4" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 4s
+    cpu "$OUT/b1" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 1s --max-runs 100000
+    cpu "$OUT/b4" "$OUT/dla" bench -m "$m" -b 8 --json --min-time 4s --max-runs 100000
     node "$PEERS/bench_ort.js" --onnx-dir "$ONNX_DIR" --models "$m" --batches 8 --threads 2 --warmup 2 \
       --min-reps 5 --max-reps 20 --min-time 3 > "$OUT/ort.json"
     /usr/bin/python3 bench/predict_peers.py "$set" > "$OUT/py.txt"
