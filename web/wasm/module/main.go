@@ -18,6 +18,7 @@ import (
 
 	"github.com/dla-go/dla"
 	"github.com/dla-go/dla/arch"
+	"github.com/dla-go/dla/tensor"
 	"github.com/dla-go/dla/vision"
 )
 
@@ -85,12 +86,8 @@ func classify(_ js.Value, args []js.Value) any {
 		return map[string]any{"error": "the image must be a Uint8Array of at most " + strconv.Itoa(vision.DefaultMaxBytes) + " bytes"}
 	}
 	t0 := time.Now()
-	img, err := vision.DecodeBytes(raw, opt)
-	if err != nil {
-		return failure(err)
-	}
-	x, err := dla.Preprocess(img, opt)
-	if err != nil {
+	x := tensor.New(append([]int{1}, opt.InputShape()...)...)
+	if err := vision.PreprocessBytes(x.Data, raw, opt); err != nil {
 		return failure(err)
 	}
 	t1 := time.Now()
