@@ -75,6 +75,27 @@ func (p *PackedA) Mul(n int, b []float32, ldb int, c []float32, ldc int, epi *Ep
 	run(p.v, p.m, n, p.k, p.data, false, b, ldb, 0, c, ldc, epi)
 }
 
+// MulSerial is Mul without an epilogue, computed on the calling goroutine
+// only: a caller that has already split its work over the cores (Winograd's
+// tile blocks) keeps each product on the core that holds its B and C.
+func (p *PackedA) MulSerial(n int, b []float32, ldb int, c []float32, ldc int) {
+	if n < 0 {
+		panic(errShape)
+	}
+	checkMatrix(false, p.k, n, b, ldb, errLdb, errLenB)
+	checkMatrix(false, p.m, n, c, ldc, errLdc, errLenC)
+	if p.m == 0 || n == 0 {
+		return
+	}
+	if p.k == 0 {
+		scaleC(p.m, n, 0, c, ldc)
+		return
+	}
+	var j job
+	j.init(p.v, p.m, n, p.k, p.data, false, b, ldb, 0, c, ldc, nil, 1)
+	j.Run(0, ceilDiv(p.m, j.mb)*j.colBlocks)
+}
+
 // MulRef is the reference for PackedA.Mul: C = op(A)*B by SgemmRef, then
 // EpilogueRef.
 func MulRef(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, epi *Epilogue) {

@@ -114,6 +114,14 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // run computes C = Apacked*op(B) + beta*C and applies epi, splitting C into
 // MC x NC blocks that the workers take one at a time.
 func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int, epi *Epilogue) {
+	j := getJob()
+	j.init(v, m, n, k, pa, transB, b, ldb, beta, c, ldc, epi, parallel.Workers())
+	parallel.Run(ceilDiv(m, j.mb)*j.colBlocks, 1, j)
+	putJob(j)
+}
+
+// init sets up a product whose MC x NC blocks are sized for w workers.
+func (j *job) init(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int, epi *Epilogue, w int) {
 	p := v.p
 	mb := roundUp(min(p.MC, m), p.MR)
 	nb := roundUp(min(p.NC, n), p.NR)
@@ -121,7 +129,7 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	// rest, but none so small that packing and scheduling dominate; one
 	// worker needs no split.
 	want := 1
-	if w := parallel.Workers(); w > 1 {
+	if w > 1 {
 		want = min(4*w, max(1, int(2*float64(m)*float64(n)*float64(k)/minTaskFlops)))
 	}
 	// Split into row and column blocks of nearly equal size: halving a
@@ -142,14 +150,11 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	}
 	mb = roundUp(ceilDiv(m, rb), p.MR)
 	nb = roundUp(ceilDiv(n, cb), p.NR)
-	j := getJob()
 	*j = job{
 		v: v, m: m, n: n, k: k, pa: pa, transB: transB, b: b, ldb: ldb,
 		beta: beta, c: c, ldc: ldc, epi: epi,
 		mb: mb, nb: nb, colBlocks: ceilDiv(n, nb),
 	}
-	parallel.Run(ceilDiv(m, mb)*j.colBlocks, 1, j)
-	putJob(j)
 }
 
 const (

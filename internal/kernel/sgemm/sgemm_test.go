@@ -235,6 +235,24 @@ func TestMulEpilogues(t *testing.T) {
 	})
 }
 
+// TestMulSerial checks MulSerial on column ranges of a wider B and C, as
+// Winograd's tile blocks call it.
+func TestMulSerial(t *testing.T) {
+	forEachVariant(t, func(t *testing.T) {
+		for _, s := range [][4]int{{1, 1, 1, 0}, {8, 25, 64, 24}, {64, 98, 64, 98}, {130, 13, 300, 36}, {17, 33, 31, 5}, {5, 6, 0, 1}} {
+			m, n, k, off := s[0], s[1], s[2], s[3]
+			ld := n + off + 7
+			a := kerneltest.Rand(m*k, 3)
+			b := kerneltest.Rand(max(k*ld, 1), 4)
+			want := make([]float32, m*ld)
+			MulRef(false, m, n, k, a, max(k, 1), b[off:], ld, want[off:], ld, nil)
+			got := make([]float32, m*ld)
+			PackA(false, m, k, a, max(k, 1)).MulSerial(n, b[off:], ld, got[off:], ld)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("MulSerial %dx%dx%d at column %d", m, n, k, off), got, want, kerneltest.DefaultNMSE)
+		}
+	})
+}
+
 func TestMulConcurrent(t *testing.T) {
 	forEachVariant(t, func(t *testing.T) {
 		const m, n, k = 40, 150, 70

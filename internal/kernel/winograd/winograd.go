@@ -34,6 +34,7 @@ type Plan struct {
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
+	blocks         []tileBlock          // for runs by tile blocks (blocks.go), or nil
 	scratch        []float32            // SetWeights' transformed weights before packing
 	states         freelist.List[runState]
 }
@@ -51,6 +52,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
 	if pl.tilesH*pl.tilesW <= maxLaneTiles {
 		pl.lanes = laneMaps(p.H, p.W)
+		pl.blocks = tileBlocks(p.H, p.W, parallel.Workers())
 	}
 	u := make([]float32, nPos*p.K*p.C)
 	pl.transform(w, u)
@@ -61,6 +63,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	pl.states.New = func() *runState {
 		st := &runState{pl: pl}
 		st.inputFn, st.gemmFn, st.outputFn = st.inputTasks, st.gemmTasks, st.outputTasks
+		st.blockFn = st.blockTasks
 		return st
 	}
 	return pl
@@ -138,12 +141,16 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
 	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
 	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
-	// Several chunks per worker, so a core slowed by other load does not
-	// hold up the rest.
-	chunks := 8 * parallel.Workers()
-	parallel.For(n*pl.c, (n*pl.c+chunks-1)/chunks, st.inputFn)
-	parallel.For(nPos, 1, st.gemmFn)
-	parallel.For(n*pl.k, (n*pl.k+chunks-1)/chunks, st.outputFn)
+	if pl.blocks != nil && useLanes && useBlocks {
+		st.runBlocks()
+	} else {
+		// Several chunks per worker, so a core slowed by other load does
+		// not hold up the rest.
+		chunks := 8 * parallel.Workers()
+		parallel.For(n*pl.c, (n*pl.c+chunks-1)/chunks, st.inputFn)
+		parallel.For(nPos, 1, st.gemmFn)
+		parallel.For(n*pl.k, (n*pl.k+chunks-1)/chunks, st.outputFn)
+	}
 	st.x, st.y, st.v, st.m, st.epi = nil, nil, nil, nil, nil
 	pl.states.Put(st)
 }
@@ -158,6 +165,7 @@ type runState struct {
 	resStride                 int
 	epi                       *conv.Epilogue
 	inputFn, gemmFn, outputFn func(lo, hi int)
+	blockFn                   func(lo, hi int)
 }
 
 // maxRow bounds the padded row a transform keeps on the stack; wider images

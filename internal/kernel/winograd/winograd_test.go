@@ -7,6 +7,7 @@ import (
 
 	"github.com/dla-go/dla/internal/kernel/conv"
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
+	"github.com/dla-go/dla/internal/kernel/parallel"
 	"github.com/dla-go/dla/internal/kernel/sgemm"
 )
 
@@ -111,17 +112,21 @@ func TestRunAllocatesNothing(t *testing.T) {
 func BenchmarkDLA3x3(b *testing.B) {
 	for _, s := range [][3]int{{64, 64, 56}, {128, 128, 28}, {256, 256, 14}, {512, 512, 7}} {
 		p := conv.Params{N: 1, C: s[0], H: s[2], W: s[2], K: s[1], R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
-		b.Run(fmt.Sprintf("%dx%d@%d", s[0], s[1], s[2]), func(b *testing.B) {
-			pl := NewPlan(p, kerneltest.Rand(s[0]*s[1]*9, 1))
-			x := kerneltest.Rand(s[0]*s[2]*s[2], 2)
-			y := make([]float32, s[1]*s[2]*s[2])
-			ws := make([]float32, pl.WorkspaceSize(1))
-			for b.Loop() {
-				pl.Run(x, y, 1, nil, ws)
-			}
-			macs := float64(s[0] * s[1] * 9 * s[2] * s[2])
-			b.ReportMetric(2*macs/(b.Elapsed().Seconds()/float64(b.N))/1e9, "effective-GFLOP/s")
-		})
+		for _, blocks := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%dx%d@%d/blocks=%v", s[0], s[1], s[2], blocks), func(b *testing.B) {
+				defer func(v bool) { useBlocks = v }(useBlocks)
+				useBlocks = blocks
+				pl := NewPlan(p, kerneltest.Rand(s[0]*s[1]*9, 1))
+				x := kerneltest.Rand(s[0]*s[2]*s[2], 2)
+				y := make([]float32, s[1]*s[2]*s[2])
+				ws := make([]float32, pl.WorkspaceSize(1))
+				for b.Loop() {
+					pl.Run(x, y, 1, nil, ws)
+				}
+				macs := float64(s[0] * s[1] * 9 * s[2] * s[2])
+				b.ReportMetric(2*macs/(b.Elapsed().Seconds()/float64(b.N))/1e9, "effective-GFLOP/s")
+			})
+		}
 	}
 }
 
@@ -148,7 +153,13 @@ func TestRowKernelsMatchGeneric(t *testing.T) {
 // Images inside wider buffers (as in a concatenation) give the same result as
 // packed ones, and nothing outside each image's slice is written.
 func TestRunStrided(t *testing.T) {
-	n, c, k, h, w := 3, 8, 6, 7, 9
+	for _, hw := range [][2]int{{7, 9}, {28, 30}} { // the three phases; tile blocks (with AVX-512)
+		t.Run(fmt.Sprintf("%dx%d", hw[0], hw[1]), func(t *testing.T) { checkStrided(t, hw[0], hw[1]) })
+	}
+}
+
+func checkStrided(t *testing.T, h, w int) {
+	n, c, k := 3, 8, 6
 	hw := h * w
 	xs, ys, rs := (c+3)*hw, (k+5)*hw, (k+2)*hw
 	p := conv.Params{N: n, C: c, H: h, W: w, K: k, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
@@ -206,6 +217,67 @@ func TestLanes(t *testing.T) {
 					checkCase(t, n, 17, k, h, w, e)
 				}
 			}
+		}
+	}
+}
+
+// Large planes run by tile blocks where the CPU has the lane transforms:
+// both ways match the reference for any number of workers (which sets the
+// blocks), batches and epilogues, with evenly split blocks (28x28, 23x37)
+// and 32-tile ones with a short last block (9x130, 56x56).
+func TestBlocks(t *testing.T) {
+	if !useLanes {
+		t.Skip("tile blocks need the lane transforms (AVX-512)")
+	}
+	defer parallel.SetWorkers(parallel.SetWorkers(0))
+	for _, workers := range []int{1, 2, 3} {
+		parallel.SetWorkers(workers)
+		for _, blocks := range []bool{true, false} {
+			defer func(v bool) { useBlocks = v }(useBlocks)
+			useBlocks = blocks
+			for _, hw := range [][2]int{{28, 28}, {23, 37}, {9, 130}, {56, 56}} {
+				h, w := hw[0], hw[1]
+				if tileBlocks(h, w, workers) == nil {
+					t.Fatalf("%dx%d has no tile blocks", h, w)
+				}
+				for _, n := range []int{1, 2} {
+					k := 10
+					res := kerneltest.Rand(n*k*h*w, 3)
+					shift := kerneltest.Rand(k, 5)
+					for _, e := range []*conv.Epilogue{nil, {Shift: shift, Residual: res, ReLU: true}} {
+						checkCase(t, n, 19, k, h, w, e)
+					}
+				}
+			}
+		}
+	}
+}
+
+// tileBlocks covers every tile once, in order, in blocks of at most 32
+// tiles, as many as a multiple of the workers when that keeps them over
+// half full, and none on planes under 32 tiles.
+func TestTileBlocks(t *testing.T) {
+	for _, c := range []struct{ h, w, workers, blocks, longest int }{
+		{14, 14, 2, 0, 0},
+		{28, 28, 2, 2, 25},
+		{28, 28, 1, 2, 32},
+		{56, 56, 2, 7, 32},
+		{56, 56, 3, 7, 32},
+		{23, 37, 4, 4, 15},
+	} {
+		bs := tileBlocks(c.h, c.w, c.workers)
+		longest, next := 0, 0
+		for _, b := range bs {
+			if b.t0 != next || b.t1 <= b.t0 || len(b.lanes) != (b.t1-b.t0+15)/16 {
+				t.Fatalf("%dx%d on %d workers: block %+v after tile %d", c.h, c.w, c.workers, b, next)
+			}
+			longest, next = max(longest, b.t1-b.t0), b.t1
+		}
+		if tiles := (c.h + 3) / 4 * ((c.w + 3) / 4); len(bs) > 0 && next != tiles {
+			t.Fatalf("%dx%d: blocks end at tile %d of %d", c.h, c.w, next, tiles)
+		}
+		if len(bs) != c.blocks || longest != c.longest {
+			t.Errorf("%dx%d on %d workers: %d blocks, longest %d; want %d, %d", c.h, c.w, c.workers, len(bs), longest, c.blocks, c.longest)
 		}
 	}
 }
