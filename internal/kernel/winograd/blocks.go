@@ -28,34 +28,25 @@ const (
 	// than the phases' exchanges between the cores.
 	minBlockTiles = 32
 	// maxBlockTiles bounds a block so that its transformed input and
-	// products (36 x (C+K) x tiles) stay near L2 size at DLA's widths.
+	// products (36 x (C+K) x tiles) stay near L2 size at DLA's widths; the
+	// products of 32 tiles run on the widest sgemm kernel.
 	maxBlockTiles = 32
 )
 
-// tileBlocks splits an h x w plane's tiles into runs of maxBlockTiles (the
-// last one shorter), or, when that would give a core fewer than two, into
-// one even run per worker, so that each core gets the same share of every
-// layer. It returns nil for planes under minBlockTiles.
-func tileBlocks(h, w, workers int) []tileBlock {
+// tileBlocks splits an h x w plane's tiles into runs of maxBlockTiles, the
+// last one shorter, or returns nil for planes under minBlockTiles. Even
+// runs instead (28x28's 49 tiles as 24 and 25, one a core at batch 1) were
+// no faster: the products of 24 and 25 tiles run on narrower kernels than
+// one of 32.
+func tileBlocks(h, w int) []tileBlock {
 	tiles := (h + tileOut - 1) / tileOut * ((w + tileOut - 1) / tileOut)
 	if tiles < minBlockTiles {
 		return nil
 	}
-	var bounds []int
-	if (tiles+maxBlockTiles-1)/maxBlockTiles < 2*workers {
-		for i := range workers + 1 {
-			bounds = append(bounds, i*tiles/workers)
-		}
-	} else {
-		for t := 0; t < tiles; t += maxBlockTiles {
-			bounds = append(bounds, t)
-		}
-		bounds = append(bounds, tiles)
-	}
-	blocks := make([]tileBlock, len(bounds)-1)
-	for i := range blocks {
-		t0, t1 := bounds[i], bounds[i+1]
-		blocks[i] = tileBlock{t0: t0, t1: t1, lanes: laneMapsRange(h, w, t0, t1)}
+	var blocks []tileBlock
+	for t0 := 0; t0 < tiles; t0 += maxBlockTiles {
+		t1 := min(t0+maxBlockTiles, tiles)
+		blocks = append(blocks, tileBlock{t0: t0, t1: t1, lanes: laneMapsRange(h, w, t0, t1)})
 	}
 	return blocks
 }

@@ -52,7 +52,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
 	if pl.tilesH*pl.tilesW <= maxLaneTiles {
 		pl.lanes = laneMaps(p.H, p.W)
-		pl.blocks = tileBlocks(p.H, p.W, parallel.Workers())
+		pl.blocks = tileBlocks(p.H, p.W)
 	}
 	u := make([]float32, nPos*p.K*p.C)
 	pl.transform(w, u)

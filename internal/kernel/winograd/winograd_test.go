@@ -222,9 +222,9 @@ func TestLanes(t *testing.T) {
 }
 
 // Large planes run by tile blocks where the CPU has the lane transforms:
-// both ways match the reference for any number of workers (which sets the
-// blocks), batches and epilogues, with evenly split blocks (28x28, 23x37)
-// and 32-tile ones with a short last block (9x130, 56x56).
+// both ways match the reference on any number of workers, with batches and
+// epilogues, blocks of 32 tiles and short last ones (28x28: 32 and 17,
+// 23x37: 32 and 28, 9x130: three of 32 and 3, 56x56: six of 32 and 4).
 func TestBlocks(t *testing.T) {
 	if !useLanes {
 		t.Skip("tile blocks need the lane transforms (AVX-512)")
@@ -237,9 +237,6 @@ func TestBlocks(t *testing.T) {
 			useBlocks = blocks
 			for _, hw := range [][2]int{{28, 28}, {23, 37}, {9, 130}, {56, 56}} {
 				h, w := hw[0], hw[1]
-				if tileBlocks(h, w, workers) == nil {
-					t.Fatalf("%dx%d has no tile blocks", h, w)
-				}
 				for _, n := range []int{1, 2} {
 					k := 10
 					res := kerneltest.Rand(n*k*h*w, 3)
@@ -253,31 +250,31 @@ func TestBlocks(t *testing.T) {
 	}
 }
 
-// tileBlocks covers every tile once, in order, in blocks of at most 32
-// tiles, as many as a multiple of the workers when that keeps them over
-// half full, and none on planes under 32 tiles.
+// tileBlocks covers every tile once, in order, in runs of 32 but the last,
+// and leaves planes under 32 tiles to the three phases.
 func TestTileBlocks(t *testing.T) {
-	for _, c := range []struct{ h, w, workers, blocks, longest int }{
-		{14, 14, 2, 0, 0},
-		{28, 28, 2, 2, 25},
-		{28, 28, 1, 2, 32},
-		{56, 56, 2, 7, 32},
-		{56, 56, 3, 7, 32},
-		{23, 37, 4, 4, 15},
+	for _, c := range []struct{ h, w, blocks, last int }{
+		{14, 14, 0, 0},
+		{16, 32, 1, 32},
+		{28, 28, 2, 17},
+		{23, 37, 2, 28},
+		{9, 130, 4, 3},
+		{56, 56, 7, 4},
 	} {
-		bs := tileBlocks(c.h, c.w, c.workers)
-		longest, next := 0, 0
-		for _, b := range bs {
-			if b.t0 != next || b.t1 <= b.t0 || len(b.lanes) != (b.t1-b.t0+15)/16 {
-				t.Fatalf("%dx%d on %d workers: block %+v after tile %d", c.h, c.w, c.workers, b, next)
+		bs := tileBlocks(c.h, c.w)
+		next := 0
+		for i, b := range bs {
+			if b.t0 != next || b.t1 <= b.t0 || b.t1-b.t0 > maxBlockTiles || i < len(bs)-1 && b.t1-b.t0 != maxBlockTiles ||
+				len(b.lanes) != (b.t1-b.t0+15)/16 {
+				t.Fatalf("%dx%d: block %+v after tile %d", c.h, c.w, b, next)
 			}
-			longest, next = max(longest, b.t1-b.t0), b.t1
+			next = b.t1
 		}
 		if tiles := (c.h + 3) / 4 * ((c.w + 3) / 4); len(bs) > 0 && next != tiles {
 			t.Fatalf("%dx%d: blocks end at tile %d of %d", c.h, c.w, next, tiles)
 		}
-		if len(bs) != c.blocks || longest != c.longest {
-			t.Errorf("%dx%d on %d workers: %d blocks, longest %d; want %d, %d", c.h, c.w, c.workers, len(bs), longest, c.blocks, c.longest)
+		if len(bs) != c.blocks || len(bs) > 0 && bs[len(bs)-1].t1-bs[len(bs)-1].t0 != c.last {
+			t.Errorf("%dx%d: %d blocks; want %d, the last of %d tiles", c.h, c.w, len(bs), c.blocks, c.last)
 		}
 	}
 }

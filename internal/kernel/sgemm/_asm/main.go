@@ -35,6 +35,10 @@ type tile struct {
 	sep    bool   // broadcast each value of A into a register, not into each FMA
 	tag    string // told apart from the same shape's other kernel, before isa
 	pf     int    // prefetch distance in rows of B: 0 is prefetchRows, -1 none
+	// split accumulates even and odd steps of k in two sets of registers,
+	// added at the end: one zmm a row gives only MR chains of dependent
+	// FMAs, too few to cover the FMA latency of two pipes.
+	split bool
 }
 
 func (t tile) nr() int {
@@ -85,7 +89,7 @@ func main() {
 	// Narrower kernels for the last columns when n is not a multiple of 32:
 	// Zen 4 runs a ymm FMA in half the time of a zmm one.
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16, 8}})
-	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16}})
+	kernel(tile{isa: "AVX512", mr: 8, widths: []int{16}, split: true})
 	kernel(tile{isa: "AVX512", mr: 8, widths: []int{8}})
 	columnKernel()
 	// Zen 5 runs two zmm FMAs a cycle but loads at most two vectors: folded,
@@ -131,7 +135,6 @@ func kernel(t tile) {
 	)
 
 	rs := &regs{hi: 16}
-	mixed := slices.Contains(t.widths, 8)
 	acc := make([][]reg.VecPhysical, t.mr)
 	for r := range acc {
 		acc[r] = make([]reg.VecPhysical, nv)
@@ -163,6 +166,46 @@ func kernel(t tile) {
 		ADDQ(b, pf)
 	}
 
+	if t.split {
+		splitLoop(t, rs, acc, kc, a, b, ldb, pf, pfRows)
+	} else {
+		loop(t, rs, acc, kc, a, b, ldb, pf, pfRows)
+	}
+
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	accumulate := Load(Param("accumulate"), GP8())
+	TESTB(accumulate, accumulate)
+	JZ(LabelRef("store"))
+	p := GP64()
+	MOVQ(c, p)
+	for r := range t.mr {
+		for v := range nv {
+			VADDPS(Mem{Base: p, Disp: 4 * t.offset(v)}, acc[r][v], acc[r][v])
+		}
+		if r < t.mr-1 {
+			ADDQ(ldc, p)
+		}
+	}
+
+	Label("store")
+	for r := range t.mr {
+		for v := range nv {
+			VMOVUPS(acc[r][v], Mem{Base: c, Disp: 4 * t.offset(v)})
+		}
+		if r < t.mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// loop is the kernel's loop over k, one step at a time.
+func loop(t tile, rs *regs, acc [][]reg.VecPhysical, kc, a, b, ldb, pf reg.Register, pfRows int) {
+	nr, nv := t.nr(), len(t.widths)
+	mixed := slices.Contains(t.widths, 8)
 	row := make([]reg.VecPhysical, nv)
 	for v, w := range t.widths {
 		row[v] = rs.get(w, false)
@@ -200,35 +243,66 @@ func kernel(t tile) {
 	ADDQ(ldb, b)
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
+}
 
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	accumulate := Load(Param("accumulate"), GP8())
-	TESTB(accumulate, accumulate)
-	JZ(LabelRef("store"))
-	p := GP64()
-	MOVQ(c, p)
-	for r := range t.mr {
-		for v := range nv {
-			VADDPS(Mem{Base: p, Disp: 4 * t.offset(v)}, acc[r][v], acc[r][v])
-		}
-		if r < t.mr-1 {
-			ADDQ(ldc, p)
+// splitLoop is loop for a tile of one zmm a row (t.split): two steps of k
+// at a time, the odd one into a second set of accumulators, then a last
+// step if kc is odd, and the two sets added into acc.
+func splitLoop(t tile, rs *regs, acc [][]reg.VecPhysical, kc, a, b, ldb, pf reg.Register, pfRows int) {
+	if len(t.widths) != 1 || t.widths[0] != 16 || t.sep {
+		panic("split needs a tile of one zmm a row with folded broadcasts")
+	}
+	odd := make([]reg.VecPhysical, t.mr)
+	for r := range odd {
+		odd[r] = rs.get(16, false)
+		VPXORD(odd[r], odd[r], odd[r])
+	}
+	row0, row1 := rs.get(16, false), rs.get(16, false)
+	step := func(row reg.VecPhysical, into []reg.VecPhysical, aOff int) {
+		for r := range t.mr {
+			VFMADD231PS_BCST(Mem{Base: a, Disp: aOff + 4*r}, row, into[r])
 		}
 	}
-
-	Label("store")
-	for r := range t.mr {
-		for v := range nv {
-			VMOVUPS(acc[r][v], Mem{Base: c, Disp: 4 * t.offset(v)})
-		}
-		if r < t.mr-1 {
-			ADDQ(ldc, c)
+	prefetch := func() {
+		if pfRows > 0 {
+			PREFETCHT0(Mem{Base: pf})
+			PREFETCHT0(Mem{Base: pf, Disp: 60}) // a row not aligned to a line
+			ADDQ(ldb, pf)
 		}
 	}
-	VZEROUPPER()
-	RET()
+	CMPQ(kc, U8(2))
+	JB(LabelRef("last"))
+	Label("loop")
+	prefetch()
+	prefetch()
+	VMOVUPS(Mem{Base: b}, row0)
+	ADDQ(ldb, b)
+	VMOVUPS(Mem{Base: b}, row1)
+	ADDQ(ldb, b)
+	step(row0, accCol(acc), 0)
+	step(row1, odd, 4*t.mr)
+	ADDQ(U32(8*t.mr), a)
+	SUBQ(U8(2), kc)
+	CMPQ(kc, U8(2))
+	JAE(LabelRef("loop"))
+	Label("last")
+	TESTQ(kc, kc)
+	JZ(LabelRef("sum"))
+	VMOVUPS(Mem{Base: b}, row0)
+	step(row0, accCol(acc), 0)
+	Label("sum")
+	for r := range t.mr {
+		VADDPS(odd[r], acc[r][0], acc[r][0])
+	}
+}
+
+// accCol is the first accumulator of each row.
+func accCol(acc [][]reg.VecPhysical) []reg.VecPhysical {
+	col := make([]reg.VecPhysical, len(acc))
+	for r := range acc {
+		col[r] = acc[r][0]
+	}
+	return col
 }
 
 // columnKernel generates the 8x1 kernel: a product of one column (a
