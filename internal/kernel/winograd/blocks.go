@@ -14,11 +14,12 @@ import "github.com/dla-go/dla/internal/kernel/parallel"
 // benchmarks turn it off to run the three phases everywhere.
 var useBlocks = true
 
-// tileBlock is a run of one image's tiles, t0..t1 in raster order, with the
-// lane maps of its groups of 16.
+// tileBlock is a run of groups of half tile rows (halves.go) of one image,
+// whose transformed input and products take 16 columns a group from
+// column col0 of the image's block columns.
 type tileBlock struct {
-	t0, t1 int
-	lanes  []laneMap
+	col0   int
+	groups []halfGroup
 }
 
 const (
@@ -27,34 +28,40 @@ const (
 	// every core reading all the transformed weights for them costs more
 	// than the phases' exchanges between the cores.
 	minBlockTiles = 32
-	// maxBlockTiles bounds a block so that its transformed input and
-	// products (36 x (C+K) x tiles) stay near L2 size at DLA's widths; the
-	// products of 32 tiles run on the widest sgemm kernel.
-	maxBlockTiles = 32
+	// blockGroups is the groups of a block: 32 columns, so that its
+	// transformed input and products (36 x (C+K) x 32) stay near L2 size
+	// at DLA's widths and the products run on the widest sgemm kernel.
+	blockGroups = 2
 )
 
-// tileBlocks splits an h x w plane's tiles into runs of maxBlockTiles, the
-// last one shorter, or returns nil for planes under minBlockTiles. Even
-// runs instead (28x28's 49 tiles as 24 and 25, one a core at batch 1) were
-// no faster: the products of 24 and 25 tiles run on narrower kernels than
-// one of 32.
-func tileBlocks(h, w int) []tileBlock {
-	tiles := (h + tileOut - 1) / tileOut * ((w + tileOut - 1) / tileOut)
-	if tiles < minBlockTiles {
-		return nil
+// tileBlocks pairs an h x w plane's halves into groups and the groups into
+// blocks of blockGroups, the last block or group shorter, and returns them
+// with the block columns an image takes; nil for planes under
+// minBlockTiles.
+func tileBlocks(h, w int) ([]tileBlock, int) {
+	if (h+tileOut-1)/tileOut*((w+tileOut-1)/tileOut) < minBlockTiles {
+		return nil, 0
+	}
+	halves := tileHalves(h, w)
+	var groups []halfGroup
+	for i := 0; i < len(halves); i += 2 {
+		var b half
+		if i+1 < len(halves) {
+			b = halves[i+1]
+		}
+		groups = append(groups, newHalfGroup(h, w, halves[i], b))
 	}
 	var blocks []tileBlock
-	for t0 := 0; t0 < tiles; t0 += maxBlockTiles {
-		t1 := min(t0+maxBlockTiles, tiles)
-		blocks = append(blocks, tileBlock{t0: t0, t1: t1, lanes: laneMapsRange(h, w, t0, t1)})
+	for g := 0; g < len(groups); g += blockGroups {
+		blocks = append(blocks, tileBlock{col0: 16 * g, groups: groups[g:min(g+blockGroups, len(groups))]})
 	}
-	return blocks
+	return blocks, 16 * len(groups)
 }
 
 // runBlocks is RunStrided by tile blocks. The workspace holds, per block,
-// its transformed input (36 x C x tiles) from 36*C*t0 and its products
-// (36 x K x tiles) from 36*C*T + 36*K*t0, where t0 is the block's first tile
-// counted over all n images and T is the tiles of all n images.
+// its transformed input (36 x C x columns) from 36*C*c0 and its products
+// (36 x K x columns) after all the transformed input, from 36*K*c0, where
+// c0 is the block's first column counted over all n images.
 func (st *runState) runBlocks() {
 	parallel.For(st.n*len(st.pl.blocks), 1, st.blockFn)
 }
@@ -63,26 +70,25 @@ func (st *runState) runBlocks() {
 func (st *runState) blockTasks(lo, hi int) {
 	pl := st.pl
 	hw := pl.h * pl.w
-	tpi := pl.tilesH * pl.tilesW
 	for i := lo; i < hi; i++ {
 		img, b := i/len(pl.blocks), &pl.blocks[i%len(pl.blocks)]
-		nt := b.t1 - b.t0
-		t0 := img*tpi + b.t0
-		v := st.v[nPos*pl.c*t0 : nPos*pl.c*(t0+nt)]
-		m := st.m[nPos*pl.k*t0:]
+		nc := 16 * len(b.groups)
+		c0 := img*pl.blockCols + b.col0
+		v := st.v[nPos*pl.c*c0 : nPos*pl.c*(c0+nc)]
+		m := st.m[nPos*pl.k*c0:]
 		for c := range pl.c {
 			off := img*st.xStride + c*hw
-			for g := range b.lanes {
-				inputTiles16(st.x[off:off+hw], &b.lanes[g], v[c*nt+16*g:], pl.c*nt)
+			for g := range b.groups {
+				inputHalves16(st.x[off:off+hw], &b.groups[g], v[c*nc+16*g:], pl.c*nc)
 			}
 		}
 		for pos := range nPos {
-			pl.u[pos].MulSerial(nt, v[pos*pl.c*nt:], nt, m[pos*pl.k*nt:], nt)
+			pl.u[pos].MulSerial(nc, v[pos*pl.c*nc:], nc, m[pos*pl.k*nc:], nc)
 		}
 		for k := range pl.k {
 			out, res, scale, shift, relu := st.epilogue(img, k)
-			for g := range b.lanes {
-				outputTiles16(m[k*nt+16*g:], pl.k*nt, out, res, &b.lanes[g], scale, shift, relu)
+			for g := range b.groups {
+				outputTiles16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g].out, scale, shift, relu)
 			}
 		}
 	}

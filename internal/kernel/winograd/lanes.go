@@ -22,19 +22,13 @@ type laneMap struct {
 // laneMaps builds the maps of an h x w plane's tiles, 16 at a time in raster
 // order (tilesW a row).
 func laneMaps(h, w int) []laneMap {
-	return laneMapsRange(h, w, 0, (h+tileOut-1)/tileOut*((w+tileOut-1)/tileOut))
-}
-
-// laneMapsRange builds the maps of the plane's tiles t0..t1 (raster order),
-// 16 at a time from t0.
-func laneMapsRange(h, w, t0, t1 int) []laneMap {
-	tilesW := (w + tileOut - 1) / tileOut
-	maps := make([]laneMap, (t1-t0+15)/16)
+	tilesH, tilesW := (h+tileOut-1)/tileOut, (w+tileOut-1)/tileOut
+	maps := make([]laneMap, (tilesH*tilesW+15)/16)
 	for g := range maps {
 		m := &maps[g]
-		m.hw, m.lanes = h*w, min(16, t1-t0-16*g)
+		m.hw, m.lanes = h*w, min(16, tilesH*tilesW-16*g)
 		for t := range m.lanes {
-			ty, tx := (t0+16*g+t)/tilesW, (t0+16*g+t)%tilesW
+			ty, tx := (16*g+t)/tilesW, (16*g+t)%tilesW
 			for p := range nPos {
 				r, c := tileOut*ty+p/tileIn-1, tileOut*tx+p%tileIn-1
 				if r >= 0 && r < h && c >= 0 && c < w {

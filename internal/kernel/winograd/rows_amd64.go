@@ -30,6 +30,11 @@ func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride, 1<<m.lanes-1)
 }
 
+func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
+	checkHalves(len(plane), g, len(v), posStride)
+	inputHalves16AVX512(&plane[0], &g.off[0], &g.mask[0], &v[0], posStride)
+}
+
 // outputTiles16 reads whole vectors of mm: 16 floats at each position.
 func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
 	checkLanes(len(y), m, len(mm)-16+m.lanes, posStride)

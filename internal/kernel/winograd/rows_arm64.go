@@ -53,6 +53,10 @@ func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	inputTiles16Generic(plane, m, v, posStride)
 }
 
+func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
+	inputHalves16Generic(plane, g, v, posStride)
+}
+
 func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
 	outputTiles16Generic(mm, posStride, y, res, m, scale, shift, relu)
 }

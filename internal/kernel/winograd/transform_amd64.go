@@ -23,6 +23,16 @@ func outputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n in
 //go:noescape
 func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int, keep int)
 
+// inputHalves16AVX512 transforms the 16 tiles of one group of halves of
+// an image plane (see inputHalves16Generic): lane 8h+t reads window row r,
+// column x at plane[off[6h+r] + x + 4t] where bit 4t%16 of
+// masks[((6h+r)*6+x)*2 + 4t/16] is set, zero elsewhere, and position q
+// of the transformed tiles is stored at v + q*posStride floats, all 16
+// lanes.
+//
+//go:noescape
+func inputHalves16AVX512(plane *float32, off *int32, masks *uint16, v *float32, posStride int)
+
 // outputTiles16AVX512 transforms the products of 16 tiles of one channel back
 // (see outputTiles16Generic): output position p of tile t is written to
 // y[idx[16p+t]] where bit t of masks[p] is set, as y*scale + shift (+ res

@@ -35,6 +35,7 @@ type Plan struct {
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
 	blocks         []tileBlock          // for runs by tile blocks (blocks.go), or nil
+	blockCols      int                  // the blocks' columns in an image
 	scratch        []float32            // SetWeights' transformed weights before packing
 	states         freelist.List[runState]
 }
@@ -52,7 +53,7 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
 	if pl.tilesH*pl.tilesW <= maxLaneTiles {
 		pl.lanes = laneMaps(p.H, p.W)
-		pl.blocks = tileBlocks(p.H, p.W)
+		pl.blocks, pl.blockCols = tileBlocks(p.H, p.W)
 	}
 	u := make([]float32, nPos*p.K*p.C)
 	pl.transform(w, u)
@@ -112,9 +113,13 @@ func (pl *Plan) Reserve(n int) { pl.states.Fill(n) }
 // tiles is the number of 4x4 output tiles of n images.
 func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
 
+// columns is the columns of the transformed input and the products for n
+// images: a column a tile, or 16 a group of halves in tile blocks.
+func (pl *Plan) columns(n int) int { return max(pl.tiles(n), n*pl.blockCols) }
+
 // WorkspaceSize is the number of floats Run needs for n images: the
-// transformed input (36 x C x tiles) and the products (36 x K x tiles).
-func (pl *Plan) WorkspaceSize(n int) int { return nPos*(pl.c+pl.k)*pl.tiles(n) + mPad }
+// transformed input (36 x C x columns) and the products (36 x K x columns).
+func (pl *Plan) WorkspaceSize(n int) int { return nPos*(pl.c+pl.k)*pl.columns(n) + mPad }
 
 // Run convolves n images x (N x C x H x W) into y (N x K x H x W) and applies
 // epi (per-channel Scale/Shift, a residual shaped like y, ReLU; may be nil).
@@ -140,7 +145,8 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	st := pl.states.Get()
 	st.x, st.y, st.n, st.t, st.epi = x, y, n, t, epi
 	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
-	st.v, st.m = ws[:nPos*pl.c*t], ws[nPos*pl.c*t:pl.WorkspaceSize(n)]
+	cols := pl.columns(n)
+	st.v, st.m = ws[:nPos*pl.c*cols], ws[nPos*pl.c*cols:pl.WorkspaceSize(n)]
 	if pl.blocks != nil && useLanes && useBlocks {
 		st.runBlocks()
 	} else {

@@ -223,8 +223,7 @@ func TestLanes(t *testing.T) {
 
 // Large planes run by tile blocks where the CPU has the lane transforms:
 // both ways match the reference on any number of workers, with batches and
-// epilogues, blocks of 32 tiles and short last ones (28x28: 32 and 17,
-// 23x37: 32 and 28, 9x130: three of 32 and 3, 56x56: six of 32 and 4).
+// epilogues, on planes whose tile rows are 7, 10, 33 and 14 tiles wide.
 func TestBlocks(t *testing.T) {
 	if !useLanes {
 		t.Skip("tile blocks need the lane transforms (AVX-512)")
@@ -250,31 +249,71 @@ func TestBlocks(t *testing.T) {
 	}
 }
 
-// tileBlocks covers every tile once, in order, in runs of 32 but the last,
+// tileBlocks maps every tile of a plane to exactly one lane of one group,
+// in blocks of at most blockGroups groups whose columns follow each other,
 // and leaves planes under 32 tiles to the three phases.
 func TestTileBlocks(t *testing.T) {
-	for _, c := range []struct{ h, w, blocks, last int }{
+	for _, c := range []struct{ h, w, blocks, cols int }{
 		{14, 14, 0, 0},
-		{16, 32, 1, 32},
-		{28, 28, 2, 17},
-		{23, 37, 2, 28},
-		{9, 130, 4, 3},
-		{56, 56, 7, 4},
+		{16, 32, 1, 32},  // 4 tile rows of 8: two a group
+		{28, 28, 2, 64},  // 7 tile rows of 7: two a group
+		{23, 37, 3, 96},  // 6 rows of 10 tiles: halves of 8 and 2
+		{9, 130, 4, 128}, // 3 rows of 33: halves of 8, 8, 8, 8, 1
+		{56, 56, 7, 224}, // 14 rows of 14: halves of 8 and 6
 	} {
-		bs := tileBlocks(c.h, c.w)
+		bs, cols := tileBlocks(c.h, c.w)
+		if len(bs) != c.blocks || cols != c.cols {
+			t.Errorf("%dx%d: %d blocks, %d columns; want %d, %d", c.h, c.w, len(bs), cols, c.blocks, c.cols)
+		}
+		seen := make([]int, c.h*c.w)
 		next := 0
-		for i, b := range bs {
-			if b.t0 != next || b.t1 <= b.t0 || b.t1-b.t0 > maxBlockTiles || i < len(bs)-1 && b.t1-b.t0 != maxBlockTiles ||
-				len(b.lanes) != (b.t1-b.t0+15)/16 {
-				t.Fatalf("%dx%d: block %+v after tile %d", c.h, c.w, b, next)
+		for _, b := range bs {
+			if b.col0 != next || len(b.groups) == 0 || len(b.groups) > blockGroups {
+				t.Fatalf("%dx%d: block at column %d with %d groups after column %d", c.h, c.w, b.col0, len(b.groups), next)
 			}
-			next = b.t1
+			next += 16 * len(b.groups)
+			for _, g := range b.groups {
+				for p := range tileOut * tileOut {
+					for l := range 16 {
+						if g.out.outMask[p]>>l&1 != 0 {
+							seen[g.out.out[16*p+l]]++
+						}
+					}
+				}
+			}
 		}
-		if tiles := (c.h + 3) / 4 * ((c.w + 3) / 4); len(bs) > 0 && next != tiles {
-			t.Fatalf("%dx%d: blocks end at tile %d of %d", c.h, c.w, next, tiles)
+		for i, n := range seen {
+			if len(bs) > 0 && n != 1 {
+				t.Fatalf("%dx%d: pixel %d written by %d lanes", c.h, c.w, i, n)
+			}
 		}
-		if len(bs) != c.blocks || len(bs) > 0 && bs[len(bs)-1].t1-bs[len(bs)-1].t0 != c.last {
-			t.Errorf("%dx%d: %d blocks; want %d, the last of %d tiles", c.h, c.w, len(bs), c.blocks, c.last)
+	}
+}
+
+// The gather-free input transform in assembly matches its Go definition on
+// planes whose halves are full, short, at the edges and missing, and
+// stores all 16 lanes of each position, nothing else.
+func TestHalvesKernelMatchesGeneric(t *testing.T) {
+	if !useLanes {
+		t.Skip("no AVX-512")
+	}
+	for _, hw := range [][2]int{{28, 28}, {56, 56}, {23, 37}, {9, 130}, {5, 3}, {33, 66}} {
+		h, w := hw[0], hw[1]
+		halves := tileHalves(h, w)
+		plane := kerneltest.Rand(h*w, 1)
+		for i := 0; i < len(halves); i++ {
+			var b half
+			if i+1 < len(halves) && i%3 != 2 {
+				b = halves[i+1] // every third group has one half
+			}
+			g := newHalfGroup(h, w, halves[i], b)
+			const posStride = 19
+			got, check := kerneltest.Guarded((nPos-1)*posStride+16, kerneltest.Rand((nPos-1)*posStride+16, 2))
+			want := append([]float32(nil), got...)
+			inputHalves16(plane, &g, got, posStride)
+			inputHalves16Generic(plane, &g, want, posStride)
+			check(t)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("%dx%d halves %+v %+v", h, w, halves[i], b), got, want, 1e-12)
 		}
 	}
 }

@@ -31,9 +31,14 @@ func main() {
 	floatConst("four", 4)
 	floatConst("five", 5)
 	floatConst("eight", 8)
+	GLOBL("every4th", RODATA|NOPTR)
+	for l := range 16 {
+		DATA(4*l, U32(4*(l%8)))
+	}
 	inputRows()
 	outputRows()
 	inputTiles16()
+	inputHalves16()
 	outputTiles16()
 	Generate()
 }
@@ -190,6 +195,87 @@ func outTransform(m [6]reg.VecVirtual, vec func() reg.VecVirtual, two, four, eig
 	VFMADD231PS(eight, dm, o[3])
 	VADDPS(m[5], o[3], o[3])
 	return o
+}
+
+// inputHalves16 is inputTiles16 without gathers, for tiles that lie along
+// tile rows (../halves.go): lanes 0-7 and 8-15 are each up to 8 neighbouring
+// tiles of one tile row, whose window row r at column x is every fourth
+// float from one point of the plane. Two masked 16-float loads hold those
+// floats for 8 tiles (zeros outside the plane), a permute picks them, and a
+// masked move joins the two halves: a gather of 16 floats cost Zen 5 more than
+// the three.
+func inputHalves16() {
+	TEXT("inputHalves16AVX512", 0, "func(plane *float32, off *int32, masks *uint16, v *float32, posStride int)")
+	Doc(
+		"inputHalves16AVX512 transforms the 16 tiles of one group of halves of",
+		"an image plane (see inputHalves16Generic): lane 8h+t reads window row r,",
+		"column x at plane[off[6h+r] + x + 4t] where bit 4t%16 of",
+		"masks[((6h+r)*6+x)*2 + 4t/16] is set, zero elsewhere, and position q",
+		"of the transformed tiles is stored at v + q*posStride floats, all 16",
+		"lanes.",
+	)
+	Pragma("noescape")
+	plane := Load(Param("plane"), GP64())
+	off := Load(Param("off"), GP64())
+	masks := Load(Param("masks"), GP64())
+	v := Load(Param("v"), GP64())
+	ps := Load(Param("posStride"), GP64())
+	SHLQ(U8(2), ps)
+	two, four, five := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("five", ZMM)
+	idx := ZMM() // lane t and lane 8+t take float 4t of a 32-float pair of loads
+	VMOVDQU32(NewDataAddr(Symbol{Name: "every4th", Static: true}, 0), idx)
+	hi := K() // lanes 8-15
+	himask := GP32()
+	MOVL(U32(0xff00), himask)
+	KMOVW(himask, hi)
+	cols := AllocLocal(36 * 64) // B^T d, column by column
+	k := K()
+	row := GP64()
+	// avo takes a masked load's destination as read, so each load starts
+	// from a copy of zero (as inputTiles16's gathers do).
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	half := func(h, r, x int) reg.VecVirtual {
+		MOVLQSX(Mem{Base: off, Disp: 4 * (6*h + r)}, row)
+		a, b := ZMM(), ZMM()
+		for q, dst := range []reg.VecVirtual{a, b} {
+			KMOVW(Mem{Base: masks, Disp: 2 * (((6*h+r)*6+x)*2 + q)}, k)
+			VMOVAPS(zero, dst)
+			VMOVUPS_Z(Mem{Base: plane, Index: row, Scale: 4, Disp: 4 * (x + 16*q)}, k, dst)
+		}
+		VPERMT2PS(b, idx, a)
+		return a
+	}
+	for x := range 6 {
+		var d [6]reg.VecVirtual
+		for r := range 6 {
+			lo, up := half(0, r, x), half(1, r, x)
+			VMOVAPS(up, hi, lo) // lanes 8-15 from the second half
+			d[r] = lo
+		}
+		for i, t := range inTransform(d, ZMM, two, four, five) {
+			VMOVUPS(t, cols.Offset(64*(i*6+x)))
+		}
+	}
+	out := GP64()
+	for i := range 6 {
+		var d [6]reg.VecVirtual
+		for x := range d {
+			d[x] = ZMM()
+			VMOVUPS(cols.Offset(64*(i*6+x)), d[x])
+		}
+		MOVQ(ps, out)
+		IMUL3Q(U32(i*6), out, out)
+		ADDQ(v, out)
+		for j, t := range inTransform(d, ZMM, two, four, five) {
+			VMOVUPS(t, Mem{Base: out})
+			if j < 5 {
+				ADDQ(ps, out)
+			}
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
 
 // inputTiles16 and outputTiles16 transform the 16 tiles of one channel of
