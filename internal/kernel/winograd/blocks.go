@@ -88,7 +88,7 @@ func (st *runState) blockTasks(lo, hi int) {
 		for k := range pl.k {
 			out, res, scale, shift, relu := st.epilogue(img, k)
 			for g := range b.groups {
-				outputTiles16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g].out, scale, shift, relu)
+				outputHalves16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g], scale, shift, relu)
 			}
 		}
 	}

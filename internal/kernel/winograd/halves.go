@@ -7,15 +7,19 @@ package winograd
 // column x of that row for all 8 tiles (every fourth float). A group is two
 // halves, lanes 0-7 and 8-15 of inputHalves16AVX512.
 
-// halfGroup maps the 16 lanes of one call of inputHalves16AVX512 to an
-// h x w plane: lane 8h+t reads window row r, column x at plane[off[6h+r] +
-// x + 4t] when bit 4t%16 of mask[((6h+r)*6+x)*2 + 4t/16] is set, and zero
-// otherwise (padding, or a lane with no tile). out maps the same lanes for
-// the output transform (outputTiles16).
+// halfGroup maps the 16 lanes of one call of inputHalves16AVX512 and of
+// outputHalves16AVX512 to an h x w plane. Input: lane 8h+t reads window
+// row r, column x at plane[off[6h+r] + x + 4t] when bit 4t%16 of
+// mask[((6h+r)*6+x)*2 + 4t/16] is set, and zero otherwise (padding, or a
+// lane with no tile). Output: row r, column x of lane 8h+t's tile goes to
+// plane[outOff[4h+r] + 4t + x] when bit (4t+x)%16 of outMask[(4h+r)*2 +
+// (4t+x)/16] is set.
 type halfGroup struct {
-	off  [2 * tileIn]int32
-	mask [2 * tileIn * tileIn * 2]uint16
-	out  laneMap
+	hw      int
+	off     [2 * tileIn]int32
+	mask    [2 * tileIn * tileIn * 2]uint16
+	outOff  [2 * tileOut]int32
+	outMask [2 * tileOut * 2]uint16
 }
 
 // half is up to 8 tiles of tile row ty from tile column tx0.
@@ -36,8 +40,7 @@ func tileHalves(h, w int) []half {
 // newHalfGroup builds the group of halves a and b (b.n may be 0: no tiles)
 // of an h x w plane.
 func newHalfGroup(h, w int, a, b half) halfGroup {
-	var g halfGroup
-	g.out.hw, g.out.lanes = h*w, 16
+	g := halfGroup{hw: h * w}
 	for hi, hf := range [2]half{a, b} {
 		for r := range tileIn {
 			y := tileOut*hf.ty - 1 + r
@@ -54,14 +57,16 @@ func newHalfGroup(h, w int, a, b half) halfGroup {
 				}
 			}
 		}
-		for t := range hf.n {
-			lane := 8*hi + t
-			ty, tx := hf.ty, hf.tx0+t
-			for p := range tileOut * tileOut {
-				r, c := tileOut*ty+p/tileOut, tileOut*tx+p%tileOut
-				if r < h && c < w {
-					g.out.out[16*p+lane] = int32(r*w + c)
-					g.out.outMask[p] |= 1 << lane
+		for r := range tileOut {
+			y := tileOut*hf.ty + r
+			if y >= h || hf.n == 0 {
+				continue
+			}
+			x0 := tileOut * hf.tx0
+			g.outOff[4*hi+r] = int32(y*w + x0)
+			for e := range tileOut * hf.n {
+				if x0+e < w {
+					g.outMask[(4*hi+r)*2+e/16] |= 1 << (e % 16)
 				}
 			}
 		}
@@ -92,10 +97,44 @@ func inputHalves16Generic(plane []float32, g *halfGroup, v []float32, posStride 
 	}
 }
 
+// outputHalves16Generic is the definition of outputHalves16AVX512: Y =
+// A^T M A for the 16 lanes of g (position q of lane l at mm[q*posStride+l]),
+// then the epilogue, written where g says.
+func outputHalves16Generic(mm []float32, posStride int, y, res []float32, g *halfGroup, scale, shift float32, relu bool) {
+	var prod, am, amT [nPos]float32
+	var yT [tileOut * tileIn]float32
+	for l := range 16 {
+		hi, t := l/8, l%8
+		for q := range nPos {
+			prod[q] = mm[q*posStride+l]
+		}
+		outputRowsGeneric(prod[:], tileIn, am[:], tileIn, tileIn) // A^T M, 4 x 6
+		transpose6(amT[:], am[:])                                 // 6 x 4, in rows of 6
+		outputRowsGeneric(amT[:], tileIn, yT[:], tileIn, tileOut) // (A^T M A)^T
+		for r := range tileOut {
+			for x := range tileOut {
+				e := 4*t + x
+				if g.outMask[(4*hi+r)*2+e/16]>>(e%16)&1 == 0 {
+					continue
+				}
+				i := int(g.outOff[4*hi+r]) + e
+				v := yT[x*tileIn+r]*scale + shift
+				if res != nil {
+					v += res[i]
+				}
+				if relu {
+					v = max(v, 0)
+				}
+				y[i] = v
+			}
+		}
+	}
+}
+
 // checkHalves panics unless a plane of planeLen floats holds g's plane and
 // nPos positions posStride apart, 16 lanes each, fit in vLen floats.
 func checkHalves(planeLen int, g *halfGroup, vLen, posStride int) {
-	if posStride < 16 || vLen < (nPos-1)*posStride+16 || planeLen < g.out.hw {
+	if posStride < 16 || vLen < (nPos-1)*posStride+16 || planeLen < g.hw {
 		panic("winograd: half transform buffers too short")
 	}
 }

@@ -35,6 +35,16 @@ func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
 	inputHalves16AVX512(&plane[0], &g.off[0], &g.mask[0], &v[0], posStride)
 }
 
+func outputHalves16(mm []float32, posStride int, y, res []float32, g *halfGroup, scale, shift float32, relu bool) {
+	checkHalves(len(y), g, len(mm), posStride)
+	var r *float32
+	if res != nil {
+		_ = res[g.hw-1]
+		r = &res[0]
+	}
+	outputHalves16AVX512(&mm[0], posStride, &y[0], r, &g.outOff[0], &g.outMask[0], scale, shift, relu)
+}
+
 // outputTiles16 reads whole vectors of mm: 16 floats at each position.
 func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
 	checkLanes(len(y), m, len(mm)-16+m.lanes, posStride)

@@ -57,6 +57,10 @@ func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
 	inputHalves16Generic(plane, g, v, posStride)
 }
 
+func outputHalves16(mm []float32, posStride int, y, res []float32, g *halfGroup, scale, shift float32, relu bool) {
+	outputHalves16Generic(mm, posStride, y, res, g, scale, shift, relu)
+}
+
 func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {
 	outputTiles16Generic(mm, posStride, y, res, m, scale, shift, relu)
 }

@@ -41,3 +41,13 @@ func inputHalves16AVX512(plane *float32, off *int32, masks *uint16, v *float32, 
 //
 //go:noescape
 func outputTiles16AVX512(m *float32, posStride int, y *float32, res *float32, idx *int32, masks *uint16, scale float32, shift float32, relu bool)
+
+// outputHalves16AVX512 transforms the products of the 16 lanes of one
+// group of halves of a channel back (see outputHalves16Generic): output
+// row r, column x of the tile of lane 8h+t goes to y[off[4h+r] + 4t + x]
+// where bit (4t+x)%16 of masks[(4h+r)*2 + (4t+x)/16] is set, as
+// y*scale + shift (+ res at the same index if res is not nil), then
+// max(., 0) if relu (which turns a NaN into 0).
+//
+//go:noescape
+func outputHalves16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)

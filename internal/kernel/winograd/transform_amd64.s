@@ -34,6 +34,78 @@ DATA every4th<>+56(SB)/4, $0x00000018
 DATA every4th<>+60(SB)/4, $0x0000001c
 GLOBL every4th<>(SB), RODATA|NOPTR, $64
 
+DATA pairs0<>+0(SB)/4, $0x00000000
+DATA pairs0<>+4(SB)/4, $0x00000010
+DATA pairs0<>+8(SB)/4, $0x00000001
+DATA pairs0<>+12(SB)/4, $0x00000011
+DATA pairs0<>+16(SB)/4, $0x00000002
+DATA pairs0<>+20(SB)/4, $0x00000012
+DATA pairs0<>+24(SB)/4, $0x00000003
+DATA pairs0<>+28(SB)/4, $0x00000013
+DATA pairs0<>+32(SB)/4, $0x00000004
+DATA pairs0<>+36(SB)/4, $0x00000014
+DATA pairs0<>+40(SB)/4, $0x00000005
+DATA pairs0<>+44(SB)/4, $0x00000015
+DATA pairs0<>+48(SB)/4, $0x00000006
+DATA pairs0<>+52(SB)/4, $0x00000016
+DATA pairs0<>+56(SB)/4, $0x00000007
+DATA pairs0<>+60(SB)/4, $0x00000017
+GLOBL pairs0<>(SB), RODATA|NOPTR, $64
+
+DATA pairs1<>+0(SB)/4, $0x00000008
+DATA pairs1<>+4(SB)/4, $0x00000018
+DATA pairs1<>+8(SB)/4, $0x00000009
+DATA pairs1<>+12(SB)/4, $0x00000019
+DATA pairs1<>+16(SB)/4, $0x0000000a
+DATA pairs1<>+20(SB)/4, $0x0000001a
+DATA pairs1<>+24(SB)/4, $0x0000000b
+DATA pairs1<>+28(SB)/4, $0x0000001b
+DATA pairs1<>+32(SB)/4, $0x0000000c
+DATA pairs1<>+36(SB)/4, $0x0000001c
+DATA pairs1<>+40(SB)/4, $0x0000000d
+DATA pairs1<>+44(SB)/4, $0x0000001d
+DATA pairs1<>+48(SB)/4, $0x0000000e
+DATA pairs1<>+52(SB)/4, $0x0000001e
+DATA pairs1<>+56(SB)/4, $0x0000000f
+DATA pairs1<>+60(SB)/4, $0x0000001f
+GLOBL pairs1<>(SB), RODATA|NOPTR, $64
+
+DATA quads0<>+0(SB)/4, $0x00000000
+DATA quads0<>+4(SB)/4, $0x00000001
+DATA quads0<>+8(SB)/4, $0x00000010
+DATA quads0<>+12(SB)/4, $0x00000011
+DATA quads0<>+16(SB)/4, $0x00000002
+DATA quads0<>+20(SB)/4, $0x00000003
+DATA quads0<>+24(SB)/4, $0x00000012
+DATA quads0<>+28(SB)/4, $0x00000013
+DATA quads0<>+32(SB)/4, $0x00000004
+DATA quads0<>+36(SB)/4, $0x00000005
+DATA quads0<>+40(SB)/4, $0x00000014
+DATA quads0<>+44(SB)/4, $0x00000015
+DATA quads0<>+48(SB)/4, $0x00000006
+DATA quads0<>+52(SB)/4, $0x00000007
+DATA quads0<>+56(SB)/4, $0x00000016
+DATA quads0<>+60(SB)/4, $0x00000017
+GLOBL quads0<>(SB), RODATA|NOPTR, $64
+
+DATA quads1<>+0(SB)/4, $0x00000008
+DATA quads1<>+4(SB)/4, $0x00000009
+DATA quads1<>+8(SB)/4, $0x00000018
+DATA quads1<>+12(SB)/4, $0x00000019
+DATA quads1<>+16(SB)/4, $0x0000000a
+DATA quads1<>+20(SB)/4, $0x0000000b
+DATA quads1<>+24(SB)/4, $0x0000001a
+DATA quads1<>+28(SB)/4, $0x0000001b
+DATA quads1<>+32(SB)/4, $0x0000000c
+DATA quads1<>+36(SB)/4, $0x0000000d
+DATA quads1<>+40(SB)/4, $0x0000001c
+DATA quads1<>+44(SB)/4, $0x0000001d
+DATA quads1<>+48(SB)/4, $0x0000000e
+DATA quads1<>+52(SB)/4, $0x0000000f
+DATA quads1<>+56(SB)/4, $0x0000001e
+DATA quads1<>+60(SB)/4, $0x0000001f
+GLOBL quads1<>(SB), RODATA|NOPTR, $64
+
 // func inputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n int)
 // Requires: AVX, FMA3
 TEXT ·inputRowsAVX2(SB), NOSPLIT, $0-40
@@ -2298,5 +2370,614 @@ relu15:
 store15:
 	KMOVW       DX, K1
 	VSCATTERDPS Z1, K1, (AX)(Z0*4)
+	VZEROUPPER
+	RET
+
+// func outputHalves16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)
+// Requires: AVX, AVX512F
+TEXT ·outputHalves16AVX512(SB), $1536-57
+	MOVQ         m+0(FP), AX
+	MOVQ         posStride+8(FP), CX
+	SHLQ         $0x02, CX
+	IMUL3Q       $0x00000006, CX, DX
+	VBROADCASTSS two<>+0(SB), Z0
+	VBROADCASTSS four<>+0(SB), Z1
+	VBROADCASTSS eight<>+0(SB), Z2
+	IMUL3Q       $0x00000000, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, (SP)
+	VMOVUPS      Z7, 384(SP)
+	VMOVUPS      Z9, 768(SP)
+	VMOVUPS      Z4, 1152(SP)
+	IMUL3Q       $0x00000001, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, 64(SP)
+	VMOVUPS      Z7, 448(SP)
+	VMOVUPS      Z9, 832(SP)
+	VMOVUPS      Z4, 1216(SP)
+	IMUL3Q       $0x00000002, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, 128(SP)
+	VMOVUPS      Z7, 512(SP)
+	VMOVUPS      Z9, 896(SP)
+	VMOVUPS      Z4, 1280(SP)
+	IMUL3Q       $0x00000003, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, 192(SP)
+	VMOVUPS      Z7, 576(SP)
+	VMOVUPS      Z9, 960(SP)
+	VMOVUPS      Z4, 1344(SP)
+	IMUL3Q       $0x00000004, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, 256(SP)
+	VMOVUPS      Z7, 640(SP)
+	VMOVUPS      Z9, 1024(SP)
+	VMOVUPS      Z4, 1408(SP)
+	IMUL3Q       $0x00000005, CX, BX
+	ADDQ         AX, BX
+	VMOVUPS      (BX), Z3
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z4
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z5
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z6
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z7
+	ADDQ         DX, BX
+	VMOVUPS      (BX), Z8
+	VADDPS       Z5, Z4, Z9
+	VSUBPS       Z5, Z4, Z4
+	VADDPS       Z7, Z6, Z5
+	VSUBPS       Z7, Z6, Z6
+	VADDPS       Z9, Z3, Z3
+	VADDPS       Z5, Z3, Z3
+	VMOVAPS      Z4, Z7
+	VFMADD231PS  Z0, Z6, Z7
+	VMOVAPS      Z9, Z9
+	VFMADD231PS  Z1, Z5, Z9
+	VMOVAPS      Z4, Z4
+	VFMADD231PS  Z2, Z6, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      Z3, 320(SP)
+	VMOVUPS      Z7, 704(SP)
+	VMOVUPS      Z9, 1088(SP)
+	VMOVUPS      Z4, 1472(SP)
+	MOVQ         y+16(FP), AX
+	MOVQ         res+24(FP), CX
+	MOVQ         off+32(FP), DX
+	MOVQ         masks+40(FP), BX
+	MOVB         relu+56(FP), SI
+	VBROADCASTSS scale+48(FP), Z3
+	VBROADCASTSS shift+52(FP), Z4
+	VPXORD       Z10, Z10, Z10
+	VMOVDQU32    pairs0<>+0(SB), Z5
+	VMOVDQU32    pairs1<>+0(SB), Z6
+	VMOVDQU32    quads0<>+0(SB), Z7
+	VMOVDQU32    quads1<>+0(SB), Z8
+	VMOVUPS      (SP), Z9
+	VMOVUPS      64(SP), Z11
+	VMOVUPS      128(SP), Z12
+	VMOVUPS      192(SP), Z13
+	VMOVUPS      256(SP), Z14
+	VMOVUPS      320(SP), Z15
+	VADDPS       Z12, Z11, Z16
+	VSUBPS       Z12, Z11, Z11
+	VADDPS       Z14, Z13, Z12
+	VSUBPS       Z14, Z13, Z13
+	VADDPS       Z16, Z9, Z9
+	VADDPS       Z12, Z9, Z9
+	VMOVAPS      Z11, Z14
+	VFMADD231PS  Z0, Z13, Z14
+	VMOVAPS      Z16, Z16
+	VFMADD231PS  Z1, Z12, Z16
+	VMOVAPS      Z11, Z11
+	VFMADD231PS  Z2, Z13, Z11
+	VADDPS       Z15, Z11, Z11
+	VFMADD132PS  Z3, Z4, Z9
+	VFMADD132PS  Z3, Z4, Z14
+	VFMADD132PS  Z3, Z4, Z16
+	VFMADD132PS  Z3, Z4, Z11
+	VMOVAPS      Z9, Z12
+	VPERMT2PS    Z14, Z5, Z12
+	VMOVAPS      Z16, Z13
+	VPERMT2PS    Z11, Z5, Z13
+	MOVLQSX      (DX), DI
+	VMOVAPS      Z12, Z15
+	VPERMT2PS    Z13, Z7, Z15
+	TESTQ        CX, CX
+	JZ           reluh0r0f0
+	KMOVW        (BX), K1
+	VMOVAPS      Z10, Z17
+	VMOVUPS.Z    (CX)(DI*4), K1, Z17
+	VADDPS       Z17, Z15, Z15
+
+reluh0r0f0:
+	TESTB  SI, SI
+	JZ     storeh0r0f0
+	VMAXPS Z10, Z15, Z15
+
+storeh0r0f0:
+	KMOVW     (BX), K1
+	VMOVUPS   Z15, K1, (AX)(DI*4)
+	VMOVAPS   Z12, Z12
+	VPERMT2PS Z13, Z8, Z12
+	TESTQ     CX, CX
+	JZ        reluh0r0f1
+	KMOVW     2(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z12, Z12
+
+reluh0r0f1:
+	TESTB  SI, SI
+	JZ     storeh0r0f1
+	VMAXPS Z10, Z12, Z12
+
+storeh0r0f1:
+	KMOVW     2(BX), K1
+	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z14, Z6, Z9
+	VMOVAPS   Z16, Z12
+	VPERMT2PS Z11, Z6, Z12
+	MOVLQSX   16(DX), DI
+	VMOVAPS   Z9, Z11
+	VPERMT2PS Z12, Z7, Z11
+	TESTQ     CX, CX
+	JZ        reluh1r0f0
+	KMOVW     16(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z11, Z11
+
+reluh1r0f0:
+	TESTB  SI, SI
+	JZ     storeh1r0f0
+	VMAXPS Z10, Z11, Z11
+
+storeh1r0f0:
+	KMOVW     16(BX), K1
+	VMOVUPS   Z11, K1, (AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z12, Z8, Z9
+	TESTQ     CX, CX
+	JZ        reluh1r0f1
+	KMOVW     18(BX), K1
+	VMOVAPS   Z10, Z11
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VADDPS    Z11, Z9, Z9
+
+reluh1r0f1:
+	TESTB  SI, SI
+	JZ     storeh1r0f1
+	VMAXPS Z10, Z9, Z9
+
+storeh1r0f1:
+	KMOVW       18(BX), K1
+	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     384(SP), Z9
+	VMOVUPS     448(SP), Z11
+	VMOVUPS     512(SP), Z12
+	VMOVUPS     576(SP), Z13
+	VMOVUPS     640(SP), Z14
+	VMOVUPS     704(SP), Z15
+	VADDPS      Z12, Z11, Z16
+	VSUBPS      Z12, Z11, Z11
+	VADDPS      Z14, Z13, Z12
+	VSUBPS      Z14, Z13, Z13
+	VADDPS      Z16, Z9, Z9
+	VADDPS      Z12, Z9, Z9
+	VMOVAPS     Z11, Z14
+	VFMADD231PS Z0, Z13, Z14
+	VMOVAPS     Z16, Z16
+	VFMADD231PS Z1, Z12, Z16
+	VMOVAPS     Z11, Z11
+	VFMADD231PS Z2, Z13, Z11
+	VADDPS      Z15, Z11, Z11
+	VFMADD132PS Z3, Z4, Z9
+	VFMADD132PS Z3, Z4, Z14
+	VFMADD132PS Z3, Z4, Z16
+	VFMADD132PS Z3, Z4, Z11
+	VMOVAPS     Z9, Z12
+	VPERMT2PS   Z14, Z5, Z12
+	VMOVAPS     Z16, Z13
+	VPERMT2PS   Z11, Z5, Z13
+	MOVLQSX     4(DX), DI
+	VMOVAPS     Z12, Z15
+	VPERMT2PS   Z13, Z7, Z15
+	TESTQ       CX, CX
+	JZ          reluh0r1f0
+	KMOVW       4(BX), K1
+	VMOVAPS     Z10, Z17
+	VMOVUPS.Z   (CX)(DI*4), K1, Z17
+	VADDPS      Z17, Z15, Z15
+
+reluh0r1f0:
+	TESTB  SI, SI
+	JZ     storeh0r1f0
+	VMAXPS Z10, Z15, Z15
+
+storeh0r1f0:
+	KMOVW     4(BX), K1
+	VMOVUPS   Z15, K1, (AX)(DI*4)
+	VMOVAPS   Z12, Z12
+	VPERMT2PS Z13, Z8, Z12
+	TESTQ     CX, CX
+	JZ        reluh0r1f1
+	KMOVW     6(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z12, Z12
+
+reluh0r1f1:
+	TESTB  SI, SI
+	JZ     storeh0r1f1
+	VMAXPS Z10, Z12, Z12
+
+storeh0r1f1:
+	KMOVW     6(BX), K1
+	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z14, Z6, Z9
+	VMOVAPS   Z16, Z12
+	VPERMT2PS Z11, Z6, Z12
+	MOVLQSX   20(DX), DI
+	VMOVAPS   Z9, Z11
+	VPERMT2PS Z12, Z7, Z11
+	TESTQ     CX, CX
+	JZ        reluh1r1f0
+	KMOVW     20(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z11, Z11
+
+reluh1r1f0:
+	TESTB  SI, SI
+	JZ     storeh1r1f0
+	VMAXPS Z10, Z11, Z11
+
+storeh1r1f0:
+	KMOVW     20(BX), K1
+	VMOVUPS   Z11, K1, (AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z12, Z8, Z9
+	TESTQ     CX, CX
+	JZ        reluh1r1f1
+	KMOVW     22(BX), K1
+	VMOVAPS   Z10, Z11
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VADDPS    Z11, Z9, Z9
+
+reluh1r1f1:
+	TESTB  SI, SI
+	JZ     storeh1r1f1
+	VMAXPS Z10, Z9, Z9
+
+storeh1r1f1:
+	KMOVW       22(BX), K1
+	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     768(SP), Z9
+	VMOVUPS     832(SP), Z11
+	VMOVUPS     896(SP), Z12
+	VMOVUPS     960(SP), Z13
+	VMOVUPS     1024(SP), Z14
+	VMOVUPS     1088(SP), Z15
+	VADDPS      Z12, Z11, Z16
+	VSUBPS      Z12, Z11, Z11
+	VADDPS      Z14, Z13, Z12
+	VSUBPS      Z14, Z13, Z13
+	VADDPS      Z16, Z9, Z9
+	VADDPS      Z12, Z9, Z9
+	VMOVAPS     Z11, Z14
+	VFMADD231PS Z0, Z13, Z14
+	VMOVAPS     Z16, Z16
+	VFMADD231PS Z1, Z12, Z16
+	VMOVAPS     Z11, Z11
+	VFMADD231PS Z2, Z13, Z11
+	VADDPS      Z15, Z11, Z11
+	VFMADD132PS Z3, Z4, Z9
+	VFMADD132PS Z3, Z4, Z14
+	VFMADD132PS Z3, Z4, Z16
+	VFMADD132PS Z3, Z4, Z11
+	VMOVAPS     Z9, Z12
+	VPERMT2PS   Z14, Z5, Z12
+	VMOVAPS     Z16, Z13
+	VPERMT2PS   Z11, Z5, Z13
+	MOVLQSX     8(DX), DI
+	VMOVAPS     Z12, Z15
+	VPERMT2PS   Z13, Z7, Z15
+	TESTQ       CX, CX
+	JZ          reluh0r2f0
+	KMOVW       8(BX), K1
+	VMOVAPS     Z10, Z17
+	VMOVUPS.Z   (CX)(DI*4), K1, Z17
+	VADDPS      Z17, Z15, Z15
+
+reluh0r2f0:
+	TESTB  SI, SI
+	JZ     storeh0r2f0
+	VMAXPS Z10, Z15, Z15
+
+storeh0r2f0:
+	KMOVW     8(BX), K1
+	VMOVUPS   Z15, K1, (AX)(DI*4)
+	VMOVAPS   Z12, Z12
+	VPERMT2PS Z13, Z8, Z12
+	TESTQ     CX, CX
+	JZ        reluh0r2f1
+	KMOVW     10(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z12, Z12
+
+reluh0r2f1:
+	TESTB  SI, SI
+	JZ     storeh0r2f1
+	VMAXPS Z10, Z12, Z12
+
+storeh0r2f1:
+	KMOVW     10(BX), K1
+	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z14, Z6, Z9
+	VMOVAPS   Z16, Z12
+	VPERMT2PS Z11, Z6, Z12
+	MOVLQSX   24(DX), DI
+	VMOVAPS   Z9, Z11
+	VPERMT2PS Z12, Z7, Z11
+	TESTQ     CX, CX
+	JZ        reluh1r2f0
+	KMOVW     24(BX), K1
+	VMOVAPS   Z10, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
+	VADDPS    Z13, Z11, Z11
+
+reluh1r2f0:
+	TESTB  SI, SI
+	JZ     storeh1r2f0
+	VMAXPS Z10, Z11, Z11
+
+storeh1r2f0:
+	KMOVW     24(BX), K1
+	VMOVUPS   Z11, K1, (AX)(DI*4)
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z12, Z8, Z9
+	TESTQ     CX, CX
+	JZ        reluh1r2f1
+	KMOVW     26(BX), K1
+	VMOVAPS   Z10, Z11
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VADDPS    Z11, Z9, Z9
+
+reluh1r2f1:
+	TESTB  SI, SI
+	JZ     storeh1r2f1
+	VMAXPS Z10, Z9, Z9
+
+storeh1r2f1:
+	KMOVW       26(BX), K1
+	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     1152(SP), Z9
+	VMOVUPS     1216(SP), Z11
+	VMOVUPS     1280(SP), Z12
+	VMOVUPS     1344(SP), Z13
+	VMOVUPS     1408(SP), Z14
+	VMOVUPS     1472(SP), Z15
+	VADDPS      Z12, Z11, Z16
+	VSUBPS      Z12, Z11, Z11
+	VADDPS      Z14, Z13, Z12
+	VSUBPS      Z14, Z13, Z13
+	VADDPS      Z16, Z9, Z9
+	VADDPS      Z12, Z9, Z9
+	VMOVAPS     Z11, Z14
+	VFMADD231PS Z0, Z13, Z14
+	VMOVAPS     Z16, Z0
+	VFMADD231PS Z1, Z12, Z0
+	VMOVAPS     Z11, Z1
+	VFMADD231PS Z2, Z13, Z1
+	VADDPS      Z15, Z1, Z1
+	VFMADD132PS Z3, Z4, Z9
+	VFMADD132PS Z3, Z4, Z14
+	VFMADD132PS Z3, Z4, Z0
+	VFMADD132PS Z3, Z4, Z1
+	VMOVAPS     Z9, Z2
+	VPERMT2PS   Z14, Z5, Z2
+	VMOVAPS     Z0, Z3
+	VPERMT2PS   Z1, Z5, Z3
+	MOVLQSX     12(DX), DI
+	VMOVAPS     Z2, Z4
+	VPERMT2PS   Z3, Z7, Z4
+	TESTQ       CX, CX
+	JZ          reluh0r3f0
+	KMOVW       12(BX), K1
+	VMOVAPS     Z10, Z5
+	VMOVUPS.Z   (CX)(DI*4), K1, Z5
+	VADDPS      Z5, Z4, Z4
+
+reluh0r3f0:
+	TESTB  SI, SI
+	JZ     storeh0r3f0
+	VMAXPS Z10, Z4, Z4
+
+storeh0r3f0:
+	KMOVW     12(BX), K1
+	VMOVUPS   Z4, K1, (AX)(DI*4)
+	VMOVAPS   Z2, Z2
+	VPERMT2PS Z3, Z8, Z2
+	TESTQ     CX, CX
+	JZ        reluh0r3f1
+	KMOVW     14(BX), K1
+	VMOVAPS   Z10, Z3
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z3
+	VADDPS    Z3, Z2, Z2
+
+reluh0r3f1:
+	TESTB  SI, SI
+	JZ     storeh0r3f1
+	VMAXPS Z10, Z2, Z2
+
+storeh0r3f1:
+	KMOVW     14(BX), K1
+	VMOVUPS   Z2, K1, 64(AX)(DI*4)
+	VMOVAPS   Z9, Z2
+	VPERMT2PS Z14, Z6, Z2
+	VMOVAPS   Z0, Z0
+	VPERMT2PS Z1, Z6, Z0
+	MOVLQSX   28(DX), DI
+	VMOVAPS   Z2, Z1
+	VPERMT2PS Z0, Z7, Z1
+	TESTQ     CX, CX
+	JZ        reluh1r3f0
+	KMOVW     28(BX), K1
+	VMOVAPS   Z10, Z3
+	VMOVUPS.Z (CX)(DI*4), K1, Z3
+	VADDPS    Z3, Z1, Z1
+
+reluh1r3f0:
+	TESTB  SI, SI
+	JZ     storeh1r3f0
+	VMAXPS Z10, Z1, Z1
+
+storeh1r3f0:
+	KMOVW     28(BX), K1
+	VMOVUPS   Z1, K1, (AX)(DI*4)
+	VMOVAPS   Z2, Z1
+	VPERMT2PS Z0, Z8, Z1
+	TESTQ     CX, CX
+	JZ        reluh1r3f1
+	KMOVW     30(BX), K1
+	VMOVAPS   Z10, Z0
+	VMOVUPS.Z 64(CX)(DI*4), K1, Z0
+	VADDPS    Z0, Z1, Z1
+
+reluh1r3f1:
+	TESTB  SI, SI
+	JZ     storeh1r3f1
+	VMAXPS Z10, Z1, Z1
+
+storeh1r3f1:
+	KMOVW   30(BX), K1
+	VMOVUPS Z1, K1, 64(AX)(DI*4)
 	VZEROUPPER
 	RET

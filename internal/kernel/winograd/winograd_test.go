@@ -273,10 +273,10 @@ func TestTileBlocks(t *testing.T) {
 			}
 			next += 16 * len(b.groups)
 			for _, g := range b.groups {
-				for p := range tileOut * tileOut {
-					for l := range 16 {
-						if g.out.outMask[p]>>l&1 != 0 {
-							seen[g.out.out[16*p+l]]++
+				for hr := range 2 * tileOut {
+					for e := range 32 {
+						if g.outMask[hr*2+e/16]>>(e%16)&1 != 0 {
+							seen[int(g.outOff[hr])+e]++
 						}
 					}
 				}
@@ -290,9 +290,10 @@ func TestTileBlocks(t *testing.T) {
 	}
 }
 
-// The gather-free input transform in assembly matches its Go definition on
-// planes whose halves are full, short, at the edges and missing, and
-// stores all 16 lanes of each position, nothing else.
+// The gather-free transforms in assembly match their Go definitions on
+// planes whose halves are full, short, at the edges and missing: the input
+// transform stores all 16 lanes of each position and nothing else, the
+// output transform writes its tiles' pixels and no others.
 func TestHalvesKernelMatchesGeneric(t *testing.T) {
 	if !useLanes {
 		t.Skip("no AVX-512")
@@ -313,7 +314,21 @@ func TestHalvesKernelMatchesGeneric(t *testing.T) {
 			inputHalves16(plane, &g, got, posStride)
 			inputHalves16Generic(plane, &g, want, posStride)
 			check(t)
-			kerneltest.CheckNMSE(t, fmt.Sprintf("%dx%d halves %+v %+v", h, w, halves[i], b), got, want, 1e-12)
+			name := fmt.Sprintf("%dx%d halves %+v %+v", h, w, halves[i], b)
+			kerneltest.CheckNMSE(t, name+" input", got, want, 1e-12)
+
+			prod := kerneltest.Rand((nPos-1)*posStride+16, 3)
+			res := kerneltest.Rand(h*w, 4)
+			for _, r := range [][]float32{nil, res} {
+				for _, relu := range []bool{false, true} {
+					y, check := kerneltest.Guarded(h*w, kerneltest.Rand(h*w, 5))
+					wantY := kerneltest.Rand(h*w, 5)
+					outputHalves16(prod, posStride, y, r, &g, 0.75, -0.25, relu)
+					outputHalves16Generic(prod, posStride, wantY, r, &g, 0.75, -0.25, relu)
+					check(t)
+					kerneltest.CheckNMSE(t, fmt.Sprintf("%s output res=%v relu=%v", name, r != nil, relu), y, wantY, 1e-12)
+				}
+			}
 		}
 	}
 }

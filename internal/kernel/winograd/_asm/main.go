@@ -35,11 +35,28 @@ func main() {
 	for l := range 16 {
 		DATA(4*l, U32(4*(l%8)))
 	}
+	// outputHalves16's interleaving permutes: pairs of half h (lane i takes
+	// lane 8h+i/2 of the first table when i is even, of the second when odd),
+	// then quads of tiles 0-3 and 4-7 from two tables of pairs.
+	for h, name := range []string{"pairs0", "pairs1"} {
+		GLOBL(name, RODATA|NOPTR)
+		for i := range 16 {
+			DATA(4*i, U32(16*(i%2)+8*h+i/2))
+		}
+	}
+	for f, name := range []string{"quads0", "quads1"} {
+		GLOBL(name, RODATA|NOPTR)
+		for i := range 16 {
+			t, x := 4*f+i/4, i%4
+			DATA(4*i, U32(16*(x/2)+2*t+x%2))
+		}
+	}
 	inputRows()
 	outputRows()
 	inputTiles16()
 	inputHalves16()
 	outputTiles16()
+	outputHalves16()
 	Generate()
 }
 
@@ -271,6 +288,107 @@ func inputHalves16() {
 			VMOVUPS(t, Mem{Base: out})
 			if j < 5 {
 				ADDQ(ps, out)
+			}
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// outputHalves16 is outputTiles16 without scatters, for the groups of
+// halves of inputHalves16: the four outputs of a tile row in each tile of a
+// half are interleaved by permutes into 32 floats side by side in the
+// image row, stored (and the residual loaded) with two masked moves.
+func outputHalves16() {
+	TEXT("outputHalves16AVX512", 0, "func(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)")
+	Doc(
+		"outputHalves16AVX512 transforms the products of the 16 lanes of one",
+		"group of halves of a channel back (see outputHalves16Generic): output",
+		"row r, column x of the tile of lane 8h+t goes to y[off[4h+r] + 4t + x]",
+		"where bit (4t+x)%16 of masks[(4h+r)*2 + (4t+x)/16] is set, as",
+		"y*scale + shift (+ res at the same index if res is not nil), then",
+		"max(., 0) if relu (which turns a NaN into 0).",
+	)
+	Pragma("noescape")
+	m := Load(Param("m"), GP64())
+	ps := Load(Param("posStride"), GP64())
+	SHLQ(U8(2), ps)
+	step6 := GP64()
+	IMUL3Q(U32(6), ps, step6)
+	two, four, eight := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("eight", ZMM)
+	rows := AllocLocal(24 * 64) // A^T M, column by column
+	q := GP64()
+	for j := range 6 {
+		IMUL3Q(U32(j), ps, q)
+		ADDQ(m, q)
+		var d [6]reg.VecVirtual
+		for i := range d {
+			d[i] = ZMM()
+			VMOVUPS(Mem{Base: q}, d[i])
+			if i < 5 {
+				ADDQ(step6, q)
+			}
+		}
+		for r, o := range outTransform(d, ZMM, two, four, eight) {
+			VMOVUPS(o, rows.Offset(64*(r*6+j)))
+		}
+	}
+	y := Load(Param("y"), GP64())
+	res := Load(Param("res"), GP64())
+	off := Load(Param("off"), GP64())
+	masks := Load(Param("masks"), GP64())
+	relu := Load(Param("relu"), GP8())
+	scale, shift, zero := ZMM(), ZMM(), ZMM()
+	VBROADCASTSS(NewParamAddr("scale", 48), scale)
+	VBROADCASTSS(NewParamAddr("shift", 52), shift)
+	VPXORD(zero, zero, zero)
+	table := func(name string) reg.VecVirtual {
+		v := ZMM()
+		VMOVDQU32(NewDataAddr(Symbol{Name: name, Static: true}, 0), v)
+		return v
+	}
+	pairs := [2]reg.VecVirtual{table("pairs0"), table("pairs1")}
+	quads := [2]reg.VecVirtual{table("quads0"), table("quads1")}
+	k := K()
+	at := GP64()
+	for r := range 4 {
+		var d [6]reg.VecVirtual
+		for j := range d {
+			d[j] = ZMM()
+			VMOVUPS(rows.Offset(64*(r*6+j)), d[j])
+		}
+		o := outTransform(d, ZMM, two, four, eight)
+		for x := range o {
+			VFMADD132PS(scale, shift, o[x]) // o*scale + shift
+		}
+		for h := range 2 {
+			a, b := ZMM(), ZMM()
+			VMOVAPS(o[0], a)
+			VPERMT2PS(o[1], pairs[h], a) // x = 0, 1 of tiles 0-7
+			VMOVAPS(o[2], b)
+			VPERMT2PS(o[3], pairs[h], b) // x = 2, 3
+			MOVLQSX(Mem{Base: off, Disp: 4 * (4*h + r)}, at)
+			for f := range 2 {
+				v := ZMM()
+				VMOVAPS(a, v)
+				VPERMT2PS(b, quads[f], v) // tiles 4f..4f+3, x = 0..3
+				mask := Mem{Base: masks, Disp: 2 * ((4*h+r)*2 + f)}
+				dst := Mem{Base: y, Index: at, Scale: 4, Disp: 64 * f}
+				label := fmt.Sprintf("h%dr%df%d", h, r, f)
+				TESTQ(res, res)
+				JZ(LabelRef("relu" + label))
+				KMOVW(mask, k)
+				t := ZMM()
+				VMOVAPS(zero, t)
+				VMOVUPS_Z(Mem{Base: res, Index: at, Scale: 4, Disp: 64 * f}, k, t)
+				VADDPS(t, v, v)
+				Label("relu" + label)
+				TESTB(relu, relu)
+				JZ(LabelRef("store" + label))
+				VMAXPS(zero, v, v)
+				Label("store" + label)
+				KMOVW(mask, k)
+				VMOVUPS(v, k, dst)
 			}
 		}
 	}
