@@ -14,12 +14,12 @@ import "github.com/dla-go/dla/internal/kernel/parallel"
 // benchmarks turn it off to run the three phases everywhere.
 var useBlocks = true
 
-// tileBlock is a run of groups of half tile rows (halves.go) of one image,
+// tileBlock is a run of quarter groups (quarters.go) of one image,
 // whose transformed input and products take 16 columns a group from
 // column col0 of the image's block columns.
 type tileBlock struct {
 	col0   int
-	groups []halfGroup
+	groups []quarterGroup
 }
 
 const (
@@ -34,23 +34,14 @@ const (
 	blockGroups = 2
 )
 
-// tileBlocks pairs an h x w plane's halves into groups and the groups into
-// blocks of blockGroups, the last block or group shorter, and returns them
-// with the block columns an image takes; nil for planes under
-// minBlockTiles.
+// tileBlocks makes an h x w plane's quarter groups into blocks of
+// blockGroups, the last shorter, and returns them with the block columns an
+// image takes; nil for planes under minBlockTiles.
 func tileBlocks(h, w int) ([]tileBlock, int) {
 	if (h+tileOut-1)/tileOut*((w+tileOut-1)/tileOut) < minBlockTiles {
 		return nil, 0
 	}
-	halves := tileHalves(h, w)
-	var groups []halfGroup
-	for i := 0; i < len(halves); i += 2 {
-		var b half
-		if i+1 < len(halves) {
-			b = halves[i+1]
-		}
-		groups = append(groups, newHalfGroup(h, w, halves[i], b))
-	}
+	groups := quarterGroups(h, w)
 	var blocks []tileBlock
 	for g := 0; g < len(groups); g += blockGroups {
 		blocks = append(blocks, tileBlock{col0: 16 * g, groups: groups[g:min(g+blockGroups, len(groups))]})
@@ -79,7 +70,7 @@ func (st *runState) blockTasks(lo, hi int) {
 		for c := range pl.c {
 			off := img*st.xStride + c*hw
 			for g := range b.groups {
-				inputHalves16(st.x[off:off+hw], &b.groups[g], v[c*nc+16*g:], pl.c*nc)
+				inputQuarters16(st.x[off:off+hw], &b.groups[g], v[c*nc+16*g:], pl.c*nc)
 			}
 		}
 		for pos := range nPos {
@@ -88,7 +79,7 @@ func (st *runState) blockTasks(lo, hi int) {
 		for k := range pl.k {
 			out, res, scale, shift, relu := st.epilogue(img, k)
 			for g := range b.groups {
-				outputHalves16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g], scale, shift, relu)
+				outputQuarters16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g], scale, shift, relu)
 			}
 		}
 	}

@@ -30,19 +30,19 @@ func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	inputTiles16AVX512(&plane[0], &m.in[0], &m.inMask[0], &v[0], posStride, 1<<m.lanes-1)
 }
 
-func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
-	checkHalves(len(plane), g, len(v), posStride)
-	inputHalves16AVX512(&plane[0], &g.off[0], &g.mask[0], &v[0], posStride)
+func inputQuarters16(plane []float32, g *quarterGroup, v []float32, posStride int) {
+	checkQuarters(len(plane), g, len(v), posStride)
+	inputQuarters16AVX512(&plane[0], &g.off[0], &g.mask[0], &v[0], posStride)
 }
 
-func outputHalves16(mm []float32, posStride int, y, res []float32, g *halfGroup, scale, shift float32, relu bool) {
-	checkHalves(len(y), g, len(mm), posStride)
+func outputQuarters16(mm []float32, posStride int, y, res []float32, g *quarterGroup, scale, shift float32, relu bool) {
+	checkQuarters(len(y), g, len(mm), posStride)
 	var r *float32
 	if res != nil {
 		_ = res[g.hw-1]
 		r = &res[0]
 	}
-	outputHalves16AVX512(&mm[0], posStride, &y[0], r, &g.outOff[0], &g.outMask[0], scale, shift, relu)
+	outputQuarters16AVX512(&mm[0], posStride, &y[0], r, &g.outOff[0], &g.outMask[0], scale, shift, relu)
 }
 
 // outputTiles16 reads whole vectors of mm: 16 floats at each position.

@@ -24,12 +24,12 @@ func inputTiles16(plane []float32, m *laneMap, v []float32, posStride int) {
 	inputTiles16Generic(plane, m, v, posStride)
 }
 
-func inputHalves16(plane []float32, g *halfGroup, v []float32, posStride int) {
-	inputHalves16Generic(plane, g, v, posStride)
+func inputQuarters16(plane []float32, g *quarterGroup, v []float32, posStride int) {
+	inputQuarters16Generic(plane, g, v, posStride)
 }
 
-func outputHalves16(mm []float32, posStride int, y, res []float32, g *halfGroup, scale, shift float32, relu bool) {
-	outputHalves16Generic(mm, posStride, y, res, g, scale, shift, relu)
+func outputQuarters16(mm []float32, posStride int, y, res []float32, g *quarterGroup, scale, shift float32, relu bool) {
+	outputQuarters16Generic(mm, posStride, y, res, g, scale, shift, relu)
 }
 
 func outputTiles16(mm []float32, posStride int, y, res []float32, m *laneMap, scale, shift float32, relu bool) {

@@ -23,15 +23,15 @@ func outputRowsAVX2(in *float32, inStride int, out *float32, outStride int, n in
 //go:noescape
 func inputTiles16AVX512(plane *float32, idx *int32, masks *uint16, v *float32, posStride int, keep int)
 
-// inputHalves16AVX512 transforms the 16 tiles of one group of halves of
-// an image plane (see inputHalves16Generic): lane 8h+t reads window row r,
-// column x at plane[off[6h+r] + x + 4t] where bit 4t%16 of
-// masks[((6h+r)*6+x)*2 + 4t/16] is set, zero elsewhere, and position q
-// of the transformed tiles is stored at v + q*posStride floats, all 16
-// lanes.
+// inputQuarters16AVX512 transforms the 16 tiles of one group of quarters
+// of an image plane (see inputQuarters16Generic): lane 4k+t reads window
+// row r, column x at plane[off[(6h+r)*2+q] + x + 4t] where h = k/2, q =
+// k%2 and bit 4t of masks[((6h+r)*6+x)*2 + q] is set, zero elsewhere, and
+// position p of the transformed tiles is stored at v + p*posStride
+// floats, all 16 lanes.
 //
 //go:noescape
-func inputHalves16AVX512(plane *float32, off *int32, masks *uint16, v *float32, posStride int)
+func inputQuarters16AVX512(plane *float32, off *int32, masks *uint16, v *float32, posStride int)
 
 // outputTiles16AVX512 transforms the products of 16 tiles of one channel back
 // (see outputTiles16Generic): output position p of tile t is written to
@@ -42,12 +42,12 @@ func inputHalves16AVX512(plane *float32, off *int32, masks *uint16, v *float32, 
 //go:noescape
 func outputTiles16AVX512(m *float32, posStride int, y *float32, res *float32, idx *int32, masks *uint16, scale float32, shift float32, relu bool)
 
-// outputHalves16AVX512 transforms the products of the 16 lanes of one
-// group of halves of a channel back (see outputHalves16Generic): output
-// row r, column x of the tile of lane 8h+t goes to y[off[4h+r] + 4t + x]
-// where bit (4t+x)%16 of masks[(4h+r)*2 + (4t+x)/16] is set, as
+// outputQuarters16AVX512 transforms the products of the 16 lanes of one
+// group of quarters of a channel back (see outputQuarters16Generic): output
+// row r, column x of the tile of lane 4k+t goes to y[off[(4h+r)*2+q] + 4t
+// + x], h = k/2, q = k%2, where bit 4t+x of masks[(4h+r)*2 + q] is set, as
 // y*scale + shift (+ res at the same index if res is not nil), then
 // max(., 0) if relu (which turns a NaN into 0).
 //
 //go:noescape
-func outputHalves16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)
+func outputQuarters16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)

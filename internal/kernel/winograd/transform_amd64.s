@@ -805,9 +805,9 @@ TEXT ·inputTiles16AVX512(SB), $2304-48
 	VZEROUPPER
 	RET
 
-// func inputHalves16AVX512(plane *float32, off *int32, masks *uint16, v *float32, posStride int)
+// func inputQuarters16AVX512(plane *float32, off *int32, masks *uint16, v *float32, posStride int)
 // Requires: AVX, AVX512F
-TEXT ·inputHalves16AVX512(SB), $2304-40
+TEXT ·inputQuarters16AVX512(SB), $2304-40
 	MOVQ         plane+0(FP), AX
 	MOVQ         off+8(FP), CX
 	MOVQ         masks+16(FP), DX
@@ -825,102 +825,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        (DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    (AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        2(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    (AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        144(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    (AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        146(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    (AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        24(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    (AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        26(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    (AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        168(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    (AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        170(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    (AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        48(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    (AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        50(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    (AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        192(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    (AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        194(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    (AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        72(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    (AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        74(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    (AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        216(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    (AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        218(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    (AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        96(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    (AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        98(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    (AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        240(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    (AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        242(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    (AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        120(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    (AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        122(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    (AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        264(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    (AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        266(DX), K2
 	VMOVAPS      Z4, Z12
-	VMOVUPS.Z    64(AX)(DI*4), K2, Z12
+	VMOVUPS.Z    (AX)(DI*4), K2, Z12
 	VPERMT2PS    Z12, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z11
@@ -951,102 +963,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        4(DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        6(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        148(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        150(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        28(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        30(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        172(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        174(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        52(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        54(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        196(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        198(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        76(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        78(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        220(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        222(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        100(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        102(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        244(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        246(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        124(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        126(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        268(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    4(AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        270(DX), K2
 	VMOVAPS      Z4, Z12
-	VMOVUPS.Z    68(AX)(DI*4), K2, Z12
+	VMOVUPS.Z    4(AX)(DI*4), K2, Z12
 	VPERMT2PS    Z12, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z11
@@ -1077,102 +1101,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        8(DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        10(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        152(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        154(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        32(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        34(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        176(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        178(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        56(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        58(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        200(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        202(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        80(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        82(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        224(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        226(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        104(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        106(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        248(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        250(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        128(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        130(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        272(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    8(AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        274(DX), K2
 	VMOVAPS      Z4, Z12
-	VMOVUPS.Z    72(AX)(DI*4), K2, Z12
+	VMOVUPS.Z    8(AX)(DI*4), K2, Z12
 	VPERMT2PS    Z12, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z11
@@ -1203,102 +1239,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        12(DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        14(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        156(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        158(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        36(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        38(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        180(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        182(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        60(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        62(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        204(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        206(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        84(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        86(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        228(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        230(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        108(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        110(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        252(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        254(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        132(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        134(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        276(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    12(AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        278(DX), K2
 	VMOVAPS      Z4, Z12
-	VMOVUPS.Z    76(AX)(DI*4), K2, Z12
+	VMOVUPS.Z    12(AX)(DI*4), K2, Z12
 	VPERMT2PS    Z12, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z11
@@ -1329,102 +1377,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        16(DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        18(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        160(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        162(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        40(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        42(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        184(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        186(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        64(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        66(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        208(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        210(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        88(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        90(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        232(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        234(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        112(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        114(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        256(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        258(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        136(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        138(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        280(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    16(AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        282(DX), K2
 	VMOVAPS      Z4, Z12
-	VMOVUPS.Z    80(AX)(DI*4), K2, Z12
+	VMOVUPS.Z    16(AX)(DI*4), K2, Z12
 	VPERMT2PS    Z12, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z11
@@ -1455,102 +1515,114 @@ TEXT ·inputHalves16AVX512(SB), $2304-40
 	KMOVW        20(DX), K2
 	VMOVAPS      Z4, Z5
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z5
+	MOVLQSX      4(CX), DI
 	KMOVW        22(DX), K2
 	VMOVAPS      Z4, Z6
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z6
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z6
 	VPERMT2PS    Z6, Z3, Z5
-	MOVLQSX      24(CX), DI
+	MOVLQSX      48(CX), DI
 	KMOVW        164(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z6
+	MOVLQSX      52(CX), DI
 	KMOVW        166(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
 	VMOVAPS      Z6, K1, Z5
-	MOVLQSX      4(CX), DI
+	MOVLQSX      8(CX), DI
 	KMOVW        44(DX), K2
 	VMOVAPS      Z4, Z6
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z6
+	MOVLQSX      12(CX), DI
 	KMOVW        46(DX), K2
 	VMOVAPS      Z4, Z7
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z7
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z7
 	VPERMT2PS    Z7, Z3, Z6
-	MOVLQSX      28(CX), DI
+	MOVLQSX      56(CX), DI
 	KMOVW        188(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z7
+	MOVLQSX      60(CX), DI
 	KMOVW        190(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
 	VMOVAPS      Z7, K1, Z6
-	MOVLQSX      8(CX), DI
+	MOVLQSX      16(CX), DI
 	KMOVW        68(DX), K2
 	VMOVAPS      Z4, Z7
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z7
+	MOVLQSX      20(CX), DI
 	KMOVW        70(DX), K2
 	VMOVAPS      Z4, Z8
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z8
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z8
 	VPERMT2PS    Z8, Z3, Z7
-	MOVLQSX      32(CX), DI
+	MOVLQSX      64(CX), DI
 	KMOVW        212(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z8
+	MOVLQSX      68(CX), DI
 	KMOVW        214(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
 	VMOVAPS      Z8, K1, Z7
-	MOVLQSX      12(CX), DI
+	MOVLQSX      24(CX), DI
 	KMOVW        92(DX), K2
 	VMOVAPS      Z4, Z8
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z8
+	MOVLQSX      28(CX), DI
 	KMOVW        94(DX), K2
 	VMOVAPS      Z4, Z9
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z9
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z9
 	VPERMT2PS    Z9, Z3, Z8
-	MOVLQSX      36(CX), DI
+	MOVLQSX      72(CX), DI
 	KMOVW        236(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z9
+	MOVLQSX      76(CX), DI
 	KMOVW        238(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
 	VMOVAPS      Z9, K1, Z8
-	MOVLQSX      16(CX), DI
+	MOVLQSX      32(CX), DI
 	KMOVW        116(DX), K2
 	VMOVAPS      Z4, Z9
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z9
+	MOVLQSX      36(CX), DI
 	KMOVW        118(DX), K2
 	VMOVAPS      Z4, Z10
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z10
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z10
 	VPERMT2PS    Z10, Z3, Z9
-	MOVLQSX      40(CX), DI
+	MOVLQSX      80(CX), DI
 	KMOVW        260(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z10
+	MOVLQSX      84(CX), DI
 	KMOVW        262(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
 	VMOVAPS      Z10, K1, Z9
-	MOVLQSX      20(CX), DI
+	MOVLQSX      40(CX), DI
 	KMOVW        140(DX), K2
 	VMOVAPS      Z4, Z10
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z10
+	MOVLQSX      44(CX), DI
 	KMOVW        142(DX), K2
 	VMOVAPS      Z4, Z11
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z11
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z11
 	VPERMT2PS    Z11, Z3, Z10
-	MOVLQSX      44(CX), DI
+	MOVLQSX      88(CX), DI
 	KMOVW        284(DX), K2
 	VMOVAPS      Z4, Z11
 	VMOVUPS.Z    20(AX)(DI*4), K2, Z11
+	MOVLQSX      92(CX), DI
 	KMOVW        286(DX), K2
 	VMOVAPS      Z4, Z4
-	VMOVUPS.Z    84(AX)(DI*4), K2, Z4
+	VMOVUPS.Z    20(AX)(DI*4), K2, Z4
 	VPERMT2PS    Z4, Z3, Z11
 	VMOVAPS      Z11, K1, Z10
 	VMOVAPS      Z9, Z3
@@ -2373,9 +2445,9 @@ store15:
 	VZEROUPPER
 	RET
 
-// func outputHalves16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)
+// func outputQuarters16AVX512(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)
 // Requires: AVX, AVX512F
-TEXT ·outputHalves16AVX512(SB), $1536-57
+TEXT ·outputQuarters16AVX512(SB), $1536-57
 	MOVQ         m+0(FP), AX
 	MOVQ         posStride+8(FP), CX
 	SHLQ         $0x02, CX
@@ -2620,13 +2692,14 @@ reluh0r0f0:
 storeh0r0f0:
 	KMOVW     (BX), K1
 	VMOVUPS   Z15, K1, (AX)(DI*4)
+	MOVLQSX   4(DX), DI
 	VMOVAPS   Z12, Z12
 	VPERMT2PS Z13, Z8, Z12
 	TESTQ     CX, CX
 	JZ        reluh0r0f1
 	KMOVW     2(BX), K1
 	VMOVAPS   Z10, Z13
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
 	VADDPS    Z13, Z12, Z12
 
 reluh0r0f1:
@@ -2636,12 +2709,12 @@ reluh0r0f1:
 
 storeh0r0f1:
 	KMOVW     2(BX), K1
-	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVUPS   Z12, K1, (AX)(DI*4)
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z14, Z6, Z9
 	VMOVAPS   Z16, Z12
 	VPERMT2PS Z11, Z6, Z12
-	MOVLQSX   16(DX), DI
+	MOVLQSX   32(DX), DI
 	VMOVAPS   Z9, Z11
 	VPERMT2PS Z12, Z7, Z11
 	TESTQ     CX, CX
@@ -2659,13 +2732,14 @@ reluh1r0f0:
 storeh1r0f0:
 	KMOVW     16(BX), K1
 	VMOVUPS   Z11, K1, (AX)(DI*4)
+	MOVLQSX   36(DX), DI
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z12, Z8, Z9
 	TESTQ     CX, CX
 	JZ        reluh1r0f1
 	KMOVW     18(BX), K1
 	VMOVAPS   Z10, Z11
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VMOVUPS.Z (CX)(DI*4), K1, Z11
 	VADDPS    Z11, Z9, Z9
 
 reluh1r0f1:
@@ -2675,7 +2749,7 @@ reluh1r0f1:
 
 storeh1r0f1:
 	KMOVW       18(BX), K1
-	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     Z9, K1, (AX)(DI*4)
 	VMOVUPS     384(SP), Z9
 	VMOVUPS     448(SP), Z11
 	VMOVUPS     512(SP), Z12
@@ -2703,7 +2777,7 @@ storeh1r0f1:
 	VPERMT2PS   Z14, Z5, Z12
 	VMOVAPS     Z16, Z13
 	VPERMT2PS   Z11, Z5, Z13
-	MOVLQSX     4(DX), DI
+	MOVLQSX     8(DX), DI
 	VMOVAPS     Z12, Z15
 	VPERMT2PS   Z13, Z7, Z15
 	TESTQ       CX, CX
@@ -2721,13 +2795,14 @@ reluh0r1f0:
 storeh0r1f0:
 	KMOVW     4(BX), K1
 	VMOVUPS   Z15, K1, (AX)(DI*4)
+	MOVLQSX   12(DX), DI
 	VMOVAPS   Z12, Z12
 	VPERMT2PS Z13, Z8, Z12
 	TESTQ     CX, CX
 	JZ        reluh0r1f1
 	KMOVW     6(BX), K1
 	VMOVAPS   Z10, Z13
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
 	VADDPS    Z13, Z12, Z12
 
 reluh0r1f1:
@@ -2737,12 +2812,12 @@ reluh0r1f1:
 
 storeh0r1f1:
 	KMOVW     6(BX), K1
-	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVUPS   Z12, K1, (AX)(DI*4)
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z14, Z6, Z9
 	VMOVAPS   Z16, Z12
 	VPERMT2PS Z11, Z6, Z12
-	MOVLQSX   20(DX), DI
+	MOVLQSX   40(DX), DI
 	VMOVAPS   Z9, Z11
 	VPERMT2PS Z12, Z7, Z11
 	TESTQ     CX, CX
@@ -2760,13 +2835,14 @@ reluh1r1f0:
 storeh1r1f0:
 	KMOVW     20(BX), K1
 	VMOVUPS   Z11, K1, (AX)(DI*4)
+	MOVLQSX   44(DX), DI
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z12, Z8, Z9
 	TESTQ     CX, CX
 	JZ        reluh1r1f1
 	KMOVW     22(BX), K1
 	VMOVAPS   Z10, Z11
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VMOVUPS.Z (CX)(DI*4), K1, Z11
 	VADDPS    Z11, Z9, Z9
 
 reluh1r1f1:
@@ -2776,7 +2852,7 @@ reluh1r1f1:
 
 storeh1r1f1:
 	KMOVW       22(BX), K1
-	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     Z9, K1, (AX)(DI*4)
 	VMOVUPS     768(SP), Z9
 	VMOVUPS     832(SP), Z11
 	VMOVUPS     896(SP), Z12
@@ -2804,7 +2880,7 @@ storeh1r1f1:
 	VPERMT2PS   Z14, Z5, Z12
 	VMOVAPS     Z16, Z13
 	VPERMT2PS   Z11, Z5, Z13
-	MOVLQSX     8(DX), DI
+	MOVLQSX     16(DX), DI
 	VMOVAPS     Z12, Z15
 	VPERMT2PS   Z13, Z7, Z15
 	TESTQ       CX, CX
@@ -2822,13 +2898,14 @@ reluh0r2f0:
 storeh0r2f0:
 	KMOVW     8(BX), K1
 	VMOVUPS   Z15, K1, (AX)(DI*4)
+	MOVLQSX   20(DX), DI
 	VMOVAPS   Z12, Z12
 	VPERMT2PS Z13, Z8, Z12
 	TESTQ     CX, CX
 	JZ        reluh0r2f1
 	KMOVW     10(BX), K1
 	VMOVAPS   Z10, Z13
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z13
+	VMOVUPS.Z (CX)(DI*4), K1, Z13
 	VADDPS    Z13, Z12, Z12
 
 reluh0r2f1:
@@ -2838,12 +2915,12 @@ reluh0r2f1:
 
 storeh0r2f1:
 	KMOVW     10(BX), K1
-	VMOVUPS   Z12, K1, 64(AX)(DI*4)
+	VMOVUPS   Z12, K1, (AX)(DI*4)
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z14, Z6, Z9
 	VMOVAPS   Z16, Z12
 	VPERMT2PS Z11, Z6, Z12
-	MOVLQSX   24(DX), DI
+	MOVLQSX   48(DX), DI
 	VMOVAPS   Z9, Z11
 	VPERMT2PS Z12, Z7, Z11
 	TESTQ     CX, CX
@@ -2861,13 +2938,14 @@ reluh1r2f0:
 storeh1r2f0:
 	KMOVW     24(BX), K1
 	VMOVUPS   Z11, K1, (AX)(DI*4)
+	MOVLQSX   52(DX), DI
 	VMOVAPS   Z9, Z9
 	VPERMT2PS Z12, Z8, Z9
 	TESTQ     CX, CX
 	JZ        reluh1r2f1
 	KMOVW     26(BX), K1
 	VMOVAPS   Z10, Z11
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z11
+	VMOVUPS.Z (CX)(DI*4), K1, Z11
 	VADDPS    Z11, Z9, Z9
 
 reluh1r2f1:
@@ -2877,7 +2955,7 @@ reluh1r2f1:
 
 storeh1r2f1:
 	KMOVW       26(BX), K1
-	VMOVUPS     Z9, K1, 64(AX)(DI*4)
+	VMOVUPS     Z9, K1, (AX)(DI*4)
 	VMOVUPS     1152(SP), Z9
 	VMOVUPS     1216(SP), Z11
 	VMOVUPS     1280(SP), Z12
@@ -2905,7 +2983,7 @@ storeh1r2f1:
 	VPERMT2PS   Z14, Z5, Z2
 	VMOVAPS     Z0, Z3
 	VPERMT2PS   Z1, Z5, Z3
-	MOVLQSX     12(DX), DI
+	MOVLQSX     24(DX), DI
 	VMOVAPS     Z2, Z4
 	VPERMT2PS   Z3, Z7, Z4
 	TESTQ       CX, CX
@@ -2923,13 +3001,14 @@ reluh0r3f0:
 storeh0r3f0:
 	KMOVW     12(BX), K1
 	VMOVUPS   Z4, K1, (AX)(DI*4)
+	MOVLQSX   28(DX), DI
 	VMOVAPS   Z2, Z2
 	VPERMT2PS Z3, Z8, Z2
 	TESTQ     CX, CX
 	JZ        reluh0r3f1
 	KMOVW     14(BX), K1
 	VMOVAPS   Z10, Z3
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z3
+	VMOVUPS.Z (CX)(DI*4), K1, Z3
 	VADDPS    Z3, Z2, Z2
 
 reluh0r3f1:
@@ -2939,12 +3018,12 @@ reluh0r3f1:
 
 storeh0r3f1:
 	KMOVW     14(BX), K1
-	VMOVUPS   Z2, K1, 64(AX)(DI*4)
+	VMOVUPS   Z2, K1, (AX)(DI*4)
 	VMOVAPS   Z9, Z2
 	VPERMT2PS Z14, Z6, Z2
 	VMOVAPS   Z0, Z0
 	VPERMT2PS Z1, Z6, Z0
-	MOVLQSX   28(DX), DI
+	MOVLQSX   56(DX), DI
 	VMOVAPS   Z2, Z1
 	VPERMT2PS Z0, Z7, Z1
 	TESTQ     CX, CX
@@ -2962,13 +3041,14 @@ reluh1r3f0:
 storeh1r3f0:
 	KMOVW     28(BX), K1
 	VMOVUPS   Z1, K1, (AX)(DI*4)
+	MOVLQSX   60(DX), DI
 	VMOVAPS   Z2, Z1
 	VPERMT2PS Z0, Z8, Z1
 	TESTQ     CX, CX
 	JZ        reluh1r3f1
 	KMOVW     30(BX), K1
 	VMOVAPS   Z10, Z0
-	VMOVUPS.Z 64(CX)(DI*4), K1, Z0
+	VMOVUPS.Z (CX)(DI*4), K1, Z0
 	VADDPS    Z0, Z1, Z1
 
 reluh1r3f1:
@@ -2978,6 +3058,6 @@ reluh1r3f1:
 
 storeh1r3f1:
 	KMOVW   30(BX), K1
-	VMOVUPS Z1, K1, 64(AX)(DI*4)
+	VMOVUPS Z1, K1, (AX)(DI*4)
 	VZEROUPPER
 	RET

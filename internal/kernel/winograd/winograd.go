@@ -34,6 +34,7 @@ type Plan struct {
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
+	quarters       []quarterGroup       // instead of lanes where they cover the same tiles (quarters.go)
 	blocks         []tileBlock          // for runs by tile blocks (blocks.go), or nil
 	blockCols      int                  // the blocks' columns in an image
 	scratch        []float32            // SetWeights' transformed weights before packing
@@ -51,9 +52,14 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	}
 	pl := &Plan{c: p.C, k: p.K, h: p.H, w: p.W,
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
-	if pl.tilesH*pl.tilesW <= maxLaneTiles {
-		pl.lanes = laneMaps(p.H, p.W)
+	if t := pl.tilesH * pl.tilesW; t <= maxLaneTiles {
 		pl.blocks, pl.blockCols = tileBlocks(p.H, p.W)
+		if pl.blocks == nil && pl.tilesW%4 == 0 && t%16 == 0 {
+			// Quarter groups are then the lane maps' groups of 16 tiles.
+			pl.quarters = quarterGroups(p.H, p.W)
+		} else {
+			pl.lanes = laneMaps(p.H, p.W)
+		}
 	}
 	u := make([]float32, nPos*p.K*p.C)
 	pl.transform(w, u)
@@ -208,6 +214,17 @@ const (
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
+	if pl.quarters != nil && useLanes {
+		hw := pl.h * pl.w
+		for ic := lo; ic < hi; ic++ {
+			img, c := ic/pl.c, ic%pl.c
+			off := img*st.xStride + c*hw
+			for g := range pl.quarters {
+				inputQuarters16(st.x[off:off+hw], &pl.quarters[g], st.v[c*st.t+img*tpi+16*g:], pl.c*st.t)
+			}
+		}
+		return
+	}
 	if pl.lanes != nil && useLanes {
 		hw := pl.h * pl.w
 		for ic := lo; ic < hi; ic++ {
@@ -290,6 +307,12 @@ func (st *runState) outputTasks(lo, hi int) {
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		out, res, scale, shift, relu := st.epilogue(img, k)
+		if pl.quarters != nil && useLanes {
+			for g := range pl.quarters {
+				outputQuarters16(st.m[k*st.t+img*tpi+16*g:], pl.k*st.t, out, res, &pl.quarters[g], scale, shift, relu)
+			}
+			continue
+		}
 		if pl.lanes != nil && useLanes {
 			for g := range pl.lanes {
 				outputTiles16(st.m[k*st.t+img*tpi+16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)

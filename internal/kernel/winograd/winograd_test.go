@@ -195,7 +195,8 @@ func checkStrided(t *testing.T, h, w int) {
 	kerneltest.CheckNMSE(t, "strided", got, want, winogradNMSE)
 }
 
-// Small planes take the lane transforms (lanes.go) where the CPU has
+// Small planes take the lane transforms (lanes.go, or quarters.go for
+// planes of whole groups of 16 tiles in rows of 4) where the CPU has
 // them; both ways match the reference, with every part of the epilogue and
 // whole batches, on one group of 16 tiles, several and a partial last one.
 func TestLanes(t *testing.T) {
@@ -257,9 +258,9 @@ func TestTileBlocks(t *testing.T) {
 		{14, 14, 0, 0},
 		{16, 32, 1, 32},  // 4 tile rows of 8: two a group
 		{28, 28, 2, 64},  // 7 tile rows of 7: two a group
-		{23, 37, 3, 96},  // 6 rows of 10 tiles: halves of 8 and 2
-		{9, 130, 4, 128}, // 3 rows of 33: halves of 8, 8, 8, 8, 1
-		{56, 56, 7, 224}, // 14 rows of 14: halves of 8 and 6
+		{23, 37, 3, 80},  // 6 rows of 10 tiles: quarters of 4, 4 and 2
+		{9, 130, 4, 112}, // 3 rows of 33: 8 quarters of 4 and 1
+		{56, 56, 7, 224}, // 14 rows of 14: quarters of 4, 4, 4 and 2
 	} {
 		bs, cols := tileBlocks(c.h, c.w)
 		if len(bs) != c.blocks || cols != c.cols {
@@ -273,10 +274,10 @@ func TestTileBlocks(t *testing.T) {
 			}
 			next += 16 * len(b.groups)
 			for _, g := range b.groups {
-				for hr := range 2 * tileOut {
-					for e := range 32 {
-						if g.outMask[hr*2+e/16]>>(e%16)&1 != 0 {
-							seen[int(g.outOff[hr])+e]++
+				for i, off := range g.outOff {
+					for e := range 16 {
+						if g.outMask[i]>>e&1 != 0 {
+							seen[int(off)+e]++
 						}
 					}
 				}
@@ -291,30 +292,26 @@ func TestTileBlocks(t *testing.T) {
 }
 
 // The gather-free transforms in assembly match their Go definitions on
-// planes whose halves are full, short, at the edges and missing: the input
+// planes whose quarters are full, short, at the edges and missing: the input
 // transform stores all 16 lanes of each position and nothing else, the
 // output transform writes its tiles' pixels and no others.
-func TestHalvesKernelMatchesGeneric(t *testing.T) {
+func TestQuartersKernelMatchesGeneric(t *testing.T) {
 	if !useLanes {
 		t.Skip("no AVX-512")
 	}
-	for _, hw := range [][2]int{{28, 28}, {56, 56}, {23, 37}, {9, 130}, {5, 3}, {33, 66}} {
+	for _, hw := range [][2]int{{14, 14}, {16, 13}, {28, 28}, {56, 56}, {23, 37}, {9, 130}, {5, 3}, {33, 66}} {
 		h, w := hw[0], hw[1]
-		halves := tileHalves(h, w)
+		qs := tileQuarters(h, w)
 		plane := kerneltest.Rand(h*w, 1)
-		for i := 0; i < len(halves); i++ {
-			var b half
-			if i+1 < len(halves) && i%3 != 2 {
-				b = halves[i+1] // every third group has one half
-			}
-			g := newHalfGroup(h, w, halves[i], b)
+		for i := 0; i < len(qs); i += 3 { // groups of 1 to 4 quarters, overlapping
+			g := newQuarterGroup(h, w, qs[i:min(i+1+i%4, len(qs))])
 			const posStride = 19
 			got, check := kerneltest.Guarded((nPos-1)*posStride+16, kerneltest.Rand((nPos-1)*posStride+16, 2))
 			want := append([]float32(nil), got...)
-			inputHalves16(plane, &g, got, posStride)
-			inputHalves16Generic(plane, &g, want, posStride)
+			inputQuarters16(plane, &g, got, posStride)
+			inputQuarters16Generic(plane, &g, want, posStride)
 			check(t)
-			name := fmt.Sprintf("%dx%d halves %+v %+v", h, w, halves[i], b)
+			name := fmt.Sprintf("%dx%d quarters %v", h, w, qs[i:min(i+1+i%4, len(qs))])
 			kerneltest.CheckNMSE(t, name+" input", got, want, 1e-12)
 
 			prod := kerneltest.Rand((nPos-1)*posStride+16, 3)
@@ -323,8 +320,8 @@ func TestHalvesKernelMatchesGeneric(t *testing.T) {
 				for _, relu := range []bool{false, true} {
 					y, check := kerneltest.Guarded(h*w, kerneltest.Rand(h*w, 5))
 					wantY := kerneltest.Rand(h*w, 5)
-					outputHalves16(prod, posStride, y, r, &g, 0.75, -0.25, relu)
-					outputHalves16Generic(prod, posStride, wantY, r, &g, 0.75, -0.25, relu)
+					outputQuarters16(prod, posStride, y, r, &g, 0.75, -0.25, relu)
+					outputQuarters16Generic(prod, posStride, wantY, r, &g, 0.75, -0.25, relu)
 					check(t)
 					kerneltest.CheckNMSE(t, fmt.Sprintf("%s output res=%v relu=%v", name, r != nil, relu), y, wantY, 1e-12)
 				}

@@ -35,7 +35,7 @@ func main() {
 	for l := range 16 {
 		DATA(4*l, U32(4*(l%8)))
 	}
-	// outputHalves16's interleaving permutes: pairs of half h (lane i takes
+	// outputQuarters16's interleaving permutes: pairs of lanes 8h-8h+7 (lane i takes
 	// lane 8h+i/2 of the first table when i is even, of the second when odd),
 	// then quads of tiles 0-3 and 4-7 from two tables of pairs.
 	for h, name := range []string{"pairs0", "pairs1"} {
@@ -54,9 +54,9 @@ func main() {
 	inputRows()
 	outputRows()
 	inputTiles16()
-	inputHalves16()
+	inputQuarters16()
 	outputTiles16()
-	outputHalves16()
+	outputQuarters16()
 	Generate()
 }
 
@@ -214,22 +214,22 @@ func outTransform(m [6]reg.VecVirtual, vec func() reg.VecVirtual, two, four, eig
 	return o
 }
 
-// inputHalves16 is inputTiles16 without gathers, for tiles that lie along
-// tile rows (../halves.go): lanes 0-7 and 8-15 are each up to 8 neighbouring
-// tiles of one tile row, whose window row r at column x is every fourth
-// float from one point of the plane. Two masked 16-float loads hold those
-// floats for 8 tiles (zeros outside the plane), a permute picks them, and a
-// masked move joins the two halves: a gather of 16 floats cost Zen 5 more than
-// the three.
-func inputHalves16() {
-	TEXT("inputHalves16AVX512", 0, "func(plane *float32, off *int32, masks *uint16, v *float32, posStride int)")
+// inputQuarters16 is inputTiles16 without gathers, for tiles that lie along
+// tile rows (../quarters.go): each quarter of the lanes is up to 4
+// neighbouring tiles of one tile row, whose window row r at column x is
+// every fourth float from one point of the plane. A masked 16-float load
+// holds it for 4 tiles (zeros outside the plane), a permute picks two
+// quarters' floats into 8 lanes, and a masked move joins two such halves: a
+// gather of 16 floats cost Zen 5 more than the three.
+func inputQuarters16() {
+	TEXT("inputQuarters16AVX512", 0, "func(plane *float32, off *int32, masks *uint16, v *float32, posStride int)")
 	Doc(
-		"inputHalves16AVX512 transforms the 16 tiles of one group of halves of",
-		"an image plane (see inputHalves16Generic): lane 8h+t reads window row r,",
-		"column x at plane[off[6h+r] + x + 4t] where bit 4t%16 of",
-		"masks[((6h+r)*6+x)*2 + 4t/16] is set, zero elsewhere, and position q",
-		"of the transformed tiles is stored at v + q*posStride floats, all 16",
-		"lanes.",
+		"inputQuarters16AVX512 transforms the 16 tiles of one group of quarters",
+		"of an image plane (see inputQuarters16Generic): lane 4k+t reads window",
+		"row r, column x at plane[off[(6h+r)*2+q] + x + 4t] where h = k/2, q =",
+		"k%2 and bit 4t of masks[((6h+r)*6+x)*2 + q] is set, zero elsewhere, and",
+		"position p of the transformed tiles is stored at v + p*posStride",
+		"floats, all 16 lanes.",
 	)
 	Pragma("noescape")
 	plane := Load(Param("plane"), GP64())
@@ -239,7 +239,7 @@ func inputHalves16() {
 	ps := Load(Param("posStride"), GP64())
 	SHLQ(U8(2), ps)
 	two, four, five := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("five", ZMM)
-	idx := ZMM() // lane t and lane 8+t take float 4t of a 32-float pair of loads
+	idx := ZMM() // lane t and lane 8+t take float 4t of a pair of loads
 	VMOVDQU32(NewDataAddr(Symbol{Name: "every4th", Static: true}, 0), idx)
 	hi := K() // lanes 8-15
 	himask := GP32()
@@ -253,12 +253,12 @@ func inputHalves16() {
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 	half := func(h, r, x int) reg.VecVirtual {
-		MOVLQSX(Mem{Base: off, Disp: 4 * (6*h + r)}, row)
 		a, b := ZMM(), ZMM()
 		for q, dst := range []reg.VecVirtual{a, b} {
+			MOVLQSX(Mem{Base: off, Disp: 4 * ((6*h+r)*2 + q)}, row)
 			KMOVW(Mem{Base: masks, Disp: 2 * (((6*h+r)*6+x)*2 + q)}, k)
 			VMOVAPS(zero, dst)
-			VMOVUPS_Z(Mem{Base: plane, Index: row, Scale: 4, Disp: 4 * (x + 16*q)}, k, dst)
+			VMOVUPS_Z(Mem{Base: plane, Index: row, Scale: 4, Disp: 4 * x}, k, dst)
 		}
 		VPERMT2PS(b, idx, a)
 		return a
@@ -295,17 +295,17 @@ func inputHalves16() {
 	RET()
 }
 
-// outputHalves16 is outputTiles16 without scatters, for the groups of
-// halves of inputHalves16: the four outputs of a tile row in each tile of a
-// half are interleaved by permutes into 32 floats side by side in the
-// image row, stored (and the residual loaded) with two masked moves.
-func outputHalves16() {
-	TEXT("outputHalves16AVX512", 0, "func(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)")
+// outputQuarters16 is outputTiles16 without scatters, for the groups of
+// quarters of inputQuarters16: the four outputs of a tile row in each tile
+// of a quarter are interleaved by permutes into 16 floats side by side in
+// the image row, stored (and the residual loaded) with a masked move.
+func outputQuarters16() {
+	TEXT("outputQuarters16AVX512", 0, "func(m *float32, posStride int, y *float32, res *float32, off *int32, masks *uint16, scale float32, shift float32, relu bool)")
 	Doc(
-		"outputHalves16AVX512 transforms the products of the 16 lanes of one",
-		"group of halves of a channel back (see outputHalves16Generic): output",
-		"row r, column x of the tile of lane 8h+t goes to y[off[4h+r] + 4t + x]",
-		"where bit (4t+x)%16 of masks[(4h+r)*2 + (4t+x)/16] is set, as",
+		"outputQuarters16AVX512 transforms the products of the 16 lanes of one",
+		"group of quarters of a channel back (see outputQuarters16Generic): output",
+		"row r, column x of the tile of lane 4k+t goes to y[off[(4h+r)*2+q] + 4t",
+		"+ x], h = k/2, q = k%2, where bit 4t+x of masks[(4h+r)*2 + q] is set, as",
 		"y*scale + shift (+ res at the same index if res is not nil), then",
 		"max(., 0) if relu (which turns a NaN into 0).",
 	)
@@ -367,20 +367,20 @@ func outputHalves16() {
 			VPERMT2PS(o[1], pairs[h], a) // x = 0, 1 of tiles 0-7
 			VMOVAPS(o[2], b)
 			VPERMT2PS(o[3], pairs[h], b) // x = 2, 3
-			MOVLQSX(Mem{Base: off, Disp: 4 * (4*h + r)}, at)
 			for f := range 2 {
+				MOVLQSX(Mem{Base: off, Disp: 4 * ((4*h+r)*2 + f)}, at)
 				v := ZMM()
 				VMOVAPS(a, v)
-				VPERMT2PS(b, quads[f], v) // tiles 4f..4f+3, x = 0..3
+				VPERMT2PS(b, quads[f], v) // quarter 2h+f's tiles, x = 0..3
 				mask := Mem{Base: masks, Disp: 2 * ((4*h+r)*2 + f)}
-				dst := Mem{Base: y, Index: at, Scale: 4, Disp: 64 * f}
+				dst := Mem{Base: y, Index: at, Scale: 4}
 				label := fmt.Sprintf("h%dr%df%d", h, r, f)
 				TESTQ(res, res)
 				JZ(LabelRef("relu" + label))
 				KMOVW(mask, k)
 				t := ZMM()
 				VMOVAPS(zero, t)
-				VMOVUPS_Z(Mem{Base: res, Index: at, Scale: 4, Disp: 64 * f}, k, t)
+				VMOVUPS_Z(Mem{Base: res, Index: at, Scale: 4}, k, t)
 				VADDPS(t, v, v)
 				Label("relu" + label)
 				TESTB(relu, relu)
