@@ -3,7 +3,8 @@ package winograd
 // The lane transforms (inputTiles16AVX512, outputTiles16AVX512) take 16 of a
 // plane's tiles at once, a tile per AVX-512 lane: the 36 inputs of a window
 // position are one masked gather, the 16 outputs of a tile position one
-// masked scatter. A 14x14 plane's 4x4 tiles are one call a channel.
+// masked scatter. They serve the small planes that quarter groups
+// (quarters.go) do not cover.
 
 // laneMap maps the 16 lanes of one call of the lane transforms to an h x w
 // plane: lane t of input position p (row p/6, column p%6 of its tile's 6x6

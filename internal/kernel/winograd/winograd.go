@@ -120,7 +120,7 @@ func (pl *Plan) Reserve(n int) { pl.states.Fill(n) }
 func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
 
 // columns is the columns of the transformed input and the products for n
-// images: a column a tile, or 16 a group of halves in tile blocks.
+// images: a column a tile, or 16 a quarter group in tile blocks.
 func (pl *Plan) columns(n int) int { return max(pl.tiles(n), n*pl.blockCols) }
 
 // WorkspaceSize is the number of floats Run needs for n images: the
@@ -177,7 +177,7 @@ type runState struct {
 	resStride                 int
 	epi                       *conv.Epilogue
 	inputFn, gemmFn, outputFn func(lo, hi int)
-	blockFn                   func(lo, hi int)
+	blockFn                   func(lo, hi int) // tile blocks (blocks.go)
 }
 
 // maxRow bounds the padded row a transform keeps on the stack; wider images

@@ -11,7 +11,9 @@
 //
 // inputTiles16AVX512 and outputTiles16AVX512 (AVX-512) transform 16 tiles
 // of a channel's plane at a time, a tile per lane, gathering the tiles'
-// windows and scattering their outputs (../lanes.go).
+// windows and scattering their outputs (../lanes.go); inputQuarters16AVX512
+// and outputQuarters16AVX512 do the same for tiles in runs of four along
+// tile rows with masked loads, permutes and masked stores (../quarters.go).
 //
 // Run from this directory: go run . -out ../transform_amd64.s -stubs ../transform_amd64.go -pkg winograd
 package main
