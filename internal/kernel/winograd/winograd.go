@@ -214,24 +214,17 @@ const (
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
-	if pl.quarters != nil && useLanes {
+	if (pl.quarters != nil || pl.lanes != nil) && useLanes { // one of the two
 		hw := pl.h * pl.w
 		for ic := lo; ic < hi; ic++ {
 			img, c := ic/pl.c, ic%pl.c
 			off := img*st.xStride + c*hw
+			plane, v := st.x[off:off+hw], st.v[c*st.t+img*tpi:]
 			for g := range pl.quarters {
-				inputQuarters16(st.x[off:off+hw], &pl.quarters[g], st.v[c*st.t+img*tpi+16*g:], pl.c*st.t)
+				inputQuarters16(plane, &pl.quarters[g], v[16*g:], pl.c*st.t)
 			}
-		}
-		return
-	}
-	if pl.lanes != nil && useLanes {
-		hw := pl.h * pl.w
-		for ic := lo; ic < hi; ic++ {
-			img, c := ic/pl.c, ic%pl.c
-			off := img*st.xStride + c*hw
 			for g := range pl.lanes {
-				inputTiles16(st.x[off:off+hw], &pl.lanes[g], st.v[c*st.t+img*tpi+16*g:], pl.c*st.t)
+				inputTiles16(plane, &pl.lanes[g], v[16*g:], pl.c*st.t)
 			}
 		}
 		return
@@ -307,15 +300,13 @@ func (st *runState) outputTasks(lo, hi int) {
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		out, res, scale, shift, relu := st.epilogue(img, k)
-		if pl.quarters != nil && useLanes {
+		if (pl.quarters != nil || pl.lanes != nil) && useLanes { // one of the two
+			m := st.m[k*st.t+img*tpi:]
 			for g := range pl.quarters {
-				outputQuarters16(st.m[k*st.t+img*tpi+16*g:], pl.k*st.t, out, res, &pl.quarters[g], scale, shift, relu)
+				outputQuarters16(m[16*g:], pl.k*st.t, out, res, &pl.quarters[g], scale, shift, relu)
 			}
-			continue
-		}
-		if pl.lanes != nil && useLanes {
 			for g := range pl.lanes {
-				outputTiles16(st.m[k*st.t+img*tpi+16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)
+				outputTiles16(m[16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)
 			}
 			continue
 		}

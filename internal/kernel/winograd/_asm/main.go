@@ -265,34 +265,12 @@ func inputQuarters16() {
 		VPERMT2PS(b, idx, a)
 		return a
 	}
-	for x := range 6 {
-		var d [6]reg.VecVirtual
-		for r := range 6 {
-			lo, up := half(0, r, x), half(1, r, x)
-			VMOVAPS(up, hi, lo) // lanes 8-15 from the second half
-			d[r] = lo
-		}
-		for i, t := range inTransform(d, ZMM, two, four, five) {
-			VMOVUPS(t, cols.Offset(64*(i*6+x)))
-		}
-	}
-	out := GP64()
-	for i := range 6 {
-		var d [6]reg.VecVirtual
-		for x := range d {
-			d[x] = ZMM()
-			VMOVUPS(cols.Offset(64*(i*6+x)), d[x])
-		}
-		MOVQ(ps, out)
-		IMUL3Q(U32(i*6), out, out)
-		ADDQ(v, out)
-		for j, t := range inTransform(d, ZMM, two, four, five) {
-			VMOVUPS(t, Mem{Base: out})
-			if j < 5 {
-				ADDQ(ps, out)
-			}
-		}
-	}
+	inputColumnPass(cols, two, four, five, func(x, r int) reg.VecVirtual {
+		lo, up := half(0, r, x), half(1, r, x)
+		VMOVAPS(up, hi, lo) // lanes 8-15 from the second half
+		return lo
+	})
+	inputRowPass(cols, v, ps, two, four, five, nil)
 	VZEROUPPER()
 	RET()
 }
@@ -312,29 +290,7 @@ func outputQuarters16() {
 		"max(., 0) if relu (which turns a NaN into 0).",
 	)
 	Pragma("noescape")
-	m := Load(Param("m"), GP64())
-	ps := Load(Param("posStride"), GP64())
-	SHLQ(U8(2), ps)
-	step6 := GP64()
-	IMUL3Q(U32(6), ps, step6)
-	two, four, eight := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("eight", ZMM)
-	rows := AllocLocal(24 * 64) // A^T M, column by column
-	q := GP64()
-	for j := range 6 {
-		IMUL3Q(U32(j), ps, q)
-		ADDQ(m, q)
-		var d [6]reg.VecVirtual
-		for i := range d {
-			d[i] = ZMM()
-			VMOVUPS(Mem{Base: q}, d[i])
-			if i < 5 {
-				ADDQ(step6, q)
-			}
-		}
-		for r, o := range outTransform(d, ZMM, two, four, eight) {
-			VMOVUPS(o, rows.Offset(64*(r*6+j)))
-		}
-	}
+	rows, two, four, eight := outputColumns()
 	y := Load(Param("y"), GP64())
 	res := Load(Param("res"), GP64())
 	off := Load(Param("off"), GP64())
@@ -398,6 +354,78 @@ func outputQuarters16() {
 	RET()
 }
 
+// inputColumnPass applies B^T down each column x of the 6x6 windows of 16
+// lanes, whose row r load(x, r) brings into a register, into the local cols
+// (i*6+x).
+func inputColumnPass(cols Mem, two, four, five reg.VecVirtual, load func(x, r int) reg.VecVirtual) {
+	for x := range 6 {
+		var d [6]reg.VecVirtual
+		for r := range d {
+			d[r] = load(x, r)
+		}
+		for i, t := range inTransform(d, ZMM, two, four, five) {
+			VMOVUPS(t, cols.Offset(64*(i*6+x)))
+		}
+	}
+}
+
+// inputRowPass applies B^T across each row of the local cols (B^T d, column
+// by column) and stores position i*6+j of the 16 lanes at v + (i*6+j)*ps
+// bytes, the lanes in keep if it is not nil.
+func inputRowPass(cols Mem, v, ps reg.Register, two, four, five reg.VecVirtual, keep reg.Register) {
+	out := GP64()
+	for i := range 6 {
+		var d [6]reg.VecVirtual
+		for x := range d {
+			d[x] = ZMM()
+			VMOVUPS(cols.Offset(64*(i*6+x)), d[x])
+		}
+		MOVQ(ps, out)
+		IMUL3Q(U32(i*6), out, out)
+		ADDQ(v, out)
+		for j, t := range inTransform(d, ZMM, two, four, five) {
+			if keep != nil {
+				VMOVUPS(t, keep, Mem{Base: out})
+			} else {
+				VMOVUPS(t, Mem{Base: out})
+			}
+			if j < 5 {
+				ADDQ(ps, out)
+			}
+		}
+	}
+}
+
+// outputColumns loads the m and posStride arguments of an output transform
+// and applies A^T down each column of the 36 positions of 16 lanes, into
+// the local rows (r*6+j), returning them with the constants for the rows.
+func outputColumns() (rows Mem, two, four, eight reg.VecVirtual) {
+	m := Load(Param("m"), GP64())
+	ps := Load(Param("posStride"), GP64())
+	SHLQ(U8(2), ps)
+	step6 := GP64()
+	IMUL3Q(U32(6), ps, step6) // from row i of the 6x6 positions to row i+1
+	two, four, eight = broadcast("two", ZMM), broadcast("four", ZMM), broadcast("eight", ZMM)
+	rows = AllocLocal(24 * 64) // A^T M, column by column
+	q := GP64()
+	for j := range 6 {
+		IMUL3Q(U32(j), ps, q)
+		ADDQ(m, q)
+		var d [6]reg.VecVirtual
+		for i := range d {
+			d[i] = ZMM()
+			VMOVUPS(Mem{Base: q}, d[i])
+			if i < 5 {
+				ADDQ(step6, q)
+			}
+		}
+		for r, o := range outTransform(d, ZMM, two, four, eight) {
+			VMOVUPS(o, rows.Offset(64*(r*6+j)))
+		}
+	}
+	return rows, two, four, eight
+}
+
 // inputTiles16 and outputTiles16 transform the 16 tiles of one channel of
 // a 13x13 to 16x16 image at once, one tile per vector lane: the 36 inputs
 // of a position in the tiles' 6x6 windows are one masked gather (zeros
@@ -432,40 +460,19 @@ func inputTiles16() {
 	// would read it first and keep it live from the start.
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
-	for x := range 6 {
-		var d [6]reg.VecVirtual
-		for r := range 6 {
-			p := r*6 + x
-			ix := ZMM()
-			VMOVDQU32(Mem{Base: idx, Disp: 64 * p}, ix)
-			mask := GP32()
-			MOVWLZX(Mem{Base: masks, Disp: 2 * p}, mask)
-			KMOVW(mask, k)
-			d[r] = ZMM()
-			VMOVAPS(zero, d[r])
-			VGATHERDPS(Mem{Base: plane, Index: ix, Scale: 4}, k, d[r])
-		}
-		for i, t := range inTransform(d, ZMM, two, four, five) {
-			VMOVUPS(t, cols.Offset(64*(i*6+x)))
-		}
-	}
-	out := GP64()
-	for i := range 6 {
-		var d [6]reg.VecVirtual
-		for x := range d {
-			d[x] = ZMM()
-			VMOVUPS(cols.Offset(64*(i*6+x)), d[x])
-		}
-		MOVQ(ps, out)
-		IMUL3Q(U32(i*6), out, out)
-		ADDQ(v, out)
-		for j, t := range inTransform(d, ZMM, two, four, five) {
-			VMOVUPS(t, keep, Mem{Base: out})
-			if j < 5 {
-				ADDQ(ps, out)
-			}
-		}
-	}
+	inputColumnPass(cols, two, four, five, func(x, r int) reg.VecVirtual {
+		p := r*6 + x
+		ix := ZMM()
+		VMOVDQU32(Mem{Base: idx, Disp: 64 * p}, ix)
+		mask := GP32()
+		MOVWLZX(Mem{Base: masks, Disp: 2 * p}, mask)
+		KMOVW(mask, k)
+		d := ZMM()
+		VMOVAPS(zero, d)
+		VGATHERDPS(Mem{Base: plane, Index: ix, Scale: 4}, k, d)
+		return d
+	})
+	inputRowPass(cols, v, ps, two, four, five, keep)
 	VZEROUPPER()
 	RET()
 }
@@ -480,29 +487,7 @@ func outputTiles16() {
 		"turns a NaN into 0).",
 	)
 	Pragma("noescape")
-	m := Load(Param("m"), GP64())
-	ps := Load(Param("posStride"), GP64())
-	SHLQ(U8(2), ps)
-	step6 := GP64()
-	IMUL3Q(U32(6), ps, step6) // from row i of the 6x6 positions to row i+1
-	two, four, eight := broadcast("two", ZMM), broadcast("four", ZMM), broadcast("eight", ZMM)
-	rows := AllocLocal(24 * 64) // A^T M, column by column
-	q := GP64()
-	for j := range 6 {
-		IMUL3Q(U32(j), ps, q)
-		ADDQ(m, q)
-		var d [6]reg.VecVirtual
-		for i := range d {
-			d[i] = ZMM()
-			VMOVUPS(Mem{Base: q}, d[i])
-			if i < 5 {
-				ADDQ(step6, q)
-			}
-		}
-		for r, o := range outTransform(d, ZMM, two, four, eight) {
-			VMOVUPS(o, rows.Offset(64*(r*6+j)))
-		}
-	}
+	rows, two, four, eight := outputColumns()
 	y := Load(Param("y"), GP64())
 	res := Load(Param("res"), GP64())
 	idx := Load(Param("idx"), GP64())
