@@ -291,15 +291,8 @@ func outputQuarters16() {
 	)
 	Pragma("noescape")
 	rows, two, four, eight := outputColumns()
-	y := Load(Param("y"), GP64())
-	res := Load(Param("res"), GP64())
-	off := Load(Param("off"), GP64())
-	masks := Load(Param("masks"), GP64())
-	relu := Load(Param("relu"), GP8())
-	scale, shift, zero := ZMM(), ZMM(), ZMM()
-	VBROADCASTSS(NewParamAddr("scale", 48), scale)
-	VBROADCASTSS(NewParamAddr("shift", 52), shift)
-	VPXORD(zero, zero, zero)
+	e := outputArgs("off")
+	off := e.index
 	table := func(name string) reg.VecVirtual {
 		v := ZMM()
 		VMOVDQU32(NewDataAddr(Symbol{Name: name, Static: true}, 0), v)
@@ -317,7 +310,7 @@ func outputQuarters16() {
 		}
 		o := outTransform(d, ZMM, two, four, eight)
 		for x := range o {
-			VFMADD132PS(scale, shift, o[x]) // o*scale + shift
+			VFMADD132PS(e.scale, e.shift, o[x]) // o*scale + shift
 		}
 		for h := range 2 {
 			a, b := ZMM(), ZMM()
@@ -330,23 +323,12 @@ func outputQuarters16() {
 				v := ZMM()
 				VMOVAPS(a, v)
 				VPERMT2PS(b, quads[f], v) // quarter 2h+f's tiles, x = 0..3
-				mask := Mem{Base: masks, Disp: 2 * ((4*h+r)*2 + f)}
-				dst := Mem{Base: y, Index: at, Scale: 4}
-				label := fmt.Sprintf("h%dr%df%d", h, r, f)
-				TESTQ(res, res)
-				JZ(LabelRef("relu" + label))
-				KMOVW(mask, k)
-				t := ZMM()
-				VMOVAPS(zero, t)
-				VMOVUPS_Z(Mem{Base: res, Index: at, Scale: 4}, k, t)
-				VADDPS(t, v, v)
-				Label("relu" + label)
-				TESTB(relu, relu)
-				JZ(LabelRef("store" + label))
-				VMAXPS(zero, v, v)
-				Label("store" + label)
-				KMOVW(mask, k)
-				VMOVUPS(v, k, dst)
+				mask := Mem{Base: e.masks, Disp: 2 * ((4*h+r)*2 + f)}
+				e.finish(v, mask, k, fmt.Sprintf("h%dr%df%d", h, r, f), func(t reg.VecVirtual) {
+					VMOVUPS_Z(Mem{Base: e.res, Index: at, Scale: 4}, k, t)
+				}, func() {
+					VMOVUPS(v, k, Mem{Base: e.y, Index: at, Scale: 4})
+				})
 			}
 		}
 	}
@@ -426,6 +408,48 @@ func outputColumns() (rows Mem, two, four, eight reg.VecVirtual) {
 	return rows, two, four, eight
 }
 
+// outputArgs loads an output transform's epilogue arguments: y, res, the
+// index table named index, masks, relu, scale and shift, and makes a zero.
+func outputArgs(index string) outEpilogue {
+	var e outEpilogue
+	e.y = Load(Param("y"), GP64())
+	e.res = Load(Param("res"), GP64())
+	e.index = Load(Param(index), GP64())
+	e.masks = Load(Param("masks"), GP64())
+	e.relu = Load(Param("relu"), GP8())
+	e.scale, e.shift, e.zero = ZMM(), ZMM(), ZMM()
+	VBROADCASTSS(NewParamAddr("scale", 48), e.scale)
+	VBROADCASTSS(NewParamAddr("shift", 52), e.shift)
+	VPXORD(e.zero, e.zero, e.zero)
+	return e
+}
+
+// outEpilogue is the epilogue state of an output transform.
+type outEpilogue struct {
+	y, res, index, masks, relu reg.Register
+	scale, shift, zero         reg.VecVirtual
+}
+
+// finish adds the residual to o if res is not nil (loadRes loads it under
+// mask k into a register of zeros), then takes max(o, 0) if relu, then
+// stores o (store, under mask k); tag makes the labels unique.
+func (e outEpilogue) finish(o reg.VecVirtual, mask Op, k reg.Register, tag string, loadRes func(t reg.VecVirtual), store func()) {
+	TESTQ(e.res, e.res)
+	JZ(LabelRef("relu" + tag))
+	KMOVW(mask, k)
+	t := ZMM()
+	VMOVAPS(e.zero, t)
+	loadRes(t)
+	VADDPS(t, o, o)
+	Label("relu" + tag)
+	TESTB(e.relu, e.relu)
+	JZ(LabelRef("store" + tag))
+	VMAXPS(e.zero, o, o)
+	Label("store" + tag)
+	KMOVW(mask, k)
+	store()
+}
+
 // inputTiles16 and outputTiles16 transform the 16 tiles of one channel of
 // a 13x13 to 16x16 image at once, one tile per vector lane: the 36 inputs
 // of a position in the tiles' 6x6 windows are one masked gather (zeros
@@ -488,15 +512,8 @@ func outputTiles16() {
 	)
 	Pragma("noescape")
 	rows, two, four, eight := outputColumns()
-	y := Load(Param("y"), GP64())
-	res := Load(Param("res"), GP64())
-	idx := Load(Param("idx"), GP64())
-	masks := Load(Param("masks"), GP64())
-	relu := Load(Param("relu"), GP8())
-	scale, shift, zero := ZMM(), ZMM(), ZMM()
-	VBROADCASTSS(NewParamAddr("scale", 48), scale)
-	VBROADCASTSS(NewParamAddr("shift", 52), shift)
-	VPXORD(zero, zero, zero)
+	e := outputArgs("idx")
+	idx := e.index
 	k := K()
 	for r := range 4 {
 		var d [6]reg.VecVirtual
@@ -506,25 +523,16 @@ func outputTiles16() {
 		}
 		for x, o := range outTransform(d, ZMM, two, four, eight) {
 			pos := r*4 + x
-			VFMADD132PS(scale, shift, o) // o*scale + shift
+			VFMADD132PS(e.scale, e.shift, o) // o*scale + shift
 			ix := ZMM()
 			VMOVDQU32(Mem{Base: idx, Disp: 64 * pos}, ix)
 			mask := GP32()
-			MOVWLZX(Mem{Base: masks, Disp: 2 * pos}, mask)
-			TESTQ(res, res)
-			JZ(LabelRef(fmt.Sprintf("relu%d", pos)))
-			KMOVW(mask, k) // a gather clears its mask
-			t := ZMM()
-			VMOVAPS(zero, t)
-			VGATHERDPS(Mem{Base: res, Index: ix, Scale: 4}, k, t)
-			VADDPS(t, o, o)
-			Label(fmt.Sprintf("relu%d", pos))
-			TESTB(relu, relu)
-			JZ(LabelRef(fmt.Sprintf("store%d", pos)))
-			VMAXPS(zero, o, o)
-			Label(fmt.Sprintf("store%d", pos))
-			KMOVW(mask, k)
-			VSCATTERDPS(o, k, Mem{Base: y, Index: ix, Scale: 4})
+			MOVWLZX(Mem{Base: e.masks, Disp: 2 * pos}, mask)
+			e.finish(o, mask, k, fmt.Sprint(pos), func(t reg.VecVirtual) { // a gather clears its mask: finish sets it again
+				VGATHERDPS(Mem{Base: e.res, Index: ix, Scale: 4}, k, t)
+			}, func() {
+				VSCATTERDPS(o, k, Mem{Base: e.y, Index: ix, Scale: 4})
+			})
 		}
 	}
 	VZEROUPPER()
