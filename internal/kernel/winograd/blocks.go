@@ -14,14 +14,6 @@ import "github.com/dla-go/dla/internal/kernel/parallel"
 // benchmarks turn it off to run the three phases everywhere.
 var useBlocks = true
 
-// tileBlock is a run of quarter groups (quarters.go) of one image,
-// whose transformed input and products take 16 columns a group from
-// column col0 of the image's block columns.
-type tileBlock struct {
-	col0   int
-	groups []quarterGroup
-}
-
 const (
 	// minBlockTiles: planes with fewer tiles (14x14 and smaller) keep the
 	// three layer-wide phases: there a block would be a few tiles, and
@@ -34,19 +26,21 @@ const (
 	blockGroups = 2
 )
 
-// tileBlocks makes an h x w plane's quarter groups into blocks of
-// blockGroups, the last shorter, and returns them with the block columns an
-// image takes; nil for planes under minBlockTiles.
-func tileBlocks(h, w int) ([]tileBlock, int) {
-	if (h+tileOut-1)/tileOut*((w+tileOut-1)/tileOut) < minBlockTiles {
-		return nil, 0
+// blocks is the number of tile blocks of an image: its quarter groups
+// blockGroups at a time, the last block shorter; 0 on planes under
+// minBlockTiles, which run the three phases.
+func (pl *Plan) blocks() int {
+	if pl.tilesH*pl.tilesW < minBlockTiles {
+		return 0
 	}
-	groups := quarterGroups(h, w)
-	var blocks []tileBlock
-	for g := 0; g < len(groups); g += blockGroups {
-		blocks = append(blocks, tileBlock{col0: 16 * g, groups: groups[g:min(g+blockGroups, len(groups))]})
-	}
-	return blocks, 16 * len(groups)
+	return (len(pl.quarters) + blockGroups - 1) / blockGroups
+}
+
+// block is the quarter groups of block b and its first column among an
+// image's columns (16 a group).
+func (pl *Plan) block(b int) (groups []quarterGroup, col0 int) {
+	g := b * blockGroups
+	return pl.quarters[g:min(g+blockGroups, len(pl.quarters))], 16 * g
 }
 
 // runBlocks is RunStrided by tile blocks. The workspace holds, per block,
@@ -54,23 +48,25 @@ func tileBlocks(h, w int) ([]tileBlock, int) {
 // (36 x K x columns) after all the transformed input, from 36*K*c0, where
 // c0 is the block's first column counted over all n images.
 func (st *runState) runBlocks() {
-	parallel.For(st.n*len(st.pl.blocks), 1, st.blockFn)
+	parallel.For(st.n*st.pl.blocks(), 1, st.blockFn)
 }
 
 // blockTasks computes blocks lo..hi, counted over all images.
 func (st *runState) blockTasks(lo, hi int) {
 	pl := st.pl
 	hw := pl.h * pl.w
+	nb, cols := pl.blocks(), pl.columns(1)
 	for i := lo; i < hi; i++ {
-		img, b := i/len(pl.blocks), &pl.blocks[i%len(pl.blocks)]
-		nc := 16 * len(b.groups)
-		c0 := img*pl.blockCols + b.col0
+		img := i / nb
+		groups, col0 := pl.block(i % nb)
+		nc := 16 * len(groups)
+		c0 := img*cols + col0
 		v := st.v[nPos*pl.c*c0 : nPos*pl.c*(c0+nc)]
 		m := st.m[nPos*pl.k*c0:]
 		for c := range pl.c {
 			off := img*st.xStride + c*hw
-			for g := range b.groups {
-				inputQuarters16(st.x[off:off+hw], &b.groups[g], v[c*nc+16*g:], pl.c*nc)
+			for g := range groups {
+				inputQuarters16(st.x[off:off+hw], &groups[g], v[c*nc+16*g:], pl.c*nc)
 			}
 		}
 		for pos := range nPos {
@@ -78,8 +74,8 @@ func (st *runState) blockTasks(lo, hi int) {
 		}
 		for k := range pl.k {
 			out, res, scale, shift, relu := st.epilogue(img, k)
-			for g := range b.groups {
-				outputQuarters16(m[k*nc+16*g:], pl.k*nc, out, res, &b.groups[g], scale, shift, relu)
+			for g := range groups {
+				outputQuarters16(m[k*nc+16*g:], pl.k*nc, out, res, &groups[g], scale, shift, relu)
 			}
 		}
 	}

@@ -34,9 +34,7 @@ type Plan struct {
 	tilesH, tilesW int
 	u              [nPos]*sgemm.PackedA // transformed weights per tile position, K x C
 	lanes          []laneMap            // for the lane transforms (lanes.go), or nil
-	quarters       []quarterGroup       // instead of lanes where they cover the same tiles (quarters.go)
-	blocks         []tileBlock          // for runs by tile blocks (blocks.go), or nil
-	blockCols      int                  // the blocks' columns in an image
+	quarters       []quarterGroup       // for tile blocks (blocks.go), and for the phases where lanes is nil (quarters.go)
 	scratch        []float32            // SetWeights' transformed weights before packing
 	states         freelist.List[runState]
 }
@@ -53,11 +51,13 @@ func NewPlan(p conv.Params, w []float32) *Plan {
 	pl := &Plan{c: p.C, k: p.K, h: p.H, w: p.W,
 		tilesH: (p.H + tileOut - 1) / tileOut, tilesW: (p.W + tileOut - 1) / tileOut}
 	if t := pl.tilesH * pl.tilesW; t <= maxLaneTiles {
-		pl.blocks, pl.blockCols = tileBlocks(p.H, p.W)
-		if pl.blocks == nil && pl.tilesW%4 == 0 && t%16 == 0 {
-			// Quarter groups are then the lane maps' groups of 16 tiles.
+		// Where tile rows are a multiple of 4 tiles wide and the groups all
+		// full, quarter groups are the lane maps' groups of 16 tiles.
+		inRaster := pl.tilesW%4 == 0 && t%16 == 0
+		if t >= minBlockTiles || inRaster {
 			pl.quarters = quarterGroups(p.H, p.W)
-		} else {
+		}
+		if !inRaster {
 			pl.lanes = laneMaps(p.H, p.W)
 		}
 	}
@@ -121,7 +121,7 @@ func (pl *Plan) tiles(n int) int { return n * pl.tilesH * pl.tilesW }
 
 // columns is the columns of the transformed input and the products for n
 // images: a column a tile, or 16 a quarter group in tile blocks.
-func (pl *Plan) columns(n int) int { return max(pl.tiles(n), n*pl.blockCols) }
+func (pl *Plan) columns(n int) int { return max(pl.tiles(n), 16*n*len(pl.quarters)) }
 
 // WorkspaceSize is the number of floats Run needs for n images: the
 // transformed input (36 x C x columns) and the products (36 x K x columns).
@@ -153,7 +153,7 @@ func (pl *Plan) RunStrided(x []float32, xStride int, y []float32, yStride, resSt
 	st.xStride, st.yStride, st.resStride = xStride, yStride, resStride
 	cols := pl.columns(n)
 	st.v, st.m = ws[:nPos*pl.c*cols], ws[nPos*pl.c*cols:pl.WorkspaceSize(n)]
-	if pl.blocks != nil && useLanes && useBlocks {
+	if pl.blocks() > 0 && useLanes && useBlocks {
 		st.runBlocks()
 	} else {
 		// Several chunks per worker, so a core slowed by other load does
@@ -214,17 +214,20 @@ const (
 func (st *runState) inputTasks(lo, hi int) {
 	pl := st.pl
 	tpi := pl.tilesH * pl.tilesW
-	if (pl.quarters != nil || pl.lanes != nil) && useLanes { // one of the two
+	if (pl.quarters != nil || pl.lanes != nil) && useLanes {
 		hw := pl.h * pl.w
 		for ic := lo; ic < hi; ic++ {
 			img, c := ic/pl.c, ic%pl.c
 			off := img*st.xStride + c*hw
 			plane, v := st.x[off:off+hw], st.v[c*st.t+img*tpi:]
+			if pl.lanes != nil {
+				for g := range pl.lanes {
+					inputTiles16(plane, &pl.lanes[g], v[16*g:], pl.c*st.t)
+				}
+				continue
+			}
 			for g := range pl.quarters {
 				inputQuarters16(plane, &pl.quarters[g], v[16*g:], pl.c*st.t)
-			}
-			for g := range pl.lanes {
-				inputTiles16(plane, &pl.lanes[g], v[16*g:], pl.c*st.t)
 			}
 		}
 		return
@@ -300,13 +303,16 @@ func (st *runState) outputTasks(lo, hi int) {
 	for ik := lo; ik < hi; ik++ {
 		img, k := ik/pl.k, ik%pl.k
 		out, res, scale, shift, relu := st.epilogue(img, k)
-		if (pl.quarters != nil || pl.lanes != nil) && useLanes { // one of the two
+		if (pl.quarters != nil || pl.lanes != nil) && useLanes {
 			m := st.m[k*st.t+img*tpi:]
+			if pl.lanes != nil {
+				for g := range pl.lanes {
+					outputTiles16(m[16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)
+				}
+				continue
+			}
 			for g := range pl.quarters {
 				outputQuarters16(m[16*g:], pl.k*st.t, out, res, &pl.quarters[g], scale, shift, relu)
-			}
-			for g := range pl.lanes {
-				outputTiles16(m[16*g:], pl.k*st.t, out, res, &pl.lanes[g], scale, shift, relu)
 			}
 			continue
 		}

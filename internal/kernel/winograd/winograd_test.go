@@ -250,30 +250,32 @@ func TestBlocks(t *testing.T) {
 	}
 }
 
-// tileBlocks maps every tile of a plane to exactly one lane of one group,
-// in blocks of at most blockGroups groups whose columns follow each other,
-// and leaves planes under 32 tiles to the three phases.
+// A plan's tile blocks map every tile of a plane to exactly one lane of one
+// group, at most blockGroups groups a block, their columns following each
+// other; planes under 32 tiles have no blocks and a column a tile.
 func TestTileBlocks(t *testing.T) {
 	for _, c := range []struct{ h, w, blocks, cols int }{
-		{14, 14, 0, 0},
+		{14, 14, 0, 16},
 		{16, 32, 1, 32},  // 4 tile rows of 8: two a group
 		{28, 28, 2, 64},  // 7 tile rows of 7: two a group
 		{23, 37, 3, 80},  // 6 rows of 10 tiles: quarters of 4, 4 and 2
 		{9, 130, 4, 112}, // 3 rows of 33: 8 quarters of 4 and 1
 		{56, 56, 7, 224}, // 14 rows of 14: quarters of 4, 4, 4 and 2
 	} {
-		bs, cols := tileBlocks(c.h, c.w)
-		if len(bs) != c.blocks || cols != c.cols {
-			t.Errorf("%dx%d: %d blocks, %d columns; want %d, %d", c.h, c.w, len(bs), cols, c.blocks, c.cols)
+		p := conv.Params{N: 1, C: 1, H: c.h, W: c.w, K: 1, R: 3, S: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 1}
+		pl := NewPlan(p, make([]float32, 9))
+		if pl.blocks() != c.blocks || pl.columns(1) != c.cols {
+			t.Errorf("%dx%d: %d blocks, %d columns; want %d, %d", c.h, c.w, pl.blocks(), pl.columns(1), c.blocks, c.cols)
 		}
 		seen := make([]int, c.h*c.w)
 		next := 0
-		for _, b := range bs {
-			if b.col0 != next || len(b.groups) == 0 || len(b.groups) > blockGroups {
-				t.Fatalf("%dx%d: block at column %d with %d groups after column %d", c.h, c.w, b.col0, len(b.groups), next)
+		for b := range pl.blocks() {
+			groups, col0 := pl.block(b)
+			if col0 != next || len(groups) == 0 || len(groups) > blockGroups {
+				t.Fatalf("%dx%d: block at column %d with %d groups after column %d", c.h, c.w, col0, len(groups), next)
 			}
-			next += 16 * len(b.groups)
-			for _, g := range b.groups {
+			next += 16 * len(groups)
+			for _, g := range groups {
 				for i, off := range g.outOff {
 					for e := range 16 {
 						if g.outMask[i]>>e&1 != 0 {
@@ -284,7 +286,7 @@ func TestTileBlocks(t *testing.T) {
 			}
 		}
 		for i, n := range seen {
-			if len(bs) > 0 && n != 1 {
+			if pl.blocks() > 0 && n != 1 {
 				t.Fatalf("%dx%d: pixel %d written by %d lanes", c.h, c.w, i, n)
 			}
 		}
