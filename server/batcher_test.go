@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -157,12 +158,16 @@ func TestBatcherKeepsOneInputSizePerBatch(t *testing.T) {
 	b := s.models["dla46_c"].batcher
 	first := async(t, fp32Req(t, url, 32, nil))
 	g.next(t) // the first request computes, the others queue behind it
-	replies := []chan response{
-		async(t, fp32Req(t, url, 32, nil)),
-		async(t, fp32Req(t, url, 64, nil)),
-		async(t, classifyReq(t, url, fixture(t, "q90_420.jpg"))),
+	// Queued one at a time: sent together, they could arrive in any order.
+	var replies []chan response
+	for i, req := range []func() response{
+		fp32Req(t, url, 32, nil),
+		fp32Req(t, url, 64, nil),
+		classifyReq(t, url, fixture(t, "q90_420.jpg")),
+	} {
+		replies = append(replies, async(t, req))
+		eventually(t, fmt.Sprintf("%d queued requests", i+1), func() bool { _, q := b.counts(); return q == i+1 })
 	}
-	eventually(t, "three queued requests", func() bool { _, q := b.counts(); return q == 3 })
 	g.open(3)
 	if p := g.next(t); p != (pass{2, 32}) {
 		t.Errorf("second pass %+v, want the two 32x32 requests", p)
