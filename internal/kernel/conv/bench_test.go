@@ -76,7 +76,8 @@ func BenchmarkBackward(b *testing.B) {
 
 // BenchmarkBcast runs the shapes that decided where the bcast kernels run
 // (useBcast) on bcast and on the strategy they compete with, GEMM on the
-// image for 1x1 convolutions and the blocked kernels otherwise, both workers:
+// image for 1x1 convolutions and otherwise the blocked kernels (im2col tiles
+// without AVX-512), both workers:
 //
 //	go test -run '^$' -bench 'Bcast$' -benchtime 50x ./internal/kernel/conv/
 func BenchmarkBcast(b *testing.B) {
@@ -99,11 +100,14 @@ func BenchmarkBcast(b *testing.B) {
 		{"1x1_256-128@56", Params{1, 256, 56, 56, 128, 1, 1, 1, 1, 0, 0, 1}},
 	} {
 		rival := blocked
-		if s.p.R == 1 && s.p.S == 1 {
+		switch {
+		case s.p.R == 1 && s.p.S == 1:
 			rival = direct
+		case !haveTile:
+			rival = tiled
 		}
 		for _, strat := range []strategy{rival, bcast} {
-			name := map[strategy]string{direct: "gemm", blocked: "blocked", bcast: "bcast"}[strat]
+			name := map[strategy]string{direct: "gemm", blocked: "blocked", tiled: "im2col", bcast: "bcast"}[strat]
 			b.Run(s.name+"/"+name, func(b *testing.B) {
 				defer func(old strategy) { forced = old }(forced)
 				forced = strat

@@ -102,12 +102,12 @@ func (g *geom) schedule(n, workers int) schedule {
 // B packing, which matters most for grouped convolutions, whose per-group
 // GEMMs are tiny (BenchmarkConv compared the strategies on the DLA shapes).
 func (g *geom) useBlocked() bool {
-	return haveTile && tileMR(g.kg) > 0 && !g.direct
+	return (haveTile || haveAVX2) && tileMR(g.kg) > 0 && !g.direct
 }
 
 // bcastFits reports whether the bcast kernels can compute g.
 func (g *geom) bcastFits() bool {
-	return g.Groups == 1 && g.K%bcastK == 0 && g.StrideW <= 2
+	return g.Groups == 1 && g.K%bcastBlock() == 0 && g.StrideW <= 2
 }
 
 // useBcast picks the bcast kernels wherever they fit, except for 1x1
@@ -121,8 +121,14 @@ func (g *geom) bcastFits() bool {
 // 28x28 193 -> 201, 2560->1024 at 7x7 172 -> 226, 512->256 at 56x56 161 ->
 // 203; but 64->128 at 56x56 192 -> 180, and 256->128 there is level.
 func (g *geom) useBcast() bool {
-	if !haveTile || !g.bcastFits() {
+	if !haveTile && !haveAVX2 || !g.bcastFits() {
 		return false
+	}
+	if haveAVX2 {
+		// The AVX2 pieces have 6 to 10 accumulators, where the AVX-512
+		// kernels have 28, and read their weights once per piece: GEMM on
+		// the image beat them on the 1x1 shapes of BenchmarkBcast.
+		return !g.direct
 	}
 	if g.direct {
 		// A 1x1's last tile narrower than 7 pixels runs in Go (bcastRow); on
@@ -177,7 +183,7 @@ func (g *geom) bandLayout() phaseGeom {
 // allow (each part copies its band's input again).
 func (g *geom) bandTasks(workers int) (bands, parts int) {
 	bands = ceilDiv(g.oh, g.bandRows())
-	return bands, min(g.K/bcastK, max(1, ceilDiv(4*workers, bands)))
+	return bands, min(g.K/bcastBlock(), max(1, ceilDiv(4*workers, bands)))
 }
 
 func (g *geom) bcastSchedule(workers int) schedule {
@@ -269,7 +275,7 @@ func newPlan(p Params, w, tw []float32) *Plan {
 	// blocks of mr channels, the layout they read, its tap offsets.
 	switch mr := tileMR(g.kg); {
 	case strat == bcast:
-		pl.mr, pl.src, pl.step = bcastK, g.bcastSource(), g.StrideW
+		pl.mr, pl.src, pl.step = bcastBlock(), g.bcastSource(), g.StrideW
 	case mr > 0 && (forced >= 0 || g.useBlocked()):
 		pl.mr, pl.src, pl.step = mr, g.tileSource(), 1
 		if g.stride2Tiles(mr) {
@@ -373,12 +379,12 @@ func (pl *Plan) Run(x, y []float32, n int, epi *Epilogue, ws []float32) {
 			parallel.For(units, ceilDiv(units, 8*workers), st.blockFn)
 		}
 	case bcast:
-		units := g.K / bcastK * g.oh
+		units := g.K / pl.mr * g.oh
 		if g.direct {
 			// The flat image in segments of whole tiles, enough for four
 			// units per worker: with one unit per channel block, a 1x1
 			// convolution to 32 channels ran on one core.
-			blocks := g.K / bcastK
+			blocks := g.K / pl.mr
 			segs := max(1, min(ceilDiv(4*workers, blocks), g.ohow/28))
 			st.seg = ceilDiv(ceilDiv(g.ohow, segs), 14) * 14
 			units = blocks * ceilDiv(g.ohow, st.seg)
@@ -678,17 +684,17 @@ func (st *runState) bcastTasks(lo, hi int) {
 	if !g.direct {
 		for u := lo; u < hi; u++ {
 			oh := u % g.oh
-			st.bcastRow(st.ws, oh*g.StrideH*pl.ph.pitch, oh*g.ow, g.ow, u/g.oh*bcastK, oh, g.oh, scale, shift, res, floor)
+			st.bcastRow(st.ws, oh*g.StrideH*pl.ph.pitch, oh*g.ow, g.ow, u/g.oh*pl.mr, oh, g.oh, scale, shift, res, floor)
 		}
 		return
 	}
 	src := st.x[st.img*g.C*g.hw : (st.img+1)*g.C*g.hw]
 	// Units run segment by segment, so that the tasks parallel.For hands
 	// one core (one end of the range) cover the same pixels in every layer.
-	blocks := g.K / bcastK
+	blocks := g.K / pl.mr
 	for u := lo; u < hi; u++ {
 		base := u / blocks * st.seg
-		st.bcastRow(src, base, base, min(st.seg, g.ohow-base), u%blocks*bcastK, 0, 1, scale, shift, res, floor)
+		st.bcastRow(src, base, base, min(st.seg, g.ohow-base), u%blocks*pl.mr, 0, 1, scale, shift, res, floor)
 	}
 }
 
@@ -699,7 +705,7 @@ func (st *runState) bandTasks(lo, hi int) {
 	pl := st.pl
 	g, ph := &pl.g, &pl.ph
 	scale, shift, res, floor := st.tileEpilogue()
-	rows, blocks := g.bandRows(), g.K/bcastK
+	rows, blocks := g.bandRows(), g.K/pl.mr
 	for t := lo; t < hi; t++ {
 		band, part := t/st.parts, t%st.parts
 		buf := st.ws[t*ph.len : (t+1)*ph.len]
@@ -710,7 +716,7 @@ func (st *runState) bandTasks(lo, hi int) {
 		}
 		for blk := blocks * part / st.parts; blk < blocks*(part+1)/st.parts; blk++ {
 			for oh := oh0; oh < min(g.oh, oh0+rows); oh++ {
-				st.bcastRow(buf, (oh-oh0)*g.StrideH*ph.pitch, oh*g.ow, g.ow, blk*bcastK, oh-oh0, min(g.oh, oh0+rows)-oh0, scale, shift, res, floor)
+				st.bcastRow(buf, (oh-oh0)*g.StrideH*ph.pitch, oh*g.ow, g.ow, blk*pl.mr, oh-oh0, min(g.oh, oh0+rows)-oh0, scale, shift, res, floor)
 			}
 		}
 	}
@@ -735,19 +741,19 @@ func bcastTiles(width int, direct bool) int {
 	return tiles
 }
 
-// weightPrefetch spreads the prefetch of the next 32-channel block of
-// weights (taps taps, 128 bytes each) over tiles 1 to tiles-1 of a run:
+// weightPrefetch spreads the prefetch of the next kb-channel block of
+// weights (taps taps, 4*kb bytes each) over tiles 1 to tiles-1 of a run:
 // tile t prefetches from float off of the block on, each tap the line step
 // bytes after the previous tap's (step 0: tile t prefetches nothing). The
 // step is a whole number of floats and at most a cache line, so a run of
 // two tiles prefetches half the block; tiles past the block's end
 // prefetch nothing (the last one inside may run a little past it).
-func weightPrefetch(tile, tiles, taps int) (off, step int) {
+func weightPrefetch(tile, tiles, taps, kb int) (off, step int) {
 	if tile < 1 || tiles < 2 {
 		return 0, 0
 	}
-	step = min(64, ceilDiv(ceilDiv(4*bcastK, tiles-1), 4)*4)
-	if (tile-1)*step >= 4*bcastK {
+	step = min(64, ceilDiv(ceilDiv(4*kb, tiles-1), 4)*4)
+	if (tile-1)*step >= 4*kb {
 		return 0, 0
 	}
 	return (tile - 1) * taps * step / 4, step
@@ -777,13 +783,13 @@ func from(s []float32, i int) []float32 {
 func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int, scale, shift, res []float32, floor float32) {
 	pl := st.pl
 	g := &pl.g
-	w := pl.tw[k0*g.kdim : (k0+bcastK)*g.kdim]
+	w := pl.tw[k0*g.kdim : (k0+pl.mr)*g.kdim]
 	perRow := bcastTiles(width, g.direct)
 	tile, tiles := row*perRow, rows*perRow
-	next := (k0 + bcastK) % g.K * g.kdim
+	next := (k0 + pl.mr) % g.K * g.kdim
 	for ow0 := 0; ow0 < width; tile++ {
 		pf, pfStep := w, 0
-		if off, step := weightPrefetch(tile, tiles, g.kdim); step > 0 && g.K > bcastK {
+		if off, step := weightPrefetch(tile, tiles, g.kdim, pl.mr); step > 0 && g.K > pl.mr {
 			pf, pfStep = pl.tw[next+off:], step
 		}
 		rem := width - ow0
@@ -794,10 +800,10 @@ func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int,
 		if r != nil && ow0+n < width {
 			// The next tile's residual, 32 rows in as many channel
 			// planes, while this tile computes.
-			prefetchTileRows(r[n:], g.ohow, bcastK, min(14, width-ow0-n))
+			prefetchTileRows(r[n:], g.ohow, pl.mr, min(14, width-ow0-n))
 		}
 		if g.direct && n < cols {
-			bcastGeneric(cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
+			bcastGeneric(pl.mr, cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
 		} else {
 			bcastTile(cols, pl.step, g.kdim, w, pf, pfStep, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)
 		}

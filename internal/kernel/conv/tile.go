@@ -9,11 +9,15 @@ package conv
 // NR output columns, weight times input over all taps, and applies the
 // epilogue before storing.
 
-// Tier names the instruction set the blocked and bcast kernels run on here,
-// or "none" where they do not run and the GEMM paths take their layers.
+// Tier names the instruction set the blocked and bcast kernels run on here:
+// "avx2" where they run as AVX2 pieces, or "none" where they do not run and
+// the GEMM paths take their layers.
 func Tier() string {
-	if haveTile {
+	switch {
+	case haveTile:
 		return tileISA
+	case haveAVX2:
+		return "avx2"
 	}
 	return "none"
 }
@@ -55,15 +59,26 @@ func tileGeneric(mr, step, taps int, w []float32, offs []int, x []float32, masks
 // 7, 21 or 49 end on a 7-column one).
 const bcastK = 32
 
-// bcastGeneric is the definition of the bcast kernels: a 32-channel x
+// bcastBlock is the output channel count of one bcast tile here: bcastK, or
+// 16 on the AVX2 pieces, whose weights are then packed 16 channels a tap, so
+// that a piece reads them contiguously, and which so also take layers of 16
+// channels (DLA's stem).
+func bcastBlock() int {
+	if haveAVX2 {
+		return 16
+	}
+	return bcastK
+}
+
+// bcastGeneric is the definition of the bcast kernels: a kb-channel x
 // cols-column tile with the epilogue (res, when not nil, laid out like y),
-// written to the first n columns of 32 output rows ldy apart.
-func bcastGeneric(cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
+// written to the first n columns of kb output rows ldy apart.
+func bcastGeneric(kb, cols, step, taps int, w []float32, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	for j := range min(n, cols) {
-		for k := range bcastK {
+		for k := range kb {
 			var s float32
 			for t := range taps {
-				s += w[t*bcastK+k] * x[offs[t]+step*j]
+				s += w[t*kb+k] * x[offs[t]+step*j]
 			}
 			s = s*scale[k] + shift[k]
 			if res != nil {

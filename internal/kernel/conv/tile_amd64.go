@@ -254,6 +254,414 @@ func bcast16x28C16AVX512(taps int, w *float32, offs *int, x *float32, y *float32
 //go:noescape
 func bcast32x14S32AVX512(taps int, w *float32, pf *float32, pfStep int, offs *int, x *float32, y *float32, ldy int, n int, scale *float32, shift *float32, res *float32, floor float32)
 
+// bcast16x1S1AVX2 computes a 16-channel x 1-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 1 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x1S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x2S1AVX2 computes a 16-channel x 2-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 2 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x2S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x3S1AVX2 computes a 16-channel x 3-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 3 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x3S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x4S1AVX2 computes a 16-channel x 4-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 4 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x4S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x5S1AVX2 computes a 16-channel x 5-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 5 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x5S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x6S1AVX2 computes a 16-channel x 6-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 6 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x6S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x1S2AVX2 computes a 16-channel x 1-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 1 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x1S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x2S2AVX2 computes a 16-channel x 2-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 2 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x2S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x3S2AVX2 computes a 16-channel x 3-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 3 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x3S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x4S2AVX2 computes a 16-channel x 4-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 4 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x4S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x5S2AVX2 computes a 16-channel x 5-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 5 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x5S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x6S2AVX2 computes a 16-channel x 6-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 6 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x6S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x1S32AVX2 computes a 16-channel x 1-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 1 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x1S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x2S32AVX2 computes a 16-channel x 2-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 2 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x2S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x3S32AVX2 computes a 16-channel x 3-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 3 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x3S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x4S32AVX2 computes a 16-channel x 4-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 4 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x4S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x5S32AVX2 computes a 16-channel x 5-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 5 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x5S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x6S32AVX2 computes a 16-channel x 6-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 6 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x6S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// tile4AVX2 computes a 4-channel x 16*nv-column output tile; nv, taps >= 1;
+// res may be nil. It is, in Go:
+//
+//	for r := range 4 {
+//		for j := range 16 * nv {
+//			if masks>>j&1 == 0 {
+//				continue
+//			}
+//			var s float32
+//			for t := range taps {
+//				s += w[t*wstep/4+r] * x[offs[t]+j] // fused multiply-add
+//			}
+//			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
+//			if res != nil {
+//				s += res[i]
+//			}
+//			y[i] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func tile4AVX2(nv int, taps int, w *float32, wstep int, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
+
+// tile4S2AVX2 computes a 4-channel x 16*nv-column output tile; nv, taps >= 1;
+// res may be nil. It is, in Go:
+//
+//	for r := range 4 {
+//		for j := range 16 * nv {
+//			if masks>>j&1 == 0 {
+//				continue
+//			}
+//			var s float32
+//			for t := range taps {
+//				s += w[t*wstep/4+r] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[r] + shift[r] // fused multiply-add
+//			i := r*ldy + j/16*ystep + j%16
+//			if res != nil {
+//				s += res[i]
+//			}
+//			y[i] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func tile4S2AVX2(nv int, taps int, w *float32, wstep int, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
+
 // padRowsAVX512 writes rows >= 1 rows of pitch >= 1 floats to dst, each
 // padL zeros, w >= 1 floats of src and zeros to the end. It is, in Go:
 //

@@ -4838,6 +4838,6413 @@ done:
 	VZEROUPPER
 	RET
 
+// func bcast16x1S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x1S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(CX), Y3
+	VBROADCASTSS (BX)(SI*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VBROADCASTSS floor+72(FP), Y2
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMOVSS       (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X5, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVSS       (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMOVSS       (DX), X3
+	VADDPS       X3, X5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X5
+	VADDPS       X5, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMAXPS       X2, X6, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X3, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X5, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMAXPS       X2, X5, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X4, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X1, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x2S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x2S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      32(CX), Y5
+	VBROADCASTSS (BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VBROADCASTSS floor+72(FP), Y4
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X7
+	VADDPS       X7, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X4, X7, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X6, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X3, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X1, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x3S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x3S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y6
+	VMOVUPS      32(CX), Y7
+	VBROADCASTSS (BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VBROADCASTSS floor+72(FP), Y6
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VINSERTPS    $0x20, 8(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X7, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X8, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X3, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X1, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x4S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x4S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y8
+	VMOVUPS      32(CX), Y9
+	VBROADCASTSS (BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VBROADCASTSS floor+72(FP), Y8
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X9, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X8, X6, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X9, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X8, X4, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X1, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x5S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x5S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y10
+	VMOVUPS      32(CX), Y11
+	VBROADCASTSS (BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VBROADCASTSS floor+72(FP), Y10
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X11, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y11, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X10, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X11, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y11, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x6S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x6S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y12
+	VMOVUPS      32(CX), Y13
+	VBROADCASTSS (BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VBROADCASTSS floor+72(FP), Y12
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X13, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y13, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X12, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X13, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y13, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x1S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x1S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(CX), Y3
+	VBROADCASTSS (BX)(SI*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VBROADCASTSS floor+72(FP), Y2
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMOVSS       (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X5, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVSS       (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMOVSS       (DX), X3
+	VADDPS       X3, X5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X5
+	VADDPS       X5, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMAXPS       X2, X6, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X3, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X5, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMAXPS       X2, X5, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X4, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X1, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x2S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x2S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      32(CX), Y5
+	VBROADCASTSS (BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VBROADCASTSS floor+72(FP), Y4
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X7
+	VADDPS       X7, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X4, X7, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X6, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X3, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X1, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x3S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x3S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y6
+	VMOVUPS      32(CX), Y7
+	VBROADCASTSS (BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VBROADCASTSS floor+72(FP), Y6
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VINSERTPS    $0x20, 8(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X7, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X8, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X3, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X1, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x4S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x4S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y8
+	VMOVUPS      32(CX), Y9
+	VBROADCASTSS (BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VBROADCASTSS floor+72(FP), Y8
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X9, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X8, X6, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X9, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X8, X4, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X1, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x5S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x5S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y10
+	VMOVUPS      32(CX), Y11
+	VBROADCASTSS (BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VBROADCASTSS floor+72(FP), Y10
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X11, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y11, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X10, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X11, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y11, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x6S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x6S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y12
+	VMOVUPS      32(CX), Y13
+	VBROADCASTSS (BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 16(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 24(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 32(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 40(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VBROADCASTSS floor+72(FP), Y12
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X13, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y13, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X12, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X13, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y13, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x1S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x1S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(CX), Y3
+	VBROADCASTSS (BX)(SI*4), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VBROADCASTSS floor+72(FP), Y2
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMOVSS       (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X5, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVSS       (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMOVSS       (DX), X3
+	VADDPS       X3, X5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMOVSS       (DX), X5
+	VADDPS       X5, X3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVSS       (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y0, Y0, Y3
+	VUNPCKHPS    Y0, Y0, Y4
+	VUNPCKLPS    Y0, Y0, Y5
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y6
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y0, Y4, Y5
+	VSHUFPS      $0xee, Y0, Y4, Y0
+	VMAXPS       X2, X6, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X3, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X5, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X2, X4, X4
+	VMOVSS       X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y1, Y1, Y0
+	VUNPCKHPS    Y1, Y1, Y3
+	VUNPCKLPS    Y1, Y1, Y4
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y4, Y0, Y5
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y3, Y4
+	VSHUFPS      $0xee, Y1, Y3, Y1
+	VMAXPS       X2, X5, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X0, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X4, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X2, X1, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X3
+	VMAXPS       X2, X3, X3
+	VMOVSS       X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x2S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x2S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y4
+	VMOVUPS      32(CX), Y5
+	VBROADCASTSS (BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VBROADCASTSS floor+72(FP), Y4
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X7
+	VADDPS       X7, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VADDPS       X2, X5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMOVSD       (DX), X5
+	VADDPS       X5, X2, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y5
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y0, Y6
+	VUNPCKHPS    Y0, Y0, Y0
+	VSHUFPS      $0x44, Y6, Y5, Y7
+	VSHUFPS      $0xee, Y6, Y5, Y5
+	VSHUFPS      $0x44, Y0, Y2, Y6
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X4, X7, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X6, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y1, Y3
+	VUNPCKHPS    Y1, Y1, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y5
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X4, X5, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X0, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X3, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X4, X1, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y5, X2
+	VMAXPS       X4, X2, X2
+	VMOVSD       X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X4, X0, X0
+	VMOVSD       X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x3S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x3S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y6
+	VMOVUPS      32(CX), Y7
+	VBROADCASTSS (BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 256(BX)(SI*4), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VBROADCASTSS floor+72(FP), Y6
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X3, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X1, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMOVSD       (DX), X4
+	VINSERTPS    $0x20, 8(DX), X4, X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMOVSD       (DX), X2
+	VINSERTPS    $0x20, 8(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       (DX), X1
+	VINSERTPS    $0x20, 8(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y7
+	VUNPCKHPS    Y2, Y0, Y2
+	VUNPCKLPS    Y0, Y4, Y8
+	VUNPCKHPS    Y0, Y4, Y0
+	VSHUFPS      $0x44, Y8, Y7, Y4
+	VSHUFPS      $0xee, Y8, Y7, Y7
+	VSHUFPS      $0x44, Y0, Y2, Y8
+	VSHUFPS      $0xee, Y0, Y2, Y0
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X7, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X8, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y7, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y8, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y2
+	VUNPCKLPS    Y1, Y5, Y3
+	VUNPCKHPS    Y1, Y5, Y1
+	VSHUFPS      $0x44, Y3, Y0, Y4
+	VSHUFPS      $0xee, Y3, Y0, Y0
+	VSHUFPS      $0x44, Y1, Y2, Y3
+	VSHUFPS      $0xee, Y1, Y2, Y1
+	VMAXPS       X6, X4, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X0, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X3, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VMAXPS       X6, X1, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X6, X2, X2
+	VMOVSD       X2, (CX)
+	VEXTRACTPS   $0x02, X2, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X6, X0, X0
+	VMOVSD       X0, (CX)
+	VEXTRACTPS   $0x02, X0, 8(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x4S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x4S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y8
+	VMOVUPS      32(CX), Y9
+	VBROADCASTSS (BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 256(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 384(BX)(SI*4), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VBROADCASTSS floor+72(FP), Y8
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         DX, DX
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X9, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (DX), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	VUNPCKLPS    Y2, Y0, Y9
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y9, Y6
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y9
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X8, X6, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X9, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X8, X4, X4
+	VMOVUPS      X4, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y9, X2
+	VMAXPS       X8, X2, X2
+	VMOVUPS      X2, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X8, X4, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X0, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X2, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VMAXPS       X8, X1, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X8, X3, X3
+	VMOVUPS      X3, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X8, X0, X0
+	VMOVUPS      X0, (CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x5S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x5S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y10
+	VMOVUPS      32(CX), Y11
+	VBROADCASTSS (BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 256(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 384(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 512(BX)(SI*4), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VBROADCASTSS floor+72(FP), Y10
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X11, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y11, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSS       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSS       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSS       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSS       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y11
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y11, Y6
+	VSHUFPS      $0xee, Y2, Y11, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y11
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X10, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X11, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X10, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y11, X2
+	VMAXPS       X10, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X10, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y8, Y8, Y0
+	VUNPCKHPS    Y8, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y9, Y9, Y0
+	VUNPCKHPS    Y9, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X10, X4, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X0, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X2, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X10, X1, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X10, X3, X3
+	VMOVSS       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X10, X0, X0
+	VMOVSS       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x6S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x6S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y12
+	VMOVUPS      32(CX), Y13
+	VBROADCASTSS (BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 256(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 384(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 512(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 640(BX)(SI*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VBROADCASTSS floor+72(FP), Y12
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X13, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y13, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X2, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X1, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VADDPS       X4, X3, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VADDPS       X3, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VADDPS       X2, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VADDPS       X1, X0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y13
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y13, Y6
+	VSHUFPS      $0xee, Y2, Y13, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y13
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMAXPS       X12, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X13, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VMAXPS       X12, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y13, X2
+	VMAXPS       X12, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VMAXPS       X12, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y8, Y2
+	VUNPCKHPS    Y8, Y8, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y9, Y2
+	VUNPCKHPS    Y9, Y9, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMAXPS       X12, X4, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X0, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X2, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VMAXPS       X12, X1, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X12, X3, X3
+	VMOVSD       X3, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMAXPS       X12, X0, X0
+	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+DATA lanebits<>+0(SB)/4, $0x00000001
+DATA lanebits<>+4(SB)/4, $0x00000002
+DATA lanebits<>+8(SB)/4, $0x00000004
+DATA lanebits<>+12(SB)/4, $0x00000008
+DATA lanebits<>+16(SB)/4, $0x00000010
+DATA lanebits<>+20(SB)/4, $0x00000020
+DATA lanebits<>+24(SB)/4, $0x00000040
+DATA lanebits<>+28(SB)/4, $0x00000080
+DATA lanebits<>+32(SB)/4, $0x00000100
+DATA lanebits<>+36(SB)/4, $0x00000200
+DATA lanebits<>+40(SB)/4, $0x00000400
+DATA lanebits<>+44(SB)/4, $0x00000800
+DATA lanebits<>+48(SB)/4, $0x00001000
+DATA lanebits<>+52(SB)/4, $0x00002000
+DATA lanebits<>+56(SB)/4, $0x00004000
+DATA lanebits<>+60(SB)/4, $0x00008000
+GLOBL lanebits<>(SB), RODATA|NOPTR, $64
+
+// func tile4AVX2(nv int, taps int, w *float32, wstep int, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tile4AVX2(SB), NOSPLIT, $0-108
+	MOVQ nv+0(FP), AX
+	MOVQ masks+48(FP), CX
+	MOVQ ystep+72(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x+40(FP), SI
+	XORQ BX, BX
+
+vec:
+	MOVQ   CX, DI
+	ANDQ   $0x0000ffff, DI
+	JZ     next
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+8(FP), R8
+	MOVQ   w+16(FP), R9
+	MOVQ   wstep+24(FP), R10
+	MOVQ   offs+32(FP), R11
+
+loop:
+	MOVQ         (R11), R12
+	VMOVUPS      (SI)(R12*4), Y8
+	VMOVUPS      32(SI)(R12*4), Y9
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R9), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R9), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R9), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         R10, R9
+	ADDQ         $0x00000008, R11
+	DECQ         R8
+	JNZ          loop
+	MOVQ         scale+80(FP), R8
+	MOVQ         shift+88(FP), R9
+	VBROADCASTSS (R8), Y8
+	VBROADCASTSS (R9), Y9
+	VFMADD213PS  Y9, Y8, Y0
+	VFMADD213PS  Y9, Y8, Y1
+	VBROADCASTSS 4(R8), Y8
+	VBROADCASTSS 4(R9), Y9
+	VFMADD213PS  Y9, Y8, Y2
+	VFMADD213PS  Y9, Y8, Y3
+	VBROADCASTSS 8(R8), Y8
+	VBROADCASTSS 8(R9), Y9
+	VFMADD213PS  Y9, Y8, Y4
+	VFMADD213PS  Y9, Y8, Y5
+	VBROADCASTSS 12(R8), Y8
+	VBROADCASTSS 12(R9), Y9
+	VFMADD213PS  Y9, Y8, Y6
+	VFMADD213PS  Y9, Y8, Y7
+	VBROADCASTSS floor+104(FP), Y8
+	MOVQ         y+56(FP), R8
+	ADDQ         BX, R8
+	MOVQ         ldy+64(FP), R9
+	SHLQ         $0x02, R9
+	MOVQ         res+96(FP), R10
+	CMPQ         DI, $0x0000ffff
+	JNE          partial
+	TESTQ        R10, R10
+	JZ           full
+	ADDQ         BX, R10
+	MOVQ         R8, DI
+	MOVQ         R10, R8
+	VADDPS       (R8), Y0, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y1, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y2, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y3, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y4, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y5, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y6, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y7, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	JMP          next
+
+full:
+	MOVQ    R8, DI
+	VMAXPS  Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y1, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y2, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y3, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y4, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y5, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y6, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y7, Y0
+	VMOVUPS Y0, 32(DI)
+	JMP     next
+
+partial:
+	VMOVQ        DI, X9
+	VPBROADCASTD X9, Y10
+	VPAND        lanebits<>+0(SB), Y10, Y10
+	VPCMPEQD     lanebits<>+0(SB), Y10, Y10
+	VPBROADCASTD X9, Y9
+	VPAND        lanebits<>+32(SB), Y9, Y9
+	VPCMPEQD     lanebits<>+32(SB), Y9, Y9
+	TESTQ        R10, R10
+	JZ           partialnores
+	ADDQ         BX, R10
+	MOVQ         R8, DI
+	MOVQ         R10, R8
+	VMASKMOVPS   (R8), Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y1, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y2, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y3, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y4, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y5, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y6, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y7, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	JMP          next
+
+partialnores:
+	MOVQ       R8, DI
+	VMAXPS     Y8, Y0, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y1, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y2, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y3, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y4, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y5, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y6, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y7, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+
+next:
+	SHRQ $0x10, CX
+	ADDQ DX, BX
+	ADDQ $0x00000040, SI
+	DECQ AX
+	JNZ  vec
+	VZEROUPPER
+	RET
+
+// func tile4S2AVX2(nv int, taps int, w *float32, wstep int, offs *int, x *float32, masks uint64, y *float32, ldy int, ystep int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tile4S2AVX2(SB), NOSPLIT, $0-108
+	MOVQ nv+0(FP), AX
+	MOVQ masks+48(FP), CX
+	MOVQ ystep+72(FP), DX
+	SHLQ $0x02, DX
+	MOVQ x+40(FP), SI
+	XORQ BX, BX
+
+vec:
+	MOVQ   CX, DI
+	ANDQ   $0x0000ffff, DI
+	JZ     next
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+8(FP), R8
+	MOVQ   w+16(FP), R9
+	MOVQ   wstep+24(FP), R10
+	MOVQ   offs+32(FP), R11
+
+loop:
+	MOVQ         (R11), R12
+	VMOVUPS      (SI)(R12*4), Y8
+	VMOVUPS      32(SI)(R12*4), Y9
+	VSHUFPS      $0x88, Y9, Y8, Y8
+	VPERMPD      $0xd8, Y8, Y8
+	VMOVUPS      64(SI)(R12*4), Y9
+	VMOVUPS      96(SI)(R12*4), Y10
+	VSHUFPS      $0x88, Y10, Y9, Y9
+	VPERMPD      $0xd8, Y9, Y9
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R9), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R9), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R9), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         R10, R9
+	ADDQ         $0x00000008, R11
+	DECQ         R8
+	JNZ          loop
+	MOVQ         scale+80(FP), R8
+	MOVQ         shift+88(FP), R9
+	VBROADCASTSS (R8), Y8
+	VBROADCASTSS (R9), Y9
+	VFMADD213PS  Y9, Y8, Y0
+	VFMADD213PS  Y9, Y8, Y1
+	VBROADCASTSS 4(R8), Y8
+	VBROADCASTSS 4(R9), Y9
+	VFMADD213PS  Y9, Y8, Y2
+	VFMADD213PS  Y9, Y8, Y3
+	VBROADCASTSS 8(R8), Y8
+	VBROADCASTSS 8(R9), Y9
+	VFMADD213PS  Y9, Y8, Y4
+	VFMADD213PS  Y9, Y8, Y5
+	VBROADCASTSS 12(R8), Y8
+	VBROADCASTSS 12(R9), Y9
+	VFMADD213PS  Y9, Y8, Y6
+	VFMADD213PS  Y9, Y8, Y7
+	VBROADCASTSS floor+104(FP), Y8
+	MOVQ         y+56(FP), R8
+	ADDQ         BX, R8
+	MOVQ         ldy+64(FP), R9
+	SHLQ         $0x02, R9
+	MOVQ         res+96(FP), R10
+	CMPQ         DI, $0x0000ffff
+	JNE          partial
+	TESTQ        R10, R10
+	JZ           full
+	ADDQ         BX, R10
+	MOVQ         R8, DI
+	MOVQ         R10, R8
+	VADDPS       (R8), Y0, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y1, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y2, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y3, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y4, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y5, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VADDPS       (R8), Y6, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	VADDPS       32(R8), Y7, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMOVUPS      Y0, 32(DI)
+	JMP          next
+
+full:
+	MOVQ    R8, DI
+	VMAXPS  Y8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y1, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y2, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y3, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y4, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y5, Y0
+	VMOVUPS Y0, 32(DI)
+	ADDQ    R9, DI
+	VMAXPS  Y8, Y6, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS  Y8, Y7, Y0
+	VMOVUPS Y0, 32(DI)
+	JMP     next
+
+partial:
+	VMOVQ        DI, X9
+	VPBROADCASTD X9, Y10
+	VPAND        lanebits<>+0(SB), Y10, Y10
+	VPCMPEQD     lanebits<>+0(SB), Y10, Y10
+	VPBROADCASTD X9, Y9
+	VPAND        lanebits<>+32(SB), Y9, Y9
+	VPCMPEQD     lanebits<>+32(SB), Y9, Y9
+	TESTQ        R10, R10
+	JZ           partialnores
+	ADDQ         BX, R10
+	MOVQ         R8, DI
+	MOVQ         R10, R8
+	VMASKMOVPS   (R8), Y10, Y11
+	VADDPS       Y11, Y0, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y1, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y2, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y3, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y4, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y5, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	ADDQ         R9, DI
+	ADDQ         R9, R8
+	VMASKMOVPS   (R8), Y10, Y0
+	VADDPS       Y0, Y6, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y10, (DI)
+	VMASKMOVPS   32(R8), Y9, Y0
+	VADDPS       Y0, Y7, Y0
+	VMAXPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y9, 32(DI)
+	JMP          next
+
+partialnores:
+	MOVQ       R8, DI
+	VMAXPS     Y8, Y0, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y1, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y2, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y3, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y4, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y5, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+	ADDQ       R9, DI
+	VMAXPS     Y8, Y6, Y0
+	VMASKMOVPS Y0, Y10, (DI)
+	VMAXPS     Y8, Y7, Y0
+	VMASKMOVPS Y0, Y9, 32(DI)
+
+next:
+	SHRQ $0x10, CX
+	ADDQ DX, BX
+	ADDQ $0x00000080, SI
+	DECQ AX
+	JNZ  vec
+	VZEROUPPER
+	RET
+
 // func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch int)
 // Requires: AVX, AVX512F, BMI, BMI2, CMOV
 TEXT ·padRowsAVX512(SB), NOSPLIT, $0-48

@@ -6,6 +6,9 @@ package conv
 // slower than the GEMM paths, so it is chosen only when a test forces it.
 var haveTile = false
 
+// haveAVX2 is false: there is no assembly.
+const haveAVX2 = false
+
 const tileISA = "none"
 
 func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
@@ -13,7 +16,7 @@ func tile(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64
 }
 
 func bcastTile(cols, step, taps int, w, _ []float32, _ int, offs []int, x []float32, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
-	bcastGeneric(cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
+	bcastGeneric(bcastK, cols, step, taps, w, offs, x, y, ldy, n, scale, shift, res, floor)
 }
 
 func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shift []float32, floor float32) {

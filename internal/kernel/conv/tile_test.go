@@ -56,19 +56,20 @@ func TestBcastKernel(t *testing.T) {
 		cols, step := c[0], c[1]
 		for i, taps := range []int{1, 2, 9, 27, 144} {
 			x := kerneltest.Rand(taps*5+step*cols, uint64(i))
-			w := kerneltest.Rand(taps*bcastK, uint64(i)+1)
+			kb := bcastBlock()
+			w := kerneltest.Rand(taps*kb, uint64(i)+1)
 			offs := make([]int, taps)
 			for t := range offs {
 				offs[t] = t * 5
 			}
-			scale, shift := kerneltest.Rand(bcastK, 3), kerneltest.Rand(bcastK, 4)
+			scale, shift := kerneltest.Rand(kb, 3), kerneltest.Rand(kb, 4)
 			ldy := cols + 3
 			for _, n := range []int{1, cols / 2, cols - 1, cols} {
 				for _, floor := range []float32{0, float32(math.Inf(-1))} {
-					for _, res := range [][]float32{nil, kerneltest.Rand(bcastK*ldy, 7)} {
-						want := kerneltest.Rand(bcastK*ldy, 6)
+					for _, res := range [][]float32{nil, kerneltest.Rand(kb*ldy, 7)} {
+						want := kerneltest.Rand(kb*ldy, 6)
 						got, check := kerneltest.Guarded(len(want), want)
-						bcastGeneric(cols, step, taps, w, offs, x, want, ldy, n, scale, shift, res, floor)
+						bcastGeneric(kb, cols, step, taps, w, offs, x, want, ldy, n, scale, shift, res, floor)
 						bcastTile(cols, step, taps, w, w[len(w)-1:], 44, offs, x, got, ldy, n, scale, shift, res, floor)
 						check(t)
 						kerneltest.CheckNMSE(t, fmt.Sprintf("cols=%d step=%d taps=%d n=%d floor=%v res=%v", cols, step, taps, n, floor, res != nil), got, want, kerneltest.DefaultNMSE)
@@ -184,7 +185,7 @@ func TestWeightPrefetchCoversNextBlock(t *testing.T) {
 			lines := 2 * taps // 128 bytes a tap
 			seen := make([]bool, lines)
 			for tile := range tiles {
-				off, step := weightPrefetch(tile, tiles, taps)
+				off, step := weightPrefetch(tile, tiles, taps, bcastK)
 				if step == 0 {
 					continue
 				}

@@ -1,5 +1,6 @@
 // Command _asm generates the blocked direct-convolution tile kernels for
-// amd64 (AVX-512) with avo.
+// amd64 (AVX-512, and pieces of the tile and bcast kernels for AVX2) with
+// avo.
 //
 // A kernel computes an MR x NR tile of output (MR output channels, NR
 // consecutive output columns of one row). The input was rearranged so that
@@ -47,6 +48,19 @@ func main() {
 	bcast16Kernel(28, 1)
 	bcast16Kernel(28, 16)
 	bcastKernel(14, 32)
+	// Without AVX-512, the bcast tiles run as pieces of 16 channels and up
+	// to 6 columns (bcastAVX2Kernel).
+	for _, step := range []int{1, 2, 32} {
+		for cols := 1; cols <= 6; cols++ {
+			bcastAVX2Kernel(cols, step)
+		}
+	}
+	lanebits := GLOBL("lanebits", RODATA|NOPTR)
+	for i := range 16 {
+		DATA(4*i, U32(1<<i))
+	}
+	tileAVX2Kernel(false, lanebits)
+	tileAVX2Kernel(true, lanebits)
 	padRowsKernel()
 	odds := GLOBL("odds", RODATA|NOPTR)
 	for i := range 16 {
@@ -669,4 +683,388 @@ func lowMask(n reg.Register, m reg.GPVirtual, k reg.OpmaskVirtual) {
 	SHLXQ(n, m, m)
 	DECQ(m)
 	KMOVW(m.As32(), k)
+}
+
+// bcastAVX2Kernel generates a piece of the bcast tile for machines without
+// AVX-512: 16 output channels (two ymm) x cols columns (1 to 6), at the given
+// input step. With 16 ymm registers a piece holds 2*cols accumulators, the
+// tap's two weight vectors and one broadcast: per tap 2*cols FMAs for
+// cols+2 loads. A 16-channel x 14-column tile runs as three pieces
+// (bcastAVX2 in ../tile_dispatch_amd64.go).
+//
+// The epilogue's scale and shift are applied per channel vector; then each
+// group of up to four columns is transposed in 128-bit lanes, so that each
+// output channel's columns are one xmm, and stored exactly (a 4-, 2- or
+// 1-float store per part): the pieces of a tile must not write each other's
+// columns.
+func bcastAVX2Kernel(cols, step int) {
+	name := fmt.Sprintf("bcast16x%dS%dAVX2", cols, step)
+	TEXT(name, NOSPLIT, "func(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale, shift, res *float32, floor float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes a 16-channel x %d-column piece of a bcast tile;", name, cols),
+		"taps >= 1; res may be nil. It is, in Go:",
+		"",
+		fmt.Sprintf("\tfor j := range %d {", cols),
+		"\t\tfor k := range 16 {",
+		"\t\t\tvar s float32",
+		"\t\t\tfor t := range taps {",
+		fmt.Sprintf("\t\t\t\ts += w[t*16+k] * x[offs[t]+%d*j] // fused multiply-add", step),
+		"\t\t\t}",
+		"\t\t\ts = s*scale[k] + shift[k]",
+		"\t\t\tif res != nil {",
+		"\t\t\t\ts += res[k*ldy+j]",
+		"\t\t\t}",
+		"\t\t\ty[k*ldy+j] = max(s, floor) // a NaN becomes floor",
+		"\t\t}",
+		"\t}",
+	)
+	acc := make([][2]reg.VecVirtual, cols)
+	for j := range acc {
+		for v := range 2 {
+			acc[j][v] = YMM()
+			VXORPS(acc[j][v], acc[j][v], acc[j][v])
+		}
+	}
+	taps, w, offs, x := tapArgs()
+	Label("loop")
+	o := GP64()
+	MOVQ(Mem{Base: offs}, o)
+	w0, w1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: w}, w0)
+	VMOVUPS(Mem{Base: w, Disp: 32}, w1)
+	for j := range cols {
+		b := YMM()
+		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
+		VFMADD231PS(w0, b, acc[j][0])
+		VFMADD231PS(w1, b, acc[j][1])
+	}
+	ADDQ(U32(64), w)
+	ADDQ(U32(8), offs)
+	DECQ(taps)
+	JNZ(LabelRef("loop"))
+
+	scale := Load(Param("scale"), GP64())
+	shift := Load(Param("shift"), GP64())
+	for j := range cols {
+		for v := range 2 {
+			VMULPS(Mem{Base: scale, Disp: 32 * v}, acc[j][v], acc[j][v])
+			VADDPS(Mem{Base: shift, Disp: 32 * v}, acc[j][v], acc[j][v])
+		}
+	}
+	fl := YMM()
+	VBROADCASTSS(NewParamAddr("floor", 72), fl)
+	ldy := Load(Param("ldy"), GP64())
+	SHLQ(U8(2), ldy)
+	y := Load(Param("y"), GP64())
+	res := Load(Param("res"), GP64())
+	TESTQ(res, res)
+	JZ(LabelRef("nores"))
+	bcastRowsAVX2(acc, y, res, ldy, fl)
+	JMP(LabelRef("done"))
+	Label("nores")
+	bcastRowsAVX2(acc, y, nil, ldy, fl)
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// bcastRowsAVX2 stores the piece's 16 channel rows, four columns at a time
+// (adding the residual rows when res is not nil).
+func bcastRowsAVX2(acc [][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.VecVirtual) {
+	for c0 := 0; c0 < len(acc); c0 += 4 {
+		width := min(4, len(acc)-c0)
+		yp := GP64()
+		MOVQ(y, yp)
+		var rp reg.GPVirtual
+		if res != nil {
+			rp = GP64()
+			MOVQ(res, rp)
+		}
+		for v := range 2 {
+			// Columns past the piece are copies of its first, never stored.
+			var cols [4]reg.VecVirtual
+			for j := range cols {
+				cols[j] = acc[c0][v]
+				if j < width {
+					cols[j] = acc[c0+j][v]
+				}
+			}
+			rows := transpose4x4(cols)
+			// rows[c] holds channel c of this half in its low lane and
+			// channel c+4 in its high lane.
+			for lane := range 2 {
+				for c := range 4 {
+					// An xmm instruction zeroes its destination's upper
+					// lane, so the low lane's results go to a new register
+					// and rows[c] keeps its high lane for later.
+					var src reg.Register = rows[c].AsX()
+					if lane == 1 {
+						src = XMM()
+						VEXTRACTF128(U8(1), rows[c], src)
+					}
+					row := XMM()
+					if res != nil {
+						r := XMM()
+						loadPartial(width, Mem{Base: rp, Disp: 4 * c0}, r)
+						VADDPS(r, src, row)
+						src = row
+					}
+					VMAXPS(fl.AsX(), src, row)
+					storePartial(width, row, Mem{Base: yp, Disp: 4 * c0})
+					ADDQ(ldy, yp)
+					if res != nil {
+						ADDQ(ldy, rp)
+					}
+				}
+			}
+		}
+	}
+}
+
+// transpose4x4 transposes, in each 128-bit lane, the 4x4 matrix whose rows
+// are the lanes of cols: row c of the result holds element c of every input,
+// in input order. Every result goes to a new register, since inputs may be
+// the same register (a piece's unused columns); the allocator reuses the
+// inputs' registers once they are dead.
+func transpose4x4(cols [4]reg.VecVirtual) [4]reg.VecVirtual {
+	lo01, hi01, lo23, hi23 := YMM(), YMM(), YMM(), YMM()
+	VUNPCKLPS(cols[1], cols[0], lo01) // a0 b0 a1 b1
+	VUNPCKHPS(cols[1], cols[0], hi01) // a2 b2 a3 b3
+	VUNPCKLPS(cols[3], cols[2], lo23)
+	VUNPCKHPS(cols[3], cols[2], hi23)
+	rows := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VSHUFPS(U8(0x44), lo23, lo01, rows[0]) // a0 b0 c0 d0
+	VSHUFPS(U8(0xee), lo23, lo01, rows[1]) // a1 b1 c1 d1
+	VSHUFPS(U8(0x44), hi23, hi01, rows[2])
+	VSHUFPS(U8(0xee), hi23, hi01, rows[3])
+	return rows
+}
+
+// loadPartial loads width (1 to 4) floats at m into the low lanes of x,
+// zeroing the rest, without reading past them.
+func loadPartial(width int, m Mem, x reg.Register) {
+	switch width {
+	case 4:
+		VMOVUPS(m, x)
+	case 3:
+		VMOVSD(m, x)
+		VINSERTPS(U8(0x20), m.Offset(8), x, x)
+	case 2:
+		VMOVSD(m, x)
+	case 1:
+		VMOVSS(m, x)
+	}
+}
+
+// storePartial stores the width (1 to 4) low lanes of x at m, writing
+// nothing past them.
+func storePartial(width int, x reg.Register, m Mem) {
+	switch width {
+	case 4:
+		VMOVUPS(x, m)
+	case 3:
+		VMOVSD(x, m)
+		VEXTRACTPS(U8(2), x, m.Offset(8))
+	case 2:
+		VMOVSD(x, m)
+	case 1:
+		VMOVSS(x, m)
+	}
+}
+
+// tileAVX2Kernel generates the blocked tile kernel for machines without
+// AVX-512, 4 output channels at a time: for each of nv 16-column vectors of
+// the AVX-512 tiles it computes a 4-channel x 16-column piece (two ymm) at
+// input step 1 or 2. Per tap a piece loads the 16 inputs and broadcasts the
+// 4 weights: 8 FMAs for 7 loads, in 11 of the 16 ymm registers. At step 2
+// it loads 32 inputs and keeps the even ones, a shuffle within 128-bit lanes
+// and a permute of 64-bit pairs per vector, as the AVX-512 twins do with one
+// two-table permute. The weights are read in place, tap t's 4 at w +
+// t*wstep bytes, so the 8-channel tiles run as two calls (tileAVX2 in
+// ../tile_dispatch_amd64.go); the loop over vectors is here, since a piece
+// alone is short enough that a call per piece cost a third of its time.
+//
+// A piece whose 16 columns are all valid stores whole vectors; otherwise its
+// 16 bits of masks become two lane masks for masked loads and stores.
+func tileAVX2Kernel(stride2 bool, lanebits Mem) {
+	name, step := "tile4AVX2", "j"
+	if stride2 {
+		name, step = "tile4S2AVX2", "2*j"
+	}
+	TEXT(name, NOSPLIT, "func(nv, taps int, w *float32, wstep int, offs *int, x *float32, masks uint64, y *float32, ldy, ystep int, scale, shift, res *float32, floor float32)")
+	Pragma("noescape")
+	Doc(
+		name+" computes a 4-channel x 16*nv-column output tile; nv, taps >= 1;",
+		"res may be nil. It is, in Go:",
+		"",
+		"\tfor r := range 4 {",
+		"\t\tfor j := range 16 * nv {",
+		"\t\t\tif masks>>j&1 == 0 {",
+		"\t\t\t\tcontinue",
+		"\t\t\t}",
+		"\t\t\tvar s float32",
+		"\t\t\tfor t := range taps {",
+		"\t\t\t\ts += w[t*wstep/4+r] * x[offs[t]+"+step+"] // fused multiply-add",
+		"\t\t\t}",
+		"\t\t\ts = s*scale[r] + shift[r] // fused multiply-add",
+		"\t\t\ti := r*ldy + j/16*ystep + j%16",
+		"\t\t\tif res != nil {",
+		"\t\t\t\ts += res[i]",
+		"\t\t\t}",
+		"\t\t\ty[i] = max(s, floor) // a NaN becomes floor",
+		"\t\t}",
+		"\t}",
+	)
+	nv := Load(Param("nv"), GP64())
+	masks := Load(Param("masks"), GP64())
+	ystep := Load(Param("ystep"), GP64())
+	SHLQ(U8(2), ystep)
+	// The current vector's output offset (bytes) and input address.
+	off, x := GP64(), Load(Param("x"), GP64())
+	XORQ(off, off)
+
+	Label("vec")
+	m := GP64()
+	MOVQ(masks, m)
+	ANDQ(U32(0xffff), m)
+	JZ(LabelRef("next"))
+	var acc [4][2]reg.VecVirtual
+	for r := range acc {
+		for v := range 2 {
+			acc[r][v] = YMM()
+			VXORPS(acc[r][v], acc[r][v], acc[r][v])
+		}
+	}
+	taps := Load(Param("taps"), GP64())
+	w := Load(Param("w"), GP64())
+	wstep := Load(Param("wstep"), GP64())
+	offs := Load(Param("offs"), GP64())
+	Label("loop")
+	o := GP64()
+	MOVQ(Mem{Base: offs}, o)
+	x0, x1 := YMM(), YMM()
+	if stride2 {
+		for v, xv := range []reg.VecVirtual{x0, x1} {
+			lo, hi := YMM(), YMM()
+			VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64 * v}, lo)
+			VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64*v + 32}, hi)
+			VSHUFPS(U8(0x88), hi, lo, lo) // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
+			VPERMPD(U8(0xd8), lo, xv)     // lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6
+		}
+	} else {
+		VMOVUPS(Mem{Base: x, Index: o, Scale: 4}, x0)
+		VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 32}, x1)
+	}
+	for r := range 4 {
+		b := YMM()
+		VBROADCASTSS(Mem{Base: w, Disp: 4 * r}, b)
+		VFMADD231PS(x0, b, acc[r][0])
+		VFMADD231PS(x1, b, acc[r][1])
+	}
+	ADDQ(wstep, w)
+	ADDQ(U32(8), offs)
+	DECQ(taps)
+	JNZ(LabelRef("loop"))
+
+	scale := Load(Param("scale"), GP64())
+	shift := Load(Param("shift"), GP64())
+	for r := range 4 {
+		s, h := YMM(), YMM()
+		VBROADCASTSS(Mem{Base: scale, Disp: 4 * r}, s)
+		VBROADCASTSS(Mem{Base: shift, Disp: 4 * r}, h)
+		for v := range 2 {
+			VFMADD213PS(h, s, acc[r][v])
+		}
+	}
+	fl := YMM()
+	VBROADCASTSS(NewParamAddr("floor", 104), fl)
+	y := Load(Param("y"), GP64())
+	ADDQ(off, y)
+	ldy := Load(Param("ldy"), GP64())
+	SHLQ(U8(2), ldy)
+	res := Load(Param("res"), GP64())
+	CMPQ(m, U32(0xffff))
+	JNE(LabelRef("partial"))
+	TESTQ(res, res)
+	JZ(LabelRef("full"))
+	ADDQ(off, res)
+	tileRowsAVX2(acc, y, res, ldy, fl, nil)
+	JMP(LabelRef("next"))
+	Label("full")
+	tileRowsAVX2(acc, y, nil, ldy, fl, nil)
+	JMP(LabelRef("next"))
+
+	// Lane i of the pair of masks is all ones when bit i of m is set.
+	Label("partial")
+	mx := XMM()
+	VMOVQ(m, mx)
+	var lanes [2]reg.VecVirtual
+	for v := range lanes {
+		lanes[v] = YMM()
+		VPBROADCASTD(mx, lanes[v])
+		VPAND(lanebits.Offset(32*v), lanes[v], lanes[v])
+		VPCMPEQD(lanebits.Offset(32*v), lanes[v], lanes[v])
+	}
+	TESTQ(res, res)
+	JZ(LabelRef("partialnores"))
+	ADDQ(off, res)
+	tileRowsAVX2(acc, y, res, ldy, fl, lanes[:])
+	JMP(LabelRef("next"))
+	Label("partialnores")
+	tileRowsAVX2(acc, y, nil, ldy, fl, lanes[:])
+
+	Label("next")
+	SHRQ(U8(16), masks)
+	ADDQ(ystep, off)
+	if stride2 {
+		ADDQ(U32(128), x)
+	} else {
+		ADDQ(U32(64), x)
+	}
+	DECQ(nv)
+	JNZ(LabelRef("vec"))
+	VZEROUPPER()
+	RET()
+}
+
+// tileRowsAVX2 adds the residual rows when res is not nil, applies the
+// floor and stores the 4 rows of a tile piece: whole vectors, or under the
+// lane masks when lanes is not nil.
+func tileRowsAVX2(acc [4][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.VecVirtual, lanes []reg.VecVirtual) {
+	yp := GP64()
+	MOVQ(y, yp)
+	var rp reg.GPVirtual
+	if res != nil {
+		rp = GP64()
+		MOVQ(res, rp)
+	}
+	for r := range 4 {
+		for v := range 2 {
+			a := YMM()
+			if res != nil {
+				if lanes != nil {
+					t := YMM()
+					VMASKMOVPS(Mem{Base: rp, Disp: 32 * v}, lanes[v], t)
+					VADDPS(t, acc[r][v], a)
+				} else {
+					VADDPS(Mem{Base: rp, Disp: 32 * v}, acc[r][v], a)
+				}
+				VMAXPS(fl, a, a)
+			} else {
+				VMAXPS(fl, acc[r][v], a)
+			}
+			if lanes != nil {
+				VMASKMOVPS(a, lanes[v], Mem{Base: yp, Disp: 32 * v})
+			} else {
+				VMOVUPS(a, Mem{Base: yp, Disp: 32 * v})
+			}
+		}
+		if r < 3 {
+			ADDQ(ldy, yp)
+			if res != nil {
+				ADDQ(ldy, rp)
+			}
+		}
+	}
 }
