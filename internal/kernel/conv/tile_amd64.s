@@ -11386,6 +11386,31 @@ done:
 	VZEROUPPER
 	RET
 
+// func split2AVX2(even *float32, odd *float32, src *float32, blocks int)
+// Requires: AVX, AVX2
+TEXT ·split2AVX2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), AX
+	MOVQ odd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ blocks+24(FP), BX
+
+loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y0
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	DECQ    BX
+	JNZ     loop
+	VZEROUPPER
+	RET
+
 // func prefetchRows(p *float32, ld int, rows int, width int)
 // Requires: MMX+
 TEXT ·prefetchRows(SB), NOSPLIT, $0-32

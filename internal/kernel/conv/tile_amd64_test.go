@@ -27,6 +27,12 @@ func TestTileKernelAVX2(t *testing.T) {
 	TestTileKernel(t)
 }
 
+// TestSplit2AVX2 is TestSplit2 on split2AVX2.
+func TestSplit2AVX2(t *testing.T) {
+	asAVX2Machine(t)
+	TestSplit2(t)
+}
+
 // TestBcastKernelAVX2 is TestBcastKernel on the AVX2 pieces: every piece
 // width and step, residual or not, both floors.
 func TestBcastKernelAVX2(t *testing.T) {

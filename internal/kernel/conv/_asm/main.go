@@ -67,6 +67,7 @@ func main() {
 		DATA(4*i, U32(2*i+1))
 	}
 	split2Kernel(evens, odds)
+	split2AVX2Kernel()
 	prefetchRowsKernel()
 	Generate()
 }
@@ -1067,4 +1068,46 @@ func tileRowsAVX2(acc [4][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.Vec
 			}
 		}
 	}
+}
+
+// split2AVX2Kernel generates split2's vector body for machines without
+// AVX-512, 16 floats a step: a shuffle within 128-bit lanes takes the even
+// (or odd) floats of two vectors and a permute of 64-bit pairs puts them in
+// order. The caller splits the last n mod 16 floats.
+func split2AVX2Kernel() {
+	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, blocks int)")
+	Pragma("noescape")
+	Doc(
+		"split2AVX2 writes the even-indexed of the first 16*blocks floats of src",
+		"to even and the odd-indexed to odd; blocks >= 1. It is, in Go:",
+		"",
+		"\tfor i := range 16 * blocks {",
+		"\t\tif i%2 == 0 {",
+		"\t\t\teven[i/2] = src[i]",
+		"\t\t} else {",
+		"\t\t\todd[i/2] = src[i]",
+		"\t\t}",
+		"\t}",
+	)
+	even := Load(Param("even"), GP64())
+	odd := Load(Param("odd"), GP64())
+	src := Load(Param("src"), GP64())
+	blocks := Load(Param("blocks"), GP64())
+	Label("loop")
+	a, b, e, o := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVUPS(Mem{Base: src, Disp: 32}, b)
+	VSHUFPS(U8(0x88), b, a, e) // a0 a2 b0 b2 | a4 a6 b4 b6
+	VSHUFPS(U8(0xdd), b, a, o) // a1 a3 b1 b3 | a5 a7 b5 b7
+	VPERMPD(U8(0xd8), e, e)
+	VPERMPD(U8(0xd8), o, o)
+	VMOVUPS(e, Mem{Base: even})
+	VMOVUPS(o, Mem{Base: odd})
+	ADDQ(U32(64), src)
+	ADDQ(U32(32), even)
+	ADDQ(U32(32), odd)
+	DECQ(blocks)
+	JNZ(LabelRef("loop"))
+	VZEROUPPER()
+	RET()
 }
