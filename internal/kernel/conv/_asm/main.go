@@ -320,28 +320,12 @@ func bcastKernel(cols, step int) {
 	if step <= 2 {
 		PREFETCHT0(Mem{Base: x, Index: o, Scale: 4, Disp: 2 * 4 * step * cols})
 	}
-	w0, w1 := ZMM(), ZMM()
-	VMOVUPS(Mem{Base: w}, w0)
-	VMOVUPS(Mem{Base: w, Disp: 64}, w1)
-	for j := range cols {
-		b := ZMM()
-		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
-		VFMADD231PS(w0, b, acc[j][0])
-		VFMADD231PS(w1, b, acc[j][1])
-	}
+	bcastTap(acc, ZMM, 64, step, w, x, o)
 	ADDQ(U32(128), w)
 	ADDQ(U32(8), offs)
 	DECQ(taps)
 	JNZ(LabelRef("loop"))
-
-	scale := Load(Param("scale"), GP64())
-	shift := Load(Param("shift"), GP64())
-	for j := range cols {
-		for v := range 2 {
-			VMULPS(Mem{Base: scale, Disp: 64 * v}, acc[j][v], acc[j][v])
-			VADDPS(Mem{Base: shift, Disp: 64 * v}, acc[j][v], acc[j][v])
-		}
-	}
+	bcastScaleShift(acc, 64)
 	// k = the n valid columns (lanes of a transposed row).
 	n := Load(Param("n"), GP64())
 	k := K()
@@ -360,6 +344,34 @@ func bcastKernel(cols, step int) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// bcastTap multiplies-adds one tap of the bcast kernels: the tap's two
+// weight vectors (of vecBytes each, from w) times each column's input,
+// broadcast from x + 4*o + 4*step*j.
+func bcastTap(acc [][2]reg.VecVirtual, vec func() reg.VecVirtual, vecBytes, step int, w, x, o reg.Register) {
+	w0, w1 := vec(), vec()
+	VMOVUPS(Mem{Base: w}, w0)
+	VMOVUPS(Mem{Base: w, Disp: vecBytes}, w1)
+	for j := range acc {
+		b := vec()
+		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
+		VFMADD231PS(w0, b, acc[j][0])
+		VFMADD231PS(w1, b, acc[j][1])
+	}
+}
+
+// bcastScaleShift applies the epilogue's scale and shift to the bcast
+// accumulators, a channel vector (vecBytes) at a time.
+func bcastScaleShift(acc [][2]reg.VecVirtual, vecBytes int) {
+	scale := Load(Param("scale"), GP64())
+	shift := Load(Param("shift"), GP64())
+	for j := range acc {
+		for v := range 2 {
+			VMULPS(Mem{Base: scale, Disp: vecBytes * v}, acc[j][v], acc[j][v])
+			VADDPS(Mem{Base: shift, Disp: vecBytes * v}, acc[j][v], acc[j][v])
+		}
+	}
 }
 
 // tapArgs loads the arguments every tap loop starts from.
@@ -731,28 +743,12 @@ func bcastAVX2Kernel(cols, step int) {
 	Label("loop")
 	o := GP64()
 	MOVQ(Mem{Base: offs}, o)
-	w0, w1 := YMM(), YMM()
-	VMOVUPS(Mem{Base: w}, w0)
-	VMOVUPS(Mem{Base: w, Disp: 32}, w1)
-	for j := range cols {
-		b := YMM()
-		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
-		VFMADD231PS(w0, b, acc[j][0])
-		VFMADD231PS(w1, b, acc[j][1])
-	}
+	bcastTap(acc, YMM, 32, step, w, x, o)
 	ADDQ(U32(64), w)
 	ADDQ(U32(8), offs)
 	DECQ(taps)
 	JNZ(LabelRef("loop"))
-
-	scale := Load(Param("scale"), GP64())
-	shift := Load(Param("shift"), GP64())
-	for j := range cols {
-		for v := range 2 {
-			VMULPS(Mem{Base: scale, Disp: 32 * v}, acc[j][v], acc[j][v])
-			VADDPS(Mem{Base: shift, Disp: 32 * v}, acc[j][v], acc[j][v])
-		}
-	}
+	bcastScaleShift(acc, 32)
 	fl := YMM()
 	VBROADCASTSS(NewParamAddr("floor", 72), fl)
 	ldy := Load(Param("ldy"), GP64())
