@@ -798,8 +798,8 @@ func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int,
 		i0 := (st.img*g.K+k0)*g.ohow + out + ow0
 		x, y, r := src[base+pl.step*ow0:], st.y[i0:], from(res, i0)
 		if r != nil && ow0+n < width {
-			// The next tile's residual, 32 rows in as many channel
-			// planes, while this tile computes.
+			// The next tile's residual, a row in each of the block's
+			// channel planes, while this tile computes.
 			prefetchTileRows(r[n:], g.ohow, pl.mr, min(14, width-ow0-n))
 		}
 		if g.direct && n < cols {
