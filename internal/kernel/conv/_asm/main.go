@@ -875,9 +875,8 @@ func storePartial(width int, x reg.Register, m Mem) {
 // the AVX-512 tiles it computes a 4-channel x 16-column piece (two ymm) at
 // input step 1 or 2. Per tap a piece loads the 16 inputs and broadcasts the
 // 4 weights: 8 FMAs for 7 loads, in 11 of the 16 ymm registers. At step 2
-// it loads 32 inputs and keeps the even ones, a shuffle within 128-bit lanes
-// and a permute of 64-bit pairs per vector, as the AVX-512 twins do with one
-// two-table permute. The weights are read in place, tap t's 4 at w +
+// it loads 32 inputs and keeps the even ones (pickAlternate), as the AVX-512
+// twins do with one two-table permute. The weights are read in place, tap t's 4 at w +
 // t*wstep bytes, so the 8-channel tiles run as two calls (tileAVX2 in
 // ../tile_dispatch_amd64.go); the loop over vectors is here, since a piece
 // alone is short enough that a call per piece cost a third of its time.
@@ -946,8 +945,7 @@ func tileAVX2Kernel(stride2 bool, lanebits Mem) {
 			lo, hi := YMM(), YMM()
 			VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64 * v}, lo)
 			VMOVUPS(Mem{Base: x, Index: o, Scale: 4, Disp: 64*v + 32}, hi)
-			VSHUFPS(U8(0x88), hi, lo, lo) // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
-			VPERMPD(U8(0xd8), lo, xv)     // lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6
+			pickAlternate(evenFloats, lo, hi, xv)
 		}
 	} else {
 		VMOVUPS(Mem{Base: x, Index: o, Scale: 4}, x0)
@@ -1066,10 +1064,23 @@ func tileRowsAVX2(acc [4][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.Vec
 	}
 }
 
+// The VSHUFPS selectors of pickAlternate.
+const (
+	evenFloats = 0x88
+	oddFloats  = 0xdd
+)
+
+// pickAlternate sets dst to the even (or odd) floats of the 16 in lo, hi, in
+// order: a shuffle within 128-bit lanes (lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6)
+// and a permute of 64-bit pairs (lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6).
+func pickAlternate(sel uint8, lo, hi, dst reg.VecVirtual) {
+	VSHUFPS(U8(sel), hi, lo, dst)
+	VPERMPD(U8(0xd8), dst, dst)
+}
+
 // split2AVX2Kernel generates split2's vector body for machines without
-// AVX-512, 16 floats a step: a shuffle within 128-bit lanes takes the even
-// (or odd) floats of two vectors and a permute of 64-bit pairs puts them in
-// order. The caller splits the last n mod 16 floats.
+// AVX-512, 16 floats a step (pickAlternate); the caller splits the last n
+// mod 16 floats.
 func split2AVX2Kernel() {
 	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, blocks int)")
 	Pragma("noescape")
@@ -1093,10 +1104,8 @@ func split2AVX2Kernel() {
 	a, b, e, o := YMM(), YMM(), YMM(), YMM()
 	VMOVUPS(Mem{Base: src}, a)
 	VMOVUPS(Mem{Base: src, Disp: 32}, b)
-	VSHUFPS(U8(0x88), b, a, e) // a0 a2 b0 b2 | a4 a6 b4 b6
-	VSHUFPS(U8(0xdd), b, a, o) // a1 a3 b1 b3 | a5 a7 b5 b7
-	VPERMPD(U8(0xd8), e, e)
-	VPERMPD(U8(0xd8), o, o)
+	pickAlternate(evenFloats, a, b, e)
+	pickAlternate(oddFloats, a, b, o)
 	VMOVUPS(e, Mem{Base: even})
 	VMOVUPS(o, Mem{Base: odd})
 	ADDQ(U32(64), src)
