@@ -102,7 +102,9 @@ func bcastTile(cols, step, taps int, w, pf []float32, pfStep int, offs []int, x 
 }
 
 // tileAVX2 computes an mr x tileNR(mr) tile at input step 1 or 2 with the
-// AVX2 kernels, 4 channels a call. The caller checked the bounds.
+// AVX2 kernels, 4 channels a call. The caller checked the bounds. The
+// kernels are called directly: through a func value their pointers would
+// escape, moving flatTasks' stack scratch to the heap.
 func tileAVX2(mr, step, taps int, w []float32, offs []int, x []float32, masks uint64, y []float32, ldy, ystep int, scale, shift, res []float32, floor float32) {
 	nv := tileNR(mr) / 16
 	for h := 0; h < mr; h += 4 {
@@ -128,8 +130,9 @@ var bcastPiecesAVX2 = [3][6]func(taps int, w *float32, offs *int, x *float32, y 
 
 // bcastAVX2 computes the 16-channel bcast tile's n columns with the AVX2
 // pieces: at most 6 columns each, as even as they come (14 columns: 5, 5,
-// 4), since a piece of fewer than 4 columns has too few accumulators to
-// keep both FMA pipes busy. The caller checked the bounds.
+// 4), since a narrower piece has too few accumulators to cover the FMA
+// latency. The caller checked the bounds; its slices are all on the heap, so
+// calling the pieces through bcastPiecesAVX2's func values moves nothing.
 func bcastAVX2(step, taps int, w []float32, offs []int, x, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	var pieces *[6]func(int, *float32, *int, *float32, *float32, int, *float32, *float32, *float32, float32)
 	switch step {
