@@ -19,6 +19,11 @@ package ops
 //go:noescape
 func maxPool2AVX512(dst *float32, src *float32, w int, oh int, ow int)
 
+// maxPool2AVX2 is maxPool2AVX512 on AVX2: same arguments, same result.
+//
+//go:noescape
+func maxPool2AVX2(dst *float32, src *float32, w int, oh int, ow int)
+
 // sumF64AVX512 returns the float64 sum of x[:n], n a multiple of 16:
 //
 //	for _, v := range x[:n] {

@@ -130,6 +130,121 @@ next:
 	VZEROUPPER
 	RET
 
+DATA lanes<>+0(SB)/4, $0xffffffff
+DATA lanes<>+4(SB)/4, $0xffffffff
+DATA lanes<>+8(SB)/4, $0xffffffff
+DATA lanes<>+12(SB)/4, $0xffffffff
+DATA lanes<>+16(SB)/4, $0xffffffff
+DATA lanes<>+20(SB)/4, $0xffffffff
+DATA lanes<>+24(SB)/4, $0xffffffff
+DATA lanes<>+28(SB)/4, $0xffffffff
+DATA lanes<>+32(SB)/4, $0x00000000
+DATA lanes<>+36(SB)/4, $0x00000000
+DATA lanes<>+40(SB)/4, $0x00000000
+DATA lanes<>+44(SB)/4, $0x00000000
+DATA lanes<>+48(SB)/4, $0x00000000
+DATA lanes<>+52(SB)/4, $0x00000000
+DATA lanes<>+56(SB)/4, $0x00000000
+DATA lanes<>+60(SB)/4, $0x00000000
+GLOBL lanes<>(SB), RODATA|NOPTR, $64
+
+// func maxPool2AVX2(dst *float32, src *float32, w int, oh int, ow int)
+// Requires: AVX, AVX2
+TEXT ·maxPool2AVX2(SB), NOSPLIT, $0-40
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    w+16(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    oh+24(FP), BX
+	MOVQ    ow+32(FP), SI
+	LEAQ    lanes<>+0(SB), DI
+	MOVQ    SI, R8
+	ANDQ    $0x00000007, R8
+	MOVQ    $0x00000008, R9
+	SUBQ    R8, R9
+	VMOVDQU (DI)(R9*4), Y0
+	LEAQ    (R8)(R8*1), R9
+	CMPQ    R9, $0x08
+	JBE     in0
+	MOVQ    $0x00000008, R9
+
+in0:
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	VMOVDQU (DI)(R10*4), Y1
+	LEAQ    -8(R8)(R8*1), R9
+	TESTQ   R9, R9
+	JNS     in1
+	XORQ    R9, R9
+
+in1:
+	MOVQ    $0x00000008, R10
+	SUBQ    R9, R10
+	VMOVDQU (DI)(R10*4), Y2
+	MOVQ    SI, DI
+	SHRQ    $0x03, DI
+
+row:
+	MOVQ  CX, R9
+	LEAQ  (CX)(DX*1), R10
+	MOVQ  AX, R11
+	MOVQ  DI, R12
+	TESTQ R12, R12
+	JZ    tail
+
+vec:
+	VMOVUPS (R9), Y3
+	VMOVUPS 32(R9), Y4
+	VMOVUPS (R10), Y5
+	VMOVUPS 32(R10), Y6
+	VMAXPS  Y5, Y3, Y7
+	VCMPPS  $0x03, Y5, Y3, Y3
+	VORPS   Y3, Y7, Y7
+	VMAXPS  Y6, Y4, Y3
+	VCMPPS  $0x03, Y6, Y4, Y4
+	VORPS   Y4, Y3, Y3
+	VSHUFPS $0x88, Y3, Y7, Y4
+	VSHUFPS $0xdd, Y3, Y7, Y3
+	VMAXPS  Y3, Y4, Y5
+	VCMPPS  $0x03, Y3, Y4, Y3
+	VORPS   Y3, Y5, Y5
+	VPERMPD $0xd8, Y5, Y5
+	VMOVUPS Y5, (R11)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000020, R11
+	DECQ    R12
+	JNZ     vec
+
+tail:
+	TESTQ      R8, R8
+	JZ         next
+	VMASKMOVPS (R9), Y1, Y3
+	VMASKMOVPS 32(R9), Y2, Y4
+	VMASKMOVPS (R10), Y1, Y5
+	VMASKMOVPS 32(R10), Y2, Y6
+	VMAXPS     Y5, Y3, Y7
+	VCMPPS     $0x03, Y5, Y3, Y3
+	VORPS      Y3, Y7, Y7
+	VMAXPS     Y6, Y4, Y3
+	VCMPPS     $0x03, Y6, Y4, Y4
+	VORPS      Y4, Y3, Y3
+	VSHUFPS    $0x88, Y3, Y7, Y4
+	VSHUFPS    $0xdd, Y3, Y7, Y3
+	VMAXPS     Y3, Y4, Y5
+	VCMPPS     $0x03, Y3, Y4, Y3
+	VORPS      Y3, Y5, Y5
+	VPERMPD    $0xd8, Y5, Y5
+	VMASKMOVPS Y5, Y0, (R11)
+
+next:
+	LEAQ (CX)(DX*2), CX
+	LEAQ (AX)(SI*4), AX
+	DECQ BX
+	JNZ  row
+	VZEROUPPER
+	RET
+
 // func sumF64AVX512(x *float32, n int) float64
 // Requires: AVX, AVX512F
 TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24

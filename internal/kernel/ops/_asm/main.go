@@ -1,5 +1,6 @@
-// Command _asm generates the AVX-512 kernels of package ops with avo: the
-// 2x2 max pool and the per-plane passes of training batch normalisation.
+// Command _asm generates the assembly kernels of package ops with avo: the
+// 2x2 max pool (AVX-512 and AVX2) and the per-plane passes of training batch
+// normalisation (AVX-512).
 //
 // Run from this directory: go run . -out ../ops_amd64.s -stubs ../ops_amd64.go -pkg ops
 package main
@@ -21,6 +22,16 @@ func main() {
 		DATA(4*i, U32(2*i+1))
 	}
 	maxPool2(evens, odds)
+	// Eight -1 then eight 0: the 8 lanes from (8-n)*4 bytes on select n.
+	lanes := GLOBL("lanes", RODATA|NOPTR)
+	for i := range 16 {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	maxPool2AVX2(lanes)
 	sumF64()
 	sqDevF64()
 	bnApply()
@@ -136,6 +147,117 @@ func nanMax(x, y reg.VecVirtual) reg.VecVirtual {
 	VMAXPS(y, x, m)
 	VCMPPS(U8(3), y, x, k) // unordered: either is NaN
 	VADDPS(y, x, k, m)     // NaN + anything is NaN
+	return m
+}
+
+// maxPool2AVX2 is maxPool2 for machines without AVX-512: 8 outputs a ymm,
+// and the last ow%8 of each row through VMASKMOVPS, which neither reads nor
+// writes the lanes its mask leaves out.
+func maxPool2AVX2(lanes Mem) {
+	TEXT("maxPool2AVX2", NOSPLIT, "func(dst, src *float32, w, oh, ow int)")
+	Pragma("noescape")
+	Doc("maxPool2AVX2 is maxPool2AVX512 on AVX2: same arguments, same result.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	w := Load(Param("w"), GP64())
+	SHLQ(U8(2), w) // bytes
+	oh := Load(Param("oh"), GP64())
+	ow := Load(Param("ow"), GP64())
+	// Masks of the tail: rem = ow%8 outputs from 2*rem inputs, the first
+	// min(2*rem, 8) in one vector and the rest in the next.
+	table := GP64()
+	LEAQ(lanes, table)
+	mask := func(n reg.Register) reg.VecVirtual {
+		off, k := GP64(), YMM()
+		MOVQ(U32(8), off)
+		SUBQ(n, off)
+		VMOVDQU(Mem{Base: table, Index: off, Scale: 4}, k)
+		return k
+	}
+	rem, n := GP64(), GP64()
+	MOVQ(ow, rem)
+	ANDQ(U32(7), rem)
+	kout := mask(rem)
+	LEAQ(Mem{Base: rem, Index: rem, Scale: 1}, n) // 2*rem < 16
+	CMPQ(n, U8(8))
+	JBE(LabelRef("in0"))
+	MOVQ(U32(8), n)
+	Label("in0")
+	kin0 := mask(n)
+	LEAQ(Mem{Base: rem, Index: rem, Scale: 1, Disp: -8}, n)
+	TESTQ(n, n)
+	JNS(LabelRef("in1"))
+	XORQ(n, n)
+	Label("in1")
+	kin1 := mask(n)
+	full := GP64()
+	MOVQ(ow, full)
+	SHRQ(U8(3), full) // whole vectors per row
+
+	Label("row")
+	r0, r1, d, j := GP64(), GP64(), GP64(), GP64()
+	MOVQ(src, r0)
+	LEAQ(Mem{Base: src, Index: w, Scale: 1}, r1)
+	MOVQ(dst, d)
+	MOVQ(full, j)
+	TESTQ(j, j)
+	JZ(LabelRef("tail"))
+	Label("vec")
+	pool8(r0, r1, d, nil, nil, nil)
+	ADDQ(U32(64), r0)
+	ADDQ(U32(64), r1)
+	ADDQ(U32(32), d)
+	DECQ(j)
+	JNZ(LabelRef("vec"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JZ(LabelRef("next"))
+	pool8(r0, r1, d, kin0, kin1, kout)
+	Label("next")
+	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
+	LEAQ(Mem{Base: dst, Index: ow, Scale: 4}, dst)
+	DECQ(oh)
+	JNZ(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// pool8 computes 8 outputs from 16 inputs of rows r0 and r1 into d; with
+// masks, only the lanes they select are loaded and stored.
+func pool8(r0, r1, d reg.Register, kin0, kin1, kout reg.VecVirtual) {
+	load := func(base reg.Register, disp int, k reg.VecVirtual) reg.VecVirtual {
+		v := YMM()
+		if k == nil {
+			VMOVUPS(Mem{Base: base, Disp: disp}, v)
+		} else {
+			VMASKMOVPS(Mem{Base: base, Disp: disp}, k, v)
+		}
+		return v
+	}
+	a0, a1 := load(r0, 0, kin0), load(r0, 32, kin1)
+	b0, b1 := load(r1, 0, kin0), load(r1, 32, kin1)
+	v0, v1 := nanMaxY(a0, b0), nanMaxY(a1, b1)
+	// Within each 128-bit lane, the even then the odd floats of v0 and v1;
+	// their maximum, put back in order of the outputs.
+	e, o := YMM(), YMM()
+	VSHUFPS(U8(0x88), v1, v0, e)
+	VSHUFPS(U8(0xdd), v1, v0, o)
+	out := nanMaxY(e, o)
+	VPERMPD(U8(0xd8), out, out)
+	if kout == nil {
+		VMOVUPS(out, Mem{Base: d})
+	} else {
+		VMASKMOVPS(out, kout, Mem{Base: d})
+	}
+}
+
+// nanMaxY is nanMax on ymm: where either lane is NaN, the compare's
+// all-ones is a NaN and OR-ed over the maximum.
+func nanMaxY(x, y reg.VecVirtual) reg.VecVirtual {
+	m, u := YMM(), YMM()
+	VMAXPS(y, x, m)
+	VCMPPS(U8(3), y, x, u) // unordered: either is NaN
+	VORPS(u, m, m)
 	return m
 }
 
