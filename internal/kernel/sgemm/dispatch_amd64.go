@@ -85,7 +85,7 @@ func asmVariants() []*variant {
 			{24, asmKernel(8, 24, kernel8x24AVX512)},
 		}
 		avx512 := &variant{
-			name: "avx512", p: avx512Params, epi: epiAVX512,
+			name: "avx512", p: avx512Params, epi: epiAVX512, pack: pack8,
 			kern: asmKernel(8, 32, kernel8x32AVX512), tails: tails,
 		}
 		// Zen 5's tier: the same blocking and tails, the 8x32 kernel with
@@ -93,7 +93,7 @@ func asmVariants() []*variant {
 		// multiple of 4 KiB apart. It is the default only on Zen 5 and is
 		// listed on other AVX-512 CPUs so that their tests cover it.
 		zen5Variant := &variant{
-			name: "avx512zen5", p: avx512Params, epi: epiAVX512,
+			name: "avx512zen5", p: avx512Params, epi: epiAVX512, pack: pack8,
 			kern: asmKernel(8, 32, kernel8x32BcastAVX512), tails: tails,
 			pack4K: true,
 		}
@@ -105,7 +105,7 @@ func asmVariants() []*variant {
 	}
 	if hasISA(tierISA["AVX2"]) {
 		vs = append(vs, &variant{
-			name: "avx2", p: avx2Params, epi: epiAVX2,
+			name: "avx2", p: avx2Params, epi: epiAVX2, pack: pack6,
 			kern:  asmKernel(6, 16, kernel6x16AVX2),
 			tails: []tail{{8, asmKernel(6, 8, kernel6x8AVX2)}},
 		})
@@ -134,17 +134,26 @@ func epiAVX2(row []float32, scale, shift float32, res []float32, relu bool) {
 	vecEpilogue(epilogueAVX2, 16, row, scale, shift, res, relu)
 }
 
-// pack8 packs 8 rows of a row-major A, kc (a multiple of 16) columns, into
-// dst (kc x 8) with pack8AVX512 where the CPU has AVX-512; nil elsewhere.
-var pack8 = func() func(dst, src []float32, lda, kc int, alpha float32) {
-	if !hasISA([]string{"AVX", "AVX512F"}) {
-		return nil
+// pack8 packs the leading columns of an 8-row panel of A, a multiple of 16,
+// with pack8AVX512 (variant.pack).
+func pack8(dst, src []float32, lda, kc int, alpha float32) int {
+	n := kc &^ 15
+	if n == 0 {
+		return 0
 	}
-	return func(dst, src []float32, lda, kc int, alpha float32) {
-		if kc == 0 {
-			return
-		}
-		_, _ = dst[8*kc-1], src[7*lda+kc-1]
-		pack8AVX512(&dst[0], &src[0], lda, kc, alpha)
+	_, _ = dst[8*n-1], src[7*lda+n-1]
+	pack8AVX512(&dst[0], &src[0], lda, n, alpha)
+	return n
+}
+
+// pack6 packs the leading columns of a 6-row panel of A, a multiple of 8,
+// with pack6AVX2 (variant.pack).
+func pack6(dst, src []float32, lda, kc int, alpha float32) int {
+	n := kc &^ 7
+	if n == 0 {
+		return 0
 	}
-}()
+	_, _ = dst[6*n-1], src[5*lda+n-1]
+	pack6AVX2(&dst[0], &src[0], lda, n/8, alpha)
+	return n
+}

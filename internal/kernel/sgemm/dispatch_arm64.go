@@ -34,6 +34,3 @@ func asmVariants() []*variant {
 func epiNEON(row []float32, scale, shift float32, res []float32, relu bool) {
 	vecEpilogue(epilogueNEON, 16, row, scale, shift, res, relu)
 }
-
-// pack8 is the vector packing of 8-row panels of A; none here.
-var pack8 func(dst, src []float32, lda, kc int, alpha float32)

@@ -176,6 +176,18 @@ func kernel6x8AVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int,
 //go:noescape
 func pack8AVX512(dst *float32, src *float32, lda int, kc int, alpha float32)
 
+// pack6AVX2 writes alpha times the first 8*blocks columns (blocks >= 1)
+// of the 6 rows of src, lda apart, to dst column by column. In Go:
+//
+//	for r := range 6 {
+//		for p := range 8 * blocks {
+//			dst[p*6+r] = alpha * src[r*lda+p]
+//		}
+//	}
+//
+//go:noescape
+func pack6AVX2(dst *float32, src *float32, lda int, blocks int, alpha float32)
+
 // cpuid executes CPUID with EAX = leaf and ECX = sub.
 func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
 

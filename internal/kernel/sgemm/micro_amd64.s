@@ -846,6 +846,57 @@ pack_done:
 	VZEROUPPER
 	RET
 
+// func pack6AVX2(dst *float32, src *float32, lda int, blocks int, alpha float32)
+// Requires: AVX
+TEXT ·pack6AVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         lda+16(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         blocks+24(FP), BX
+	VBROADCASTSS alpha+32(FP), Y0
+	LEAQ         (DX)(DX*2), SI
+	LEAQ         (CX)(SI*1), SI
+
+pack6_loop:
+	VMULPS     (CX), Y0, Y1
+	VMULPS     (CX)(DX*1), Y0, Y2
+	VMULPS     (CX)(DX*2), Y0, Y3
+	VMULPS     (SI), Y0, Y4
+	VMULPS     (SI)(DX*1), Y0, Y5
+	VMULPS     (SI)(DX*2), Y0, Y6
+	VUNPCKLPS  Y2, Y1, Y7
+	VUNPCKHPS  Y2, Y1, Y1
+	VUNPCKLPS  Y4, Y3, Y2
+	VUNPCKHPS  Y4, Y3, Y3
+	VUNPCKLPS  Y6, Y5, Y4
+	VUNPCKHPS  Y6, Y5, Y5
+	VUNPCKLPD  Y2, Y7, Y6
+	VSHUFPD    $0x0a, Y7, Y4, Y7
+	VUNPCKHPD  Y4, Y2, Y2
+	VUNPCKLPD  Y3, Y1, Y4
+	VSHUFPD    $0x0a, Y1, Y5, Y1
+	VUNPCKHPD  Y5, Y3, Y3
+	VPERM2F128 $0x20, Y7, Y6, Y5
+	VPERM2F128 $0x31, Y7, Y6, Y6
+	VMOVUPS    Y5, (AX)
+	VMOVUPS    Y6, 96(AX)
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMOVUPS    Y5, 32(AX)
+	VMOVUPS    Y2, 128(AX)
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y2, 64(AX)
+	VMOVUPS    Y1, 160(AX)
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, SI
+	ADDQ       $0x000000c0, AX
+	DECQ       BX
+	JNZ        pack6_loop
+	VZEROUPPER
+	RET
+
 // func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)
 // Requires: CPUID
 TEXT ·cpuid(SB), NOSPLIT, $0-24

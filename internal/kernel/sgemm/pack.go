@@ -40,9 +40,8 @@ func packA(v *variant, dst []float32, transA bool, m, k int, alpha float32, a []
 					continue
 				}
 				done := 0
-				if rows == 8 && mr == 8 && pack8 != nil {
-					done = kc &^ 15
-					pack8(out, a[i*lda+p0:], lda, done, alpha)
+				if rows == mr && v.pack != nil {
+					done = v.pack(out, a[i*lda+p0:], lda, kc, alpha)
 				}
 				for r := range rows {
 					src := a[(i+r)*lda+p0+done : (i+r)*lda+p0+kc]

@@ -20,6 +20,9 @@ type variant struct {
 	kern  kernel
 	tails []tail // narrower kernels for the last columns, narrowest first
 	epi   rowEpilogue
+	// pack packs the leading columns of a whole MR-row panel of A (not
+	// transposed) in vector code and returns how many; nil packs none.
+	pack func(dst, src []float32, lda, kc int, alpha float32) int
 	// pack4K packs B whose rows are a multiple of 4 KiB apart at any
 	// panel width: read in place, a panel's rows all fall in one set of
 	// L1 and of L2 and each row is on its own page, which held Zen 5 far

@@ -101,6 +101,7 @@ func main() {
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8, 8}})
 	kernel(tile{isa: "AVX2", mr: 6, widths: []int{8}})
 	pack8()
+	pack6()
 	cpuid()
 	epilogue("AVX512", 16, ZMM, func(r reg.VecVirtual) { VPXORD(r, r, r) })
 	epilogue("AVX2", 8, YMM, func(r reg.VecVirtual) { VXORPS(r, r, r) })

@@ -111,3 +111,88 @@ func pack8() {
 	VZEROUPPER()
 	RET()
 }
+
+// pack6 generates pack6AVX2, the AVX2 tier's packing of a 6-row panel of A:
+// 8 columns a step, transposed through 64-bit pairs of rows. With a, b, c
+// the pairs of rows (0,1), (2,3), (4,5), column j of the panel is the six
+// floats a_j b_j c_j, so 8 columns are the 24 pairs a0 b0 c0 a1 ... c7,
+// six ymm stores in order.
+func pack6() {
+	TEXT("pack6AVX2", NOSPLIT, "func(dst, src *float32, lda, blocks int, alpha float32)")
+	Pragma("noescape")
+	Doc(
+		"pack6AVX2 writes alpha times the first 8*blocks columns (blocks >= 1)",
+		"of the 6 rows of src, lda apart, to dst column by column. In Go:",
+		"",
+		"\tfor r := range 6 {",
+		"\t\tfor p := range 8 * blocks {",
+		"\t\t\tdst[p*6+r] = alpha * src[r*lda+p]",
+		"\t\t}",
+		"\t}",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	blocks := Load(Param("blocks"), GP64())
+	alpha := YMM()
+	a, err := Param("alpha").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(a.Addr, alpha)
+	lda3, src3 := GP64(), GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	LEAQ(Mem{Base: src, Index: lda3, Scale: 1}, src3)
+	Label("pack6_loop")
+	var r [6]reg.VecVirtual
+	for i := range r {
+		r[i] = YMM()
+		base := src
+		if i >= 3 {
+			base = src3
+		}
+		m := Mem{Base: base}
+		switch i % 3 {
+		case 1:
+			m = Mem{Base: base, Index: lda, Scale: 1}
+		case 2:
+			m = Mem{Base: base, Index: lda, Scale: 2}
+		}
+		VMULPS(m, alpha, r[i])
+	}
+	// t[2i] holds the pairs of rows 2i, 2i+1 at columns 0, 1 | 4, 5 and
+	// t[2i+1] at columns 2, 3 | 6, 7.
+	var t [6]reg.VecVirtual
+	for i := range 3 {
+		t[2*i], t[2*i+1] = YMM(), YMM()
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	// u holds the output's pairs in order within each 128-bit lane: low
+	// lanes give columns 0-3, high lanes columns 4-7.
+	var u [6]reg.VecVirtual
+	for i := range u {
+		u[i] = YMM()
+	}
+	VUNPCKLPD(t[2], t[0], u[0])           // a0 b0 | a4 b4
+	VSHUFPD(U8(0b1010), t[0], t[4], u[1]) // c0 a1 | c4 a5
+	VUNPCKHPD(t[4], t[2], u[2])           // b1 c1 | b5 c5
+	VUNPCKLPD(t[3], t[1], u[3])           // a2 b2 | a6 b6
+	VSHUFPD(U8(0b1010), t[1], t[5], u[4]) // c2 a3 | c6 a7
+	VUNPCKHPD(t[5], t[3], u[5])           // b3 c3 | b7 c7
+	for i := range 3 {
+		lo, hi := YMM(), YMM()
+		VPERM2F128(U8(0x20), u[2*i+1], u[2*i], lo)
+		VPERM2F128(U8(0x31), u[2*i+1], u[2*i], hi)
+		VMOVUPS(lo, Mem{Base: dst, Disp: 32 * i})
+		VMOVUPS(hi, Mem{Base: dst, Disp: 96 + 32*i})
+	}
+	ADDQ(U32(32), src)
+	ADDQ(U32(32), src3)
+	ADDQ(U32(192), dst)
+	DECQ(blocks)
+	JNZ(LabelRef("pack6_loop"))
+	VZEROUPPER()
+	RET()
+}
