@@ -81,3 +81,61 @@ func bnBackwardSumsAVX512(dy *float32, x *float32, y *float32, n int, m float64,
 //
 //go:noescape
 func bnBackwardApplyAVX512(dx *float32, dy *float32, x *float32, y *float32, n int, k float32, a float32, b float32, m float32)
+
+// sumF64AVX2 returns the float64 sum of x[:n], n a multiple of 8:
+//
+//	for _, v := range x[:n] {
+//		sum += float64(v)
+//	}
+//
+//go:noescape
+func sumF64AVX2(x *float32, n int) float64
+
+// sqDevF64AVX2 returns the float64 sum of (x[i]-m)^2 over x[:n], n a
+// multiple of 8:
+//
+//	for _, v := range x[:n] {
+//		d := float64(v) - m
+//		sq += d * d
+//	}
+//
+//go:noescape
+func sqDevF64AVX2(x *float32, n int, m float64) float64
+
+// bnApplyAVX2 sets y[i] = (x[i]-m)*s + b over x[:n], n a multiple of 8,
+// then max(y[i], 0) with relu; y may be x. In Go:
+//
+//	for i, v := range x[:n] {
+//		y[i] = (v-m)*s + b // max(..., 0) with relu
+//	}
+//
+//go:noescape
+func bnApplyAVX2(y *float32, x *float32, n int, m float32, s float32, b float32, relu bool)
+
+// bnBackwardSumsAVX2 adds to sums[0] the float64 sum of d and to sums[1]
+// that of d*(x[i]-m) over [0, n), n a multiple of 8, where d is dy[i], or
+// 0 where y is set and y[i] is not positive (a ReLU's output). In Go:
+//
+//	for i, d := range dy[:n] {
+//		if y != nil && !(y[i] > 0) {
+//			d = 0
+//		}
+//		sums[0] += float64(d)
+//		sums[1] += float64(d) * (float64(x[i]) - m)
+//	}
+//
+//go:noescape
+func bnBackwardSumsAVX2(dy *float32, x *float32, y *float32, n int, m float64, sums *[2]float64)
+
+// bnBackwardApplyAVX2 sets dx[i] = k*d + a*(x[i]-m) + b over [0, n), n a
+// multiple of 8, with d as in bnBackwardSumsAVX2. In Go:
+//
+//	for i, d := range dy[:n] {
+//		if y != nil && !(y[i] > 0) {
+//			d = 0
+//		}
+//		dx[i] = k*d + a*(x[i]-m) + b
+//	}
+//
+//go:noescape
+func bnBackwardApplyAVX2(dx *float32, dy *float32, x *float32, y *float32, n int, k float32, a float32, b float32, m float32)

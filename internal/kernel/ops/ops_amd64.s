@@ -489,3 +489,240 @@ dx_masked:
 dx_done:
 	VZEROUPPER
 	RET
+
+// func sumF64AVX2(x *float32, n int) float64
+// Requires: AVX
+TEXT ·sumF64AVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $0x03, CX
+	JZ     sum_done
+
+sum_loop:
+	VCVTPS2PD (AX), Y2
+	VADDPD    Y2, Y0, Y0
+	VCVTPS2PD 16(AX), Y2
+	VADDPD    Y2, Y1, Y1
+	ADDQ      $0x00000020, AX
+	DECQ      CX
+	JNZ       sum_loop
+
+sum_done:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sqDevF64AVX2(x *float32, n int, m float64) float64
+// Requires: AVX, FMA3
+TEXT ·sqDevF64AVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD m+16(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	SHRQ         $0x03, CX
+	JZ           sq_done
+
+sq_loop:
+	VCVTPS2PD   (AX), Y3
+	VSUBPD      Y0, Y3, Y3
+	VFMADD231PD Y3, Y3, Y1
+	VCVTPS2PD   16(AX), Y3
+	VSUBPD      Y0, Y3, Y3
+	VFMADD231PD Y3, Y3, Y2
+	ADDQ        $0x00000020, AX
+	DECQ        CX
+	JNZ         sq_loop
+
+sq_done:
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VUNPCKHPD    X1, X1, X0
+	VADDSD       X0, X1, X1
+	VMOVSD       X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func bnApplyAVX2(y *float32, x *float32, n int, m float32, s float32, b float32, relu bool)
+// Requires: AVX
+TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-37
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS m+24(FP), Y0
+	VBROADCASTSS s+28(FP), Y1
+	VBROADCASTSS b+32(FP), Y2
+	VXORPS       Y3, Y3, Y3
+	MOVB         relu+36(FP), BL
+	SHRQ         $0x03, DX
+	JZ           apply_done
+	TESTB        BL, BL
+	JNZ          apply_relu
+
+apply_plain:
+	VMOVUPS (CX), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, AX
+	DECQ    DX
+	JNZ     apply_plain
+	JMP     apply_done
+
+apply_relu:
+	VMOVUPS (CX), Y4
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y1, Y4, Y4
+	VADDPS  Y2, Y4, Y4
+	VMAXPS  Y4, Y3, Y4
+	VADDPS  Y3, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, AX
+	DECQ    DX
+	JNZ     apply_relu
+
+apply_done:
+	VZEROUPPER
+	RET
+
+// func bnBackwardSumsAVX2(dy *float32, x *float32, y *float32, n int, m float64, sums *[2]float64)
+// Requires: AVX, FMA3
+TEXT ·bnBackwardSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dy+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         y+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VBROADCASTSD m+32(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	SHRQ         $0x03, BX
+	JZ           sums_done
+	TESTQ        DX, DX
+	JNZ          sums_masked
+
+sums_plain:
+	VMOVUPS      (AX), Y1
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    (CX), Y7
+	VSUBPD       Y0, Y7, Y7
+	VADDPD       Y6, Y2, Y2
+	VFMADD231PD  Y7, Y6, Y4
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    16(CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VADDPD       Y1, Y3, Y3
+	VFMADD231PD  Y6, Y1, Y5
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	DECQ         BX
+	JNZ          sums_plain
+	JMP          sums_done
+
+sums_masked:
+	VCMPPS       $0x11, (DX), Y1, Y6
+	VANDPS       (AX), Y6, Y6
+	ADDQ         $0x00000020, DX
+	VCVTPS2PD    X6, Y7
+	VCVTPS2PD    (CX), Y8
+	VSUBPD       Y0, Y8, Y8
+	VADDPD       Y7, Y2, Y2
+	VFMADD231PD  Y8, Y7, Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    16(CX), Y7
+	VSUBPD       Y0, Y7, Y7
+	VADDPD       Y6, Y3, Y3
+	VFMADD231PD  Y7, Y6, Y5
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	DECQ         BX
+	JNZ          sums_masked
+
+sums_done:
+	MOVQ         sums+40(FP), AX
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VUNPCKHPD    X2, X2, X0
+	VADDSD       X0, X2, X2
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VUNPCKHPD    X4, X4, X0
+	VADDSD       X0, X4, X4
+	VADDSD       (AX), X2, X2
+	VADDSD       8(AX), X4, X4
+	VMOVSD       X2, (AX)
+	VMOVSD       X4, 8(AX)
+	VZEROUPPER
+	RET
+
+// func bnBackwardApplyAVX2(dx *float32, dy *float32, x *float32, y *float32, n int, k float32, a float32, b float32, m float32)
+// Requires: AVX
+TEXT ·bnBackwardApplyAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dx+0(FP), AX
+	MOVQ         dy+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         y+24(FP), BX
+	MOVQ         n+32(FP), SI
+	VBROADCASTSS k+40(FP), Y0
+	VBROADCASTSS a+44(FP), Y1
+	VBROADCASTSS b+48(FP), Y2
+	VBROADCASTSS m+52(FP), Y3
+	VXORPS       Y4, Y4, Y4
+	SHRQ         $0x03, SI
+	JZ           dx_done
+	TESTQ        BX, BX
+	JNZ          dx_masked
+
+dx_plain:
+	VMOVUPS (CX), Y4
+	VMULPS  Y0, Y4, Y4
+	VMOVUPS (DX), Y5
+	VSUBPS  Y3, Y5, Y5
+	VMULPS  Y1, Y5, Y5
+	VADDPS  Y5, Y4, Y4
+	VADDPS  Y2, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	DECQ    SI
+	JNZ     dx_plain
+	JMP     dx_done
+
+dx_masked:
+	VCMPPS  $0x11, (BX), Y4, Y5
+	VANDPS  (CX), Y5, Y5
+	ADDQ    $0x00000020, BX
+	VMULPS  Y0, Y5, Y5
+	VMOVUPS (DX), Y6
+	VSUBPS  Y3, Y6, Y6
+	VMULPS  Y1, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VADDPS  Y2, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	DECQ    SI
+	JNZ     dx_masked
+
+dx_done:
+	VZEROUPPER
+	RET

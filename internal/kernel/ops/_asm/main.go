@@ -1,6 +1,6 @@
 // Command _asm generates the assembly kernels of package ops with avo: the
-// 2x2 max pool (AVX-512 and AVX2) and the per-plane passes of training batch
-// normalisation (AVX-512).
+// 2x2 max pool and the per-plane passes of training batch normalisation,
+// for AVX-512 and AVX2.
 //
 // Run from this directory: go run . -out ../ops_amd64.s -stubs ../ops_amd64.go -pkg ops
 package main
@@ -32,11 +32,13 @@ func main() {
 		DATA(4*i, U32(v))
 	}
 	maxPool2AVX2(lanes)
-	sumF64()
-	sqDevF64()
-	bnApply()
-	bnBackwardSums()
-	bnBackwardApply()
+	for _, i := range []isa{avx512, avx2} {
+		sumF64(i)
+		sqDevF64(i)
+		bnApply(i)
+		bnBackwardSums(i)
+		bnBackwardApply(i)
+	}
 	Generate()
 }
 
