@@ -722,21 +722,54 @@ func (st *runState) bandTasks(lo, hi int) {
 	}
 }
 
-// bcastCols is the width of the bcast tile that starts with rem columns
-// left: 14, or 7 for the last 7 or fewer; for a 1x1 convolution (direct)
-// also for a last tile under 14, which must not read past the image.
-func bcastCols(rem int, direct bool) int {
-	if rem <= 7 || direct && rem < 14 {
+// bcastCols is the width of the bcast tile at column ow0 of a row of width
+// columns: 14, or 7 for the last 7 or fewer; for a 1x1 convolution
+// (direct) also for a last tile under 14, which must not read past the
+// image. The AVX2 pieces take other tiles (bcastColsAVX2).
+func bcastCols(width, ow0 int, direct bool) int {
+	if haveAVX2 {
+		return bcastColsAVX2(width, ow0)
+	}
+	if rem := width - ow0; rem <= 7 || direct && rem < 14 {
 		return 7
 	}
 	return 14
 }
 
+// bcastColsAVX2 is bcastCols for the AVX2 pieces, which compute exactly
+// the columns they are given, at most 6 a piece (bcastAVX2): the row splits
+// into ceil(width/6) pieces, of 6 columns then of 5, and a tile takes the
+// next five. A narrower piece has too few accumulators for the FMA latency,
+// and 14-column tiles would each end on one (5, 5, 4). A row that splits
+// into no such pieces (at most 19 columns) is one tile.
+func bcastColsAVX2(width, ow0 int) int {
+	six := width - 5*ceilDiv(width, 6) // pieces of 6 columns
+	if six < 0 {
+		return width - ow0
+	}
+	n := 0
+	for range 5 {
+		switch {
+		case ow0+n >= width:
+			return n
+		case ow0+n < 6*six:
+			n += 6
+		default:
+			n += 5
+		}
+	}
+	return n
+}
+
+// avx2Piece is the width of the AVX2 piece that starts a tile's rem columns
+// left: at most 6, as even as they come.
+func avx2Piece(rem int) int { return ceilDiv(rem, ceilDiv(rem, 6)) }
+
 // bcastTiles is the number of bcast tiles across width columns.
 func bcastTiles(width int, direct bool) int {
 	tiles := 0
 	for ow0 := 0; ow0 < width; tiles++ {
-		ow0 += min(bcastCols(width-ow0, direct), width-ow0)
+		ow0 += min(bcastCols(width, ow0, direct), width-ow0)
 	}
 	return tiles
 }
@@ -793,14 +826,14 @@ func (st *runState) bcastRow(src []float32, base, out, width, k0, row, rows int,
 			pf, pfStep = pl.tw[next+off:], step
 		}
 		rem := width - ow0
-		cols := bcastCols(rem, g.direct)
+		cols := bcastCols(width, ow0, g.direct)
 		n := min(cols, rem)
 		i0 := (st.img*g.K+k0)*g.ohow + out + ow0
 		x, y, r := src[base+pl.step*ow0:], st.y[i0:], from(res, i0)
 		if r != nil && ow0+n < width {
 			// The next tile's residual, a row in each of the block's
 			// channel planes, while this tile computes.
-			prefetchTileRows(r[n:], g.ohow, pl.mr, min(14, width-ow0-n))
+			prefetchTileRows(r[n:], g.ohow, pl.mr, min(bcastCols(width, ow0+n, g.direct), width-ow0-n))
 		}
 		if g.direct && n < cols {
 			bcastGeneric(pl.mr, cols, 1, g.kdim, w, pl.offs, x, y, g.ohow, n, scale[k0:], shift[k0:], r, floor)

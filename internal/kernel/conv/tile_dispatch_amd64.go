@@ -129,9 +129,9 @@ var bcastPiecesAVX2 = [3][6]func(taps int, w *float32, offs *int, x *float32, y 
 }
 
 // bcastAVX2 computes the 16-channel bcast tile's n columns with the AVX2
-// pieces: at most 6 columns each, as even as they come (14 columns: 5, 5,
-// 4), since a narrower piece has too few accumulators to cover the FMA
-// latency. The caller checked the bounds; its slices are all on the heap, so
+// pieces: at most 6 columns each, as even as they come (avx2Piece; 14
+// columns: 5, 5, 4), since a narrower piece has too few accumulators to
+// cover the FMA latency. The caller checked the bounds; its slices are all on the heap, so
 // calling the pieces through bcastPiecesAVX2's func values moves nothing.
 func bcastAVX2(step, taps int, w []float32, offs []int, x, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
 	var pieces *[6]func(int, *float32, *int, *float32, *float32, int, *float32, *float32, *float32, float32)
@@ -146,8 +146,7 @@ func bcastAVX2(step, taps int, w []float32, offs []int, x, y []float32, ldy, n i
 		panic("conv: no bcast kernel for this step")
 	}
 	for j0 := 0; j0 < n; {
-		rem := n - j0
-		cols := ceilDiv(rem, ceilDiv(rem, 6))
+		cols := avx2Piece(n - j0)
 		var r *float32
 		if res != nil {
 			r = &res[j0]

@@ -223,12 +223,35 @@ func TestBcastTilesCountsTheRowLoop(t *testing.T) {
 		for width := 1; width <= 60; width++ {
 			tiles, ow0 := 0, 0
 			for ow0 < width {
-				ow0 += min(bcastCols(width-ow0, direct), width-ow0)
+				ow0 += min(bcastCols(width, ow0, direct), width-ow0)
 				tiles++
 			}
 			if got := bcastTiles(width, direct); got != tiles {
 				t.Errorf("width %d direct=%v: bcastTiles %d, loop %d", width, direct, got, tiles)
 			}
+		}
+	}
+}
+
+// TestBcastColsAVX2 checks the AVX2 tiles: they cover the row, take at most
+// 30 columns, and split into pieces (avx2Piece) of 5 or 6 columns wherever
+// the row does; a row that does not (at most 19 columns) is one tile.
+func TestBcastColsAVX2(t *testing.T) {
+	for width := 1; width <= 240; width++ {
+		narrow := width < 5*ceilDiv(width, 6)
+		for ow0 := 0; ow0 < width; {
+			n := bcastColsAVX2(width, ow0)
+			if n < 1 || ow0+n > width || narrow && n != width || !narrow && n > 30 {
+				t.Fatalf("width %d: tile at %d has %d columns", width, ow0, n)
+			}
+			for rem := n; rem > 0; {
+				piece := avx2Piece(rem)
+				if !narrow && piece < 5 {
+					t.Fatalf("width %d: tile at %d (%d columns) has a piece of %d", width, ow0, n, piece)
+				}
+				rem -= piece
+			}
+			ow0 += n
 		}
 	}
 }
