@@ -762,8 +762,15 @@ func bcastColsAVX2(width, ow0 int) int {
 }
 
 // avx2Piece is the width of the AVX2 piece that starts a tile's rem columns
-// left: at most 6, as even as they come.
-func avx2Piece(rem int) int { return ceilDiv(rem, ceilDiv(rem, 6)) }
+// left: at most 6, as even as they come, except one piece of 7 for 7 (a
+// 7-wide row, split 4 + 3 otherwise). 14 stays 5 + 5 + 4: as 7 + 7 it ran no
+// faster (docs/performance.md).
+func avx2Piece(rem int) int {
+	if rem == 7 {
+		return 7
+	}
+	return ceilDiv(rem, ceilDiv(rem, 6))
+}
 
 // bcastTiles is the number of bcast tiles across width columns.
 func bcastTiles(width int, direct bool) int {

@@ -374,6 +374,26 @@ func bcast16x5S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ld
 //go:noescape
 func bcast16x6S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 
+// bcast16x7S1AVX2 computes a 16-channel x 7-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 7 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+1*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x7S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
 // bcast16x1S2AVX2 computes a 16-channel x 1-column piece of a bcast tile;
 // taps >= 1; res may be nil. It is, in Go:
 //
@@ -494,6 +514,26 @@ func bcast16x5S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ld
 //go:noescape
 func bcast16x6S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 
+// bcast16x7S2AVX2 computes a 16-channel x 7-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 7 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+2*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x7S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
 // bcast16x1S32AVX2 computes a 16-channel x 1-column piece of a bcast tile;
 // taps >= 1; res may be nil. It is, in Go:
 //
@@ -613,6 +653,26 @@ func bcast16x5S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, l
 //
 //go:noescape
 func bcast16x6S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+
+// bcast16x7S32AVX2 computes a 16-channel x 7-column piece of a bcast tile;
+// taps >= 1; res may be nil. It is, in Go:
+//
+//	for j := range 7 {
+//		for k := range 16 {
+//			var s float32
+//			for t := range taps {
+//				s += w[t*16+k] * x[offs[t]+32*j] // fused multiply-add
+//			}
+//			s = s*scale[k] + shift[k]
+//			if res != nil {
+//				s += res[k*ldy+j]
+//			}
+//			y[k*ldy+j] = max(s, floor) // a NaN becomes floor
+//		}
+//	}
+//
+//go:noescape
+func bcast16x7S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 
 // tile4AVX2 computes a 4-channel x 16*nv-column output tile; nv, taps >= 1;
 // res may be nil. It is, in Go:

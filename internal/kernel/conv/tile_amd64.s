@@ -6821,6 +6821,600 @@ done:
 	VZEROUPPER
 	RET
 
+// func bcast16x7S1AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x7S1AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y14
+	VBROADCASTSS (BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y0
+	VFMADD231PS  32(CX), Y15, Y1
+	VBROADCASTSS 4(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y2
+	VFMADD231PS  32(CX), Y15, Y3
+	VBROADCASTSS 8(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y4
+	VFMADD231PS  32(CX), Y15, Y5
+	VBROADCASTSS 12(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y6
+	VFMADD231PS  32(CX), Y15, Y7
+	VBROADCASTSS 16(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y8
+	VFMADD231PS  32(CX), Y15, Y9
+	VBROADCASTSS 20(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y10
+	VFMADD231PS  32(CX), Y15, Y11
+	VBROADCASTSS 24(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y12
+	VFMADD231PS  32(CX), Y15, Y13
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VMULPS       (AX), Y12, Y12
+	VADDPS       (CX), Y12, Y12
+	VMULPS       32(AX), Y13, Y13
+	VADDPS       32(CX), Y13, Y13
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X14, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y14, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X14, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y14, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
 // func bcast16x1S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 // Requires: AVX, FMA3
 TEXT ·bcast16x1S2AVX2(SB), NOSPLIT, $0-76
@@ -8804,6 +9398,600 @@ done:
 	VZEROUPPER
 	RET
 
+// func bcast16x7S2AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x7S2AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y14
+	VBROADCASTSS (BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y0
+	VFMADD231PS  32(CX), Y15, Y1
+	VBROADCASTSS 8(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y2
+	VFMADD231PS  32(CX), Y15, Y3
+	VBROADCASTSS 16(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y4
+	VFMADD231PS  32(CX), Y15, Y5
+	VBROADCASTSS 24(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y6
+	VFMADD231PS  32(CX), Y15, Y7
+	VBROADCASTSS 32(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y8
+	VFMADD231PS  32(CX), Y15, Y9
+	VBROADCASTSS 40(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y10
+	VFMADD231PS  32(CX), Y15, Y11
+	VBROADCASTSS 48(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y12
+	VFMADD231PS  32(CX), Y15, Y13
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VMULPS       (AX), Y12, Y12
+	VADDPS       (CX), Y12, Y12
+	VMULPS       32(AX), Y13, Y13
+	VADDPS       32(CX), Y13, Y13
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X14, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y14, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X14, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y14, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
 // func bcast16x1S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
 // Requires: AVX, FMA3
 TEXT ·bcast16x1S32AVX2(SB), NOSPLIT, $0-76
@@ -10781,6 +11969,600 @@ nores:
 	VEXTRACTF128 $0x01, Y1, X0
 	VMAXPS       X12, X0, X0
 	VMOVSD       X0, 16(CX)
+	ADDQ         AX, CX
+
+done:
+	VZEROUPPER
+	RET
+
+// func bcast16x7S32AVX2(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale *float32, shift *float32, res *float32, floor float32)
+// Requires: AVX, FMA3
+TEXT ·bcast16x7S32AVX2(SB), NOSPLIT, $0-76
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   taps+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   offs+16(FP), DX
+	MOVQ   x+24(FP), BX
+
+loop:
+	MOVQ         (DX), SI
+	VMOVUPS      (CX), Y14
+	VBROADCASTSS (BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y0
+	VFMADD231PS  32(CX), Y15, Y1
+	VBROADCASTSS 128(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y2
+	VFMADD231PS  32(CX), Y15, Y3
+	VBROADCASTSS 256(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y4
+	VFMADD231PS  32(CX), Y15, Y5
+	VBROADCASTSS 384(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y6
+	VFMADD231PS  32(CX), Y15, Y7
+	VBROADCASTSS 512(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y8
+	VFMADD231PS  32(CX), Y15, Y9
+	VBROADCASTSS 640(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y10
+	VFMADD231PS  32(CX), Y15, Y11
+	VBROADCASTSS 768(BX)(SI*4), Y15
+	VFMADD231PS  Y14, Y15, Y12
+	VFMADD231PS  32(CX), Y15, Y13
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          loop
+	MOVQ         scale+48(FP), AX
+	MOVQ         shift+56(FP), CX
+	VMULPS       (AX), Y0, Y0
+	VADDPS       (CX), Y0, Y0
+	VMULPS       32(AX), Y1, Y1
+	VADDPS       32(CX), Y1, Y1
+	VMULPS       (AX), Y2, Y2
+	VADDPS       (CX), Y2, Y2
+	VMULPS       32(AX), Y3, Y3
+	VADDPS       32(CX), Y3, Y3
+	VMULPS       (AX), Y4, Y4
+	VADDPS       (CX), Y4, Y4
+	VMULPS       32(AX), Y5, Y5
+	VADDPS       32(CX), Y5, Y5
+	VMULPS       (AX), Y6, Y6
+	VADDPS       (CX), Y6, Y6
+	VMULPS       32(AX), Y7, Y7
+	VADDPS       32(CX), Y7, Y7
+	VMULPS       (AX), Y8, Y8
+	VADDPS       (CX), Y8, Y8
+	VMULPS       32(AX), Y9, Y9
+	VADDPS       32(CX), Y9, Y9
+	VMULPS       (AX), Y10, Y10
+	VADDPS       (CX), Y10, Y10
+	VMULPS       32(AX), Y11, Y11
+	VADDPS       32(CX), Y11, Y11
+	VMULPS       (AX), Y12, Y12
+	VADDPS       (CX), Y12, Y12
+	VMULPS       32(AX), Y13, Y13
+	VADDPS       32(CX), Y13, Y13
+	MOVQ         ldy+40(FP), AX
+	SHLQ         $0x02, AX
+	MOVQ         y+32(FP), CX
+	MOVQ         res+64(FP), DX
+	TESTQ        DX, DX
+	JZ           nores
+	MOVQ         CX, BX
+	MOVQ         DX, SI
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X6, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X14, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X0, X4
+	VBROADCASTSS floor+72(FP), X15
+	VMAXPS       X15, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVUPS      (SI), X6
+	VADDPS       X6, X4, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y14, X2
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVUPS      (SI), X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVUPS      (SI), X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVUPS      (SI), X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVUPS      (SI), X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (BX)
+	ADDQ         AX, BX
+	ADDQ         AX, SI
+	MOVQ         DX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X4, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X2, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X1, X3
+	VBROADCASTSS floor+72(FP), X5
+	VMAXPS       X5, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VMOVSD       16(DX), X4
+	VINSERTPS    $0x20, 24(DX), X4, X4
+	VADDPS       X4, X3, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVSD       16(DX), X3
+	VINSERTPS    $0x20, 24(DX), X3, X3
+	VADDPS       X3, X0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VMOVSD       16(DX), X2
+	VINSERTPS    $0x20, 24(DX), X2, X2
+	VADDPS       X2, X0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VMOVSD       16(DX), X1
+	VINSERTPS    $0x20, 24(DX), X1, X1
+	VADDPS       X1, X0, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	ADDQ         AX, DX
+	JMP          done
+
+nores:
+	MOVQ         CX, DX
+	VUNPCKLPS    Y2, Y0, Y14
+	VUNPCKHPS    Y2, Y0, Y0
+	VUNPCKLPS    Y6, Y4, Y2
+	VUNPCKHPS    Y6, Y4, Y4
+	VSHUFPS      $0x44, Y2, Y14, Y6
+	VSHUFPS      $0xee, Y2, Y14, Y2
+	VSHUFPS      $0x44, Y4, Y0, Y14
+	VSHUFPS      $0xee, Y4, Y0, Y0
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X6, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X14, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X0, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y6, X4
+	VBROADCASTSS floor+72(FP), X6
+	VMAXPS       X6, X4, X4
+	VMOVUPS      X4, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y14, X2
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X2, X2
+	VMOVUPS      X2, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y3, Y1, Y0
+	VUNPCKHPS    Y3, Y1, Y1
+	VUNPCKLPS    Y7, Y5, Y2
+	VUNPCKHPS    Y7, Y5, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVUPS      X3, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVUPS      X0, (DX)
+	ADDQ         AX, DX
+	VUNPCKLPS    Y10, Y8, Y0
+	VUNPCKHPS    Y10, Y8, Y1
+	VUNPCKLPS    Y8, Y12, Y2
+	VUNPCKHPS    Y8, Y12, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VUNPCKLPS    Y11, Y9, Y0
+	VUNPCKHPS    Y11, Y9, Y1
+	VUNPCKLPS    Y9, Y13, Y2
+	VUNPCKHPS    Y9, Y13, Y3
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y3, Y1, Y2
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X4, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X2, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X1, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y4, X3
+	VBROADCASTSS floor+72(FP), X4
+	VMAXPS       X4, X3, X3
+	VMOVSD       X3, 16(CX)
+	VEXTRACTPS   $0x02, X3, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y0, X0
+	VBROADCASTSS floor+72(FP), X3
+	VMAXPS       X3, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y2, X0
+	VBROADCASTSS floor+72(FP), X2
+	VMAXPS       X2, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
+	ADDQ         AX, CX
+	VEXTRACTF128 $0x01, Y1, X0
+	VBROADCASTSS floor+72(FP), X1
+	VMAXPS       X1, X0, X0
+	VMOVSD       X0, 16(CX)
+	VEXTRACTPS   $0x02, X0, 24(CX)
 	ADDQ         AX, CX
 
 done:

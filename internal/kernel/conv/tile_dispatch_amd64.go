@@ -121,11 +121,11 @@ func tileAVX2(mr, step, taps int, w []float32, offs []int, x []float32, masks ui
 }
 
 // bcastPiecesAVX2 holds the AVX2 pieces by input step (1, 2, 32) and width
-// (1 to 6 columns).
-var bcastPiecesAVX2 = [3][6]func(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale, shift, res *float32, floor float32){
-	{bcast16x1S1AVX2, bcast16x2S1AVX2, bcast16x3S1AVX2, bcast16x4S1AVX2, bcast16x5S1AVX2, bcast16x6S1AVX2},
-	{bcast16x1S2AVX2, bcast16x2S2AVX2, bcast16x3S2AVX2, bcast16x4S2AVX2, bcast16x5S2AVX2, bcast16x6S2AVX2},
-	{bcast16x1S32AVX2, bcast16x2S32AVX2, bcast16x3S32AVX2, bcast16x4S32AVX2, bcast16x5S32AVX2, bcast16x6S32AVX2},
+// (1 to 7 columns).
+var bcastPiecesAVX2 = [3][7]func(taps int, w *float32, offs *int, x *float32, y *float32, ldy int, scale, shift, res *float32, floor float32){
+	{bcast16x1S1AVX2, bcast16x2S1AVX2, bcast16x3S1AVX2, bcast16x4S1AVX2, bcast16x5S1AVX2, bcast16x6S1AVX2, bcast16x7S1AVX2},
+	{bcast16x1S2AVX2, bcast16x2S2AVX2, bcast16x3S2AVX2, bcast16x4S2AVX2, bcast16x5S2AVX2, bcast16x6S2AVX2, bcast16x7S2AVX2},
+	{bcast16x1S32AVX2, bcast16x2S32AVX2, bcast16x3S32AVX2, bcast16x4S32AVX2, bcast16x5S32AVX2, bcast16x6S32AVX2, bcast16x7S32AVX2},
 }
 
 // bcastAVX2 computes the 16-channel bcast tile's n columns with the AVX2
@@ -134,7 +134,7 @@ var bcastPiecesAVX2 = [3][6]func(taps int, w *float32, offs *int, x *float32, y 
 // cover the FMA latency. The caller checked the bounds; its slices are all on the heap, so
 // calling the pieces through bcastPiecesAVX2's func values moves nothing.
 func bcastAVX2(step, taps int, w []float32, offs []int, x, y []float32, ldy, n int, scale, shift, res []float32, floor float32) {
-	var pieces *[6]func(int, *float32, *int, *float32, *float32, int, *float32, *float32, *float32, float32)
+	var pieces *[7]func(int, *float32, *int, *float32, *float32, int, *float32, *float32, *float32, float32)
 	switch step {
 	case 1:
 		pieces = &bcastPiecesAVX2[0]

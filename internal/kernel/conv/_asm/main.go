@@ -51,7 +51,7 @@ func main() {
 	// Without AVX-512, the bcast tiles run as pieces of 16 channels and up
 	// to 6 columns (bcastAVX2Kernel).
 	for _, step := range []int{1, 2, 32} {
-		for cols := 1; cols <= 6; cols++ {
+		for cols := 1; cols <= 7; cols++ {
 			bcastAVX2Kernel(cols, step)
 		}
 	}
@@ -320,7 +320,7 @@ func bcastKernel(cols, step int) {
 	if step <= 2 {
 		PREFETCHT0(Mem{Base: x, Index: o, Scale: 4, Disp: 2 * 4 * step * cols})
 	}
-	bcastTap(acc, ZMM, 64, step, w, x, o)
+	bcastTap(acc, ZMM, 64, step, w, x, o, false)
 	ADDQ(U32(128), w)
 	ADDQ(U32(8), offs)
 	DECQ(taps)
@@ -348,11 +348,17 @@ func bcastKernel(cols, step int) {
 
 // bcastTap multiplies-adds one tap of the bcast kernels: the tap's two
 // weight vectors (of vecBytes each, from w) times each column's input,
-// broadcast from x + 4*o + 4*step*j.
-func bcastTap(acc [][2]reg.VecVirtual, vec func() reg.VecVirtual, vecBytes, step int, w, x, o reg.Register) {
-	w0, w1 := vec(), vec()
+// broadcast from x + 4*o + 4*step*j. With w1Mem the second weight vector is
+// each FMA's memory operand instead of a register.
+func bcastTap(acc [][2]reg.VecVirtual, vec func() reg.VecVirtual, vecBytes, step int, w, x, o reg.Register, w1Mem bool) {
+	w0 := vec()
 	VMOVUPS(Mem{Base: w}, w0)
-	VMOVUPS(Mem{Base: w, Disp: vecBytes}, w1)
+	var w1 Op = Mem{Base: w, Disp: vecBytes}
+	if !w1Mem {
+		r := vec()
+		VMOVUPS(w1, r)
+		w1 = r
+	}
 	for j := range acc {
 		b := vec()
 		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 4, Disp: 4 * step * j}, b)
@@ -699,11 +705,12 @@ func lowMask(n reg.Register, m reg.GPVirtual, k reg.OpmaskVirtual) {
 }
 
 // bcastAVX2Kernel generates a piece of the bcast tile for machines without
-// AVX-512: 16 output channels (two ymm) x cols columns (1 to 6), at the given
+// AVX-512: 16 output channels (two ymm) x cols columns (1 to 7), at the given
 // input step. With 16 ymm registers a piece holds 2*cols accumulators, the
 // tap's two weight vectors and one broadcast: per tap 2*cols FMAs for
-// cols+2 loads. A 16-channel x 14-column tile runs as three pieces
-// (bcastAVX2 in ../tile_dispatch_amd64.go).
+// cols+2 loads. The 7-column piece, for rows of 7 columns, takes its
+// second weight vector as each FMA's memory operand (cols+8 loads). A tile
+// runs as pieces (bcastAVX2 in ../tile_dispatch_amd64.go).
 //
 // The epilogue's scale and shift are applied per channel vector; then each
 // group of up to four columns is transposed in 128-bit lanes, so that each
@@ -743,14 +750,19 @@ func bcastAVX2Kernel(cols, step int) {
 	Label("loop")
 	o := GP64()
 	MOVQ(Mem{Base: offs}, o)
-	bcastTap(acc, YMM, 32, step, w, x, o)
+	bcastTap(acc, YMM, 32, step, w, x, o, cols == 7)
 	ADDQ(U32(64), w)
 	ADDQ(U32(8), offs)
 	DECQ(taps)
 	JNZ(LabelRef("loop"))
 	bcastScaleShift(acc, 32)
-	fl := YMM()
-	VBROADCASTSS(NewParamAddr("floor", 72), fl)
+	// The 7-column piece's 14 accumulators leave no register for the
+	// floor: its rows broadcast it each (bcastRowsAVX2).
+	var fl reg.VecVirtual
+	if cols < 7 {
+		fl = YMM()
+		VBROADCASTSS(NewParamAddr("floor", 72), fl)
+	}
 	ldy := Load(Param("ldy"), GP64())
 	SHLQ(U8(2), ldy)
 	y := Load(Param("y"), GP64())
@@ -767,7 +779,8 @@ func bcastAVX2Kernel(cols, step int) {
 }
 
 // bcastRowsAVX2 stores the piece's 16 channel rows, four columns at a time
-// (adding the residual rows when res is not nil).
+// (adding the residual rows when res is not nil), each clamped at fl, or
+// with fl nil at the floor argument broadcast for the row.
 func bcastRowsAVX2(acc [][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.VecVirtual) {
 	for c0 := 0; c0 < len(acc); c0 += 4 {
 		width := min(4, len(acc)-c0)
@@ -807,7 +820,13 @@ func bcastRowsAVX2(acc [][2]reg.VecVirtual, y, res, ldy reg.Register, fl reg.Vec
 						VADDPS(r, src, row)
 						src = row
 					}
-					VMAXPS(fl.AsX(), src, row)
+					if fl != nil {
+						VMAXPS(fl.AsX(), src, row)
+					} else {
+						f := XMM()
+						VBROADCASTSS(NewParamAddr("floor", 72), f)
+						VMAXPS(f, src, row)
+					}
 					storePartial(width, row, Mem{Base: yp, Disp: 4 * c0})
 					ADDQ(ldy, yp)
 					if res != nil {
