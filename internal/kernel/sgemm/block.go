@@ -1,6 +1,9 @@
 package sgemm
 
-import "github.com/dla-go/dla/internal/kernel/freelist"
+import (
+	"github.com/dla-go/dla/internal/kernel/freelist"
+	"github.com/dla-go/dla/internal/kernel/parallel"
+)
 
 // job is one product being computed; workers take its MC x NC blocks of C.
 type job struct {
@@ -16,6 +19,11 @@ type job struct {
 	epi       *Epilogue
 	mb, nb    int // block size in rows and columns
 	colBlocks int
+	// sharedB is op(B) packed once for every block (packShared), each KC
+	// slice [p0, p0+kc) from p0*roundUp(n, NR) on and its panel at column
+	// jj from jj*kc on; nil when each block packs what it needs.
+	sharedB []float32
+	packing bool // Run packs sharedB's panels instead of computing blocks
 }
 
 var jobs = freelist.List[job]{New: func() *job { return new(job) }, Max: freelist.MaxSmall}
@@ -27,10 +35,15 @@ func putJob(j *job) {
 	jobs.Put(j)
 }
 
-// Run computes blocks [lo, hi); a *job is the parallel.Task of one product.
+// Run computes blocks [lo, hi), or packs panels [lo, hi) of sharedB while
+// j.packing; a *job is the parallel.Task of one product.
 func (j *job) Run(lo, hi int) {
 	for t := lo; t < hi; t++ {
-		j.block(t)
+		if j.packing {
+			j.packPanel(t)
+		} else {
+			j.block(t)
+		}
 	}
 }
 
@@ -53,11 +66,14 @@ func (j *job) block(t int) {
 	}
 	mPad := roundUp(j.m, p.MR)
 	nPad := roundUp(j1-j0, p.NR)
+	if j.sharedB != nil {
+		nPad = 0
+	}
 	buf := getBuf(p.KC*nPad + p.MR*p.NR)
 	packed, tile := buf.s[:p.KC*nPad], buf.s[p.KC*nPad:]
 	for p0 := 0; p0 < j.k; p0 += p.KC {
 		kc := min(p.KC, j.k-p0)
-		for jj := j0; jj < j1; jj += p.NR {
+		for jj := j0; jj < j1 && j.sharedB == nil; jj += p.NR {
 			cols := min(p.NR, j1-jj)
 			if _, w := j.v.kernelFor(cols); !j.inPlace(w) || cols < w {
 				packB(packed[(jj-j0)*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
@@ -72,9 +88,15 @@ func (j *job) block(t int) {
 			for jj := j0; jj < j1; jj += p.NR {
 				cols := min(p.NR, j1-jj)
 				kern, w := j.v.kernelFor(cols)
-				bp, ldb := packed[(jj-j0)*kc:], w
-				if cols == w && j.inPlace(w) {
+				var bp []float32
+				ldb := w
+				switch {
+				case j.sharedB != nil:
+					bp = j.sharedB[p0*roundUp(j.n, p.NR)+jj*kc:]
+				case cols == w && j.inPlace(w):
 					bp, ldb = j.b[p0*j.ldb+jj:], j.ldb
+				default:
+					bp = packed[(jj-j0)*kc:]
 				}
 				if rows == p.MR && cols == w {
 					kern(kc, ap, bp, ldb, c[i*ldc+jj:], ldc, accumulate)
@@ -111,8 +133,31 @@ func inPlace(transB bool, w, ldb int) bool {
 	return !transB && (4*w > 64 || ldb%1024 != 0)
 }
 
-// inPlace is inPlace for this job's B, also packing rows 4 KiB apart for
-// a variant that asks (variant.pack4K).
+// inPlace is inPlace for this job's B, also packing rows 4 KiB apart, or
+// the rows of a narrow B not a whole number of cache lines apart, for a
+// variant that asks (variant.pack4K, variant.packNarrow).
 func (j *job) inPlace(w int) bool {
-	return inPlace(j.transB, w, j.ldb) && !(j.v.pack4K && j.ldb%1024 == 0)
+	return inPlace(j.transB, w, j.ldb) && !(j.v.pack4K && j.ldb%1024 == 0) &&
+		!(j.v.packNarrow && j.n < 4*j.v.p.NR && j.ldb%16 != 0)
+}
+
+// packShared packs all of op(B) into j.sharedB (see there), the workers
+// taking KC slices' panels in turn: a product whose row blocks would each
+// pack the same B packs it once.
+func (j *job) packShared() {
+	p := j.v.p
+	j.packing = true
+	grain := max(1, (1<<14)/(p.KC*p.NR)) // about 64 KiB a chunk
+	parallel.Run(ceilDiv(j.k, p.KC)*ceilDiv(j.n, p.NR), grain, j)
+	j.packing = false
+}
+
+// packPanel packs panel t of sharedB: KC slice t/panels, panel t%panels.
+func (j *job) packPanel(t int) {
+	p := j.v.p
+	panels := ceilDiv(j.n, p.NR)
+	p0, jj := t/panels*p.KC, t%panels*p.NR
+	kc, cols := min(p.KC, j.k-p0), min(p.NR, j.n-jj)
+	_, w := j.v.kernelFor(cols)
+	packB(j.sharedB[p0*roundUp(j.n, p.NR)+jj*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
 }

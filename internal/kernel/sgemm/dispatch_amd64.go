@@ -105,7 +105,7 @@ func asmVariants() []*variant {
 	}
 	if hasISA(tierISA["AVX2"]) {
 		vs = append(vs, &variant{
-			name: "avx2", p: avx2Params, epi: epiAVX2, pack: pack6,
+			name: "avx2", p: avx2Params, epi: epiAVX2, pack: pack6, packNarrow: true,
 			kern:  asmKernel(6, 16, kernel6x16AVX2),
 			tails: []tail{{8, asmKernel(6, 8, kernel6x8AVX2)}},
 		})

@@ -72,6 +72,14 @@ func packB(dst []float32, nr int, transB bool, b []float32, ldb int, p0, kc, j0,
 			}
 			continue
 		}
+		if cols == 16 && nr == 16 {
+			// An array assignment copies inline; copy would call
+			// memmove for each 64-byte row.
+			for p := range kc {
+				*(*[16]float32)(out[p*16:]) = *(*[16]float32)(b[(p0+p)*ldb+j:])
+			}
+			continue
+		}
 		for p := range kc {
 			copy(out[p*nr:p*nr+cols], b[(p0+p)*ldb+j:(p0+p)*ldb+j+cols])
 		}

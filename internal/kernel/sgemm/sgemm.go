@@ -116,7 +116,16 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb int, beta float32, c []float32, ldc int, epi *Epilogue) {
 	j := getJob()
 	j.init(v, m, n, k, pa, transB, b, ldb, beta, c, ldc, epi, parallel.Workers())
+	var shared *buffer
+	if ceilDiv(m, j.mb) > 1 && !j.inPlace(v.p.NR) && k*roundUp(n, v.p.NR) <= maxSharedB {
+		shared = getBuf(k * roundUp(n, v.p.NR))
+		j.sharedB = shared.s
+		j.packShared()
+	}
 	parallel.Run(ceilDiv(m, j.mb)*j.colBlocks, 1, j)
+	if shared != nil {
+		putBuf(shared)
+	}
 	putJob(j)
 }
 
@@ -158,6 +167,7 @@ func (j *job) init(v *variant, m, n, k int, pa []float32, transB bool, b []float
 }
 
 const (
+	maxSharedB   = 1 << 20 // floats: packed once for all row blocks up to 4 MiB
 	minTaskFlops = 1 << 19 // about 5 µs of work on one core; the polling pool hands it over in about 1
 	minTaskCols  = 64
 )

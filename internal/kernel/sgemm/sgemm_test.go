@@ -103,6 +103,8 @@ func TestSgemmBlocks(t *testing.T) {
 		{transA: true, m: 129, n: 257, k: 255, alpha: 1.5, beta: -0.5, pad: 1},
 		{transB: true, m: 65, n: 600, k: 257, alpha: 1},
 		{transA: true, transB: true, m: 520, n: 63, k: 129, alpha: 1, beta: 1, pad: 7},
+		// A 1x1 convolution at 7x7: B packed once for all row blocks (AVX2).
+		{m: 1000, n: 49, k: 600, alpha: 1, beta: 0.5},
 		// Row strides that are multiples of 4 KiB, where narrow panels are packed.
 		{m: 20, n: 1024, k: 40, alpha: 1},
 		{m: 9, n: 40, k: 33, alpha: 1, beta: 1, pad: 984},

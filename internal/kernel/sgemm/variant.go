@@ -29,6 +29,11 @@ type variant struct {
 	// below its peak; on convolution shapes (other strides) reading in
 	// place is faster.
 	pack4K bool
+	// packNarrow packs a B of fewer than four panels whose rows are not a
+	// whole number of cache lines apart (a 1x1 convolution's input at
+	// 7x7): read in place, rows about 200 bytes apart held the AVX2
+	// kernel to half its speed (docs/performance.md).
+	packNarrow bool
 }
 
 // tail is an MR x nr micro-kernel with nr < NR.
