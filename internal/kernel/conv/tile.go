@@ -264,21 +264,17 @@ func (g *geom) buildPhases2(dst, src []float32, ph *phaseGeom) {
 	for pr := range g.StrideH {
 		pe := dst[(pr*2+evenPC)*ph.plane : (pr*2+evenPC+1)*ph.plane]
 		po := dst[(pr*2+1-evenPC)*ph.plane : (pr*2+2-evenPC)*ph.plane]
+		// The pads and the rows outside the image: one clear of each plane
+		// costs less than four short loops a row.
+		clear(pe)
+		clear(po)
 		for i := range ph.hph {
-			re, ro := pe[i*ph.pitch:(i+1)*ph.pitch], po[i*ph.pitch:(i+1)*ph.pitch]
 			ih := i*g.StrideH + pr - g.PadH
 			if ih < 0 || ih >= g.H {
-				clear(re)
-				clear(ro)
 				continue
 			}
+			re, ro := pe[i*ph.pitch:(i+1)*ph.pitch], po[i*ph.pitch:(i+1)*ph.pitch]
 			split2(re[evenLo:evenLo+nEven], ro[oddLo:oddLo+nOdd], src[ih*g.W:(ih+1)*g.W])
-			// The pads are a few floats: plain stores beat runtime calls.
-			for _, pad := range [][]float32{re[:evenLo], re[evenLo+nEven:], ro[:oddLo], ro[oddLo+nOdd:]} {
-				for j := range pad {
-					pad[j] = 0
-				}
-			}
 		}
 	}
 }

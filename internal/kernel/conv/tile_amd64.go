@@ -752,10 +752,10 @@ func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch 
 //go:noescape
 func split2AVX512(even *float32, odd *float32, src *float32, n int)
 
-// split2AVX2 writes the even-indexed of the first 16*blocks floats of src
-// to even and the odd-indexed to odd; blocks >= 1. It is, in Go:
+// split2AVX2 writes the even-indexed of the n >= 1 floats of src to even
+// and the odd-indexed to odd. It is, in Go:
 //
-//	for i := range 16 * blocks {
+//	for i := range n {
 //		if i%2 == 0 {
 //			even[i/2] = src[i]
 //		} else {
@@ -764,7 +764,7 @@ func split2AVX512(even *float32, odd *float32, src *float32, n int)
 //	}
 //
 //go:noescape
-func split2AVX2(even *float32, odd *float32, src *float32, blocks int)
+func split2AVX2(even *float32, odd *float32, src *float32, n int)
 
 // prefetchRows prefetches into L1 the cache lines of p[i*ld] and
 // p[i*ld+width-1] for i < rows; rows, width >= 1. It changes no memory.

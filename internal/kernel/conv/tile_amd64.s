@@ -13168,28 +13168,80 @@ done:
 	VZEROUPPER
 	RET
 
-// func split2AVX2(even *float32, odd *float32, src *float32, blocks int)
+// func split2AVX2(even *float32, odd *float32, src *float32, n int)
 // Requires: AVX, AVX2
 TEXT ·split2AVX2(SB), NOSPLIT, $0-32
 	MOVQ even+0(FP), AX
 	MOVQ odd+8(FP), CX
 	MOVQ src+16(FP), DX
-	MOVQ blocks+24(FP), BX
+	MOVQ n+24(FP), BX
+	CMPQ BX, $0x10
+	JB   pairs
+	MOVQ DX, SI
+	MOVQ AX, DI
+	MOVQ CX, R8
+	MOVQ BX, R9
+	SHRQ $0x04, R9
 
 loop:
-	VMOVUPS (DX), Y0
-	VMOVUPS 32(DX), Y1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VPERMPD $0xd8, Y2, Y2
 	VSHUFPS $0xdd, Y1, Y0, Y0
 	VPERMPD $0xd8, Y0, Y0
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y0, (CX)
-	ADDQ    $0x00000040, DX
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000020, CX
-	DECQ    BX
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y0, (R8)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R8
+	DECQ    R9
 	JNZ     loop
+	TESTQ   $0x0000000f, BX
+	JZ      done
+	LEAQ    -16(BX), R8
+	ANDQ    $-2, R8
+	LEAQ    (DX)(R8*4), SI
+	SHRQ    $0x01, R8
+	LEAQ    (AX)(R8*4), DI
+	LEAQ    (CX)(R8*4), R8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y0, (R8)
+	JMP     last
+
+pairs:
+	MOVQ BX, R9
+	SHRQ $0x01, R9
+	JZ   last
+	MOVQ DX, SI
+	MOVQ AX, DI
+	MOVQ CX, R8
+
+pair:
+	MOVL (SI), CX
+	MOVL CX, (DI)
+	MOVL 4(SI), CX
+	MOVL CX, (R8)
+	ADDQ $0x08, SI
+	ADDQ $0x04, DI
+	ADDQ $0x04, R8
+	DECQ R9
+	JNZ  pair
+
+last:
+	TESTQ $0x00000001, BX
+	JZ    done
+	MOVL  -4(DX)(BX*4), CX
+	SHRQ  $0x01, BX
+	MOVL  CX, (AX)(BX*4)
+
+done:
 	VZEROUPPER
 	RET
 

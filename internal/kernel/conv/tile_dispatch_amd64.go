@@ -178,24 +178,22 @@ func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shi
 	}
 }
 
-// split2 runs split2AVX512, or split2AVX2 and the Go definition for the
-// last n mod 16 floats (see split2Generic).
+// split2 runs split2AVX512, split2AVX2 or the Go definition (see
+// split2Generic).
 func split2(even, odd, src []float32) {
 	n := len(src)
 	if n == 0 {
 		return
 	}
 	_, _ = even[(n-1)/2], odd[max(n/2-1, 0):]
-	if !haveTile {
-		done := 0
-		if blocks := n / 16; haveAVX2 && blocks > 0 {
-			split2AVX2(&even[0], &odd[0], &src[0], blocks)
-			done = 16 * blocks
-		}
-		split2Generic(even[done/2:], odd[done/2:], src[done:])
-		return
+	switch {
+	case haveTile:
+		split2AVX512(&even[0], unsafe.SliceData(odd), &src[0], n)
+	case haveAVX2:
+		split2AVX2(&even[0], unsafe.SliceData(odd), &src[0], n)
+	default:
+		split2Generic(even, odd, src)
 	}
-	split2AVX512(&even[0], unsafe.SliceData(odd), &src[0], n)
 }
 
 // padRows runs padRowsAVX512 (see padRowsGeneric).

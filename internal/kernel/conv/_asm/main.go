@@ -1097,17 +1097,19 @@ func pickAlternate(sel uint8, lo, hi, dst reg.VecVirtual) {
 	VPERMPD(U8(0xd8), dst, dst)
 }
 
-// split2AVX2Kernel generates split2's vector body for machines without
-// AVX-512, 16 floats a step (pickAlternate); the caller splits the last n
-// mod 16 floats.
+// split2AVX2Kernel generates split2 for machines without AVX-512, the whole
+// row: 16 floats a step (pickAlternate), then the last n mod 16 as the 16
+// floats from the even index (n-16)&^1 again (their evens and odds land
+// where the steps put the same values) and, for odd n, the last float; a
+// row under 16 floats a pair at a time.
 func split2AVX2Kernel() {
-	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, blocks int)")
+	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, n int)")
 	Pragma("noescape")
 	Doc(
-		"split2AVX2 writes the even-indexed of the first 16*blocks floats of src",
-		"to even and the odd-indexed to odd; blocks >= 1. It is, in Go:",
+		"split2AVX2 writes the even-indexed of the n >= 1 floats of src to even",
+		"and the odd-indexed to odd. It is, in Go:",
 		"",
-		"\tfor i := range 16 * blocks {",
+		"\tfor i := range n {",
 		"\t\tif i%2 == 0 {",
 		"\t\t\teven[i/2] = src[i]",
 		"\t\t} else {",
@@ -1118,20 +1120,70 @@ func split2AVX2Kernel() {
 	even := Load(Param("even"), GP64())
 	odd := Load(Param("odd"), GP64())
 	src := Load(Param("src"), GP64())
-	blocks := Load(Param("blocks"), GP64())
+	n := Load(Param("n"), GP64())
+	block := func(s, e, o reg.Register) {
+		a, b, ev, od := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: s}, a)
+		VMOVUPS(Mem{Base: s, Disp: 32}, b)
+		pickAlternate(evenFloats, a, b, ev)
+		pickAlternate(oddFloats, a, b, od)
+		VMOVUPS(ev, Mem{Base: e})
+		VMOVUPS(od, Mem{Base: o})
+	}
+	CMPQ(n, U8(16))
+	JB(LabelRef("pairs"))
+	s, e, o, blocks := GP64(), GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(even, e)
+	MOVQ(odd, o)
+	MOVQ(n, blocks)
+	SHRQ(U8(4), blocks)
 	Label("loop")
-	a, b, e, o := YMM(), YMM(), YMM(), YMM()
-	VMOVUPS(Mem{Base: src}, a)
-	VMOVUPS(Mem{Base: src, Disp: 32}, b)
-	pickAlternate(evenFloats, a, b, e)
-	pickAlternate(oddFloats, a, b, o)
-	VMOVUPS(e, Mem{Base: even})
-	VMOVUPS(o, Mem{Base: odd})
-	ADDQ(U32(64), src)
-	ADDQ(U32(32), even)
-	ADDQ(U32(32), odd)
+	block(s, e, o)
+	ADDQ(U32(64), s)
+	ADDQ(U32(32), e)
+	ADDQ(U32(32), o)
 	DECQ(blocks)
 	JNZ(LabelRef("loop"))
+	TESTQ(U32(15), n)
+	JZ(LabelRef("done"))
+	start := GP64()
+	LEAQ(Mem{Base: n, Disp: -16}, start)
+	ANDQ(I32(-2), start)
+	LEAQ(Mem{Base: src, Index: start, Scale: 4}, s)
+	SHRQ(U8(1), start)
+	LEAQ(Mem{Base: even, Index: start, Scale: 4}, e)
+	LEAQ(Mem{Base: odd, Index: start, Scale: 4}, o)
+	block(s, e, o)
+	JMP(LabelRef("last"))
+
+	Label("pairs")
+	pairs, t := GP64(), GP32()
+	MOVQ(n, pairs)
+	SHRQ(U8(1), pairs)
+	JZ(LabelRef("last"))
+	MOVQ(src, s)
+	MOVQ(even, e)
+	MOVQ(odd, o)
+	Label("pair")
+	MOVL(Mem{Base: s}, t)
+	MOVL(t, Mem{Base: e})
+	MOVL(Mem{Base: s, Disp: 4}, t)
+	MOVL(t, Mem{Base: o})
+	ADDQ(U8(8), s)
+	ADDQ(U8(4), e)
+	ADDQ(U8(4), o)
+	DECQ(pairs)
+	JNZ(LabelRef("pair"))
+
+	// For odd n, the last float, even-indexed, which the blocks stop short of.
+	Label("last")
+	TESTQ(U32(1), n)
+	JZ(LabelRef("done"))
+	MOVL(Mem{Base: src, Index: n, Scale: 4, Disp: -4}, t)
+	SHRQ(U8(1), n)
+	MOVL(t, Mem{Base: even, Index: n, Scale: 4})
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
