@@ -260,7 +260,6 @@ func (g *geom) buildPhases2(dst, src []float32, ph *phaseGeom) {
 	if g.PadW%2 == 1 {
 		evenPC, oddLo = 1, q+1
 	}
-	nEven, nOdd := (g.W+1)/2, g.W/2
 	for pr := range g.StrideH {
 		pe := dst[(pr*2+evenPC)*ph.plane : (pr*2+evenPC+1)*ph.plane]
 		po := dst[(pr*2+1-evenPC)*ph.plane : (pr*2+2-evenPC)*ph.plane]
@@ -268,14 +267,22 @@ func (g *geom) buildPhases2(dst, src []float32, ph *phaseGeom) {
 		// costs less than four short loops a row.
 		clear(pe)
 		clear(po)
-		for i := range ph.hph {
-			ih := i*g.StrideH + pr - g.PadH
-			if ih < 0 || ih >= g.H {
-				continue
-			}
-			re, ro := pe[i*ph.pitch:(i+1)*ph.pitch], po[i*ph.pitch:(i+1)*ph.pitch]
-			split2(re[evenLo:evenLo+nEven], ro[oddLo:oddLo+nOdd], src[ih*g.W:(ih+1)*g.W])
+		// Rows i with input row i*StrideH+pr-PadH in [0, H).
+		lo := min(ceilDiv(max(g.PadH-pr, 0), g.StrideH), ph.hph)
+		hi := max(min(ceilDiv(g.H+g.PadH-pr, g.StrideH), ph.hph), lo)
+		if hi > lo {
+			ih := lo*g.StrideH + pr - g.PadH
+			split2Rows(pe[lo*ph.pitch+evenLo:], po[lo*ph.pitch+oddLo:], src[ih*g.W:], g.W, hi-lo, ph.pitch, g.StrideH*g.W)
 		}
+	}
+}
+
+// split2RowsGeneric is the definition of split2Rows: split2Generic on rows
+// rows of n floats, stride floats apart in src and pitch apart in even and
+// odd.
+func split2RowsGeneric(even, odd, src []float32, n, rows, pitch, stride int) {
+	for r := range rows {
+		split2Generic(even[r*pitch:r*pitch+(n+1)/2], odd[r*pitch:r*pitch+n/2], src[r*stride:r*stride+n])
 	}
 }
 

@@ -752,19 +752,22 @@ func padRowsAVX512(dst *float32, src *float32, w int, rows int, padL int, pitch 
 //go:noescape
 func split2AVX512(even *float32, odd *float32, src *float32, n int)
 
-// split2AVX2 writes the even-indexed of the n >= 1 floats of src to even
-// and the odd-indexed to odd. It is, in Go:
+// split2AVX2 writes the even-indexed of the n >= 1 floats of each of rows
+// rows of src, stride floats apart, to even and the odd-indexed to odd,
+// pitch floats a row; rows >= 1. It is, in Go:
 //
-//	for i := range n {
-//		if i%2 == 0 {
-//			even[i/2] = src[i]
-//		} else {
-//			odd[i/2] = src[i]
+//	for r := range rows {
+//		for i := range n {
+//			if i%2 == 0 {
+//				even[r*pitch+i/2] = src[r*stride+i]
+//			} else {
+//				odd[r*pitch+i/2] = src[r*stride+i]
+//			}
 //		}
 //	}
 //
 //go:noescape
-func split2AVX2(even *float32, odd *float32, src *float32, n int)
+func split2AVX2(even *float32, odd *float32, src *float32, n int, rows int, pitch int, stride int)
 
 // prefetchRows prefetches into L1 the cache lines of p[i*ld] and
 // p[i*ld+width-1] for i < rows; rows, width >= 1. It changes no memory.

@@ -13168,80 +13168,90 @@ done:
 	VZEROUPPER
 	RET
 
-// func split2AVX2(even *float32, odd *float32, src *float32, n int)
+// func split2AVX2(even *float32, odd *float32, src *float32, n int, rows int, pitch int, stride int)
 // Requires: AVX, AVX2
-TEXT ·split2AVX2(SB), NOSPLIT, $0-32
+TEXT ·split2AVX2(SB), NOSPLIT, $0-56
 	MOVQ even+0(FP), AX
 	MOVQ odd+8(FP), CX
 	MOVQ src+16(FP), DX
 	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ pitch+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ stride+48(FP), R8
+	SHLQ $0x02, R8
+
+row:
+	MOVQ DX, R9
+	MOVQ AX, R10
+	MOVQ CX, R11
 	CMPQ BX, $0x10
 	JB   pairs
-	MOVQ DX, SI
-	MOVQ AX, DI
-	MOVQ CX, R8
-	MOVQ BX, R9
-	SHRQ $0x04, R9
+	MOVQ BX, R12
+	SHRQ $0x04, R12
 
 loop:
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VPERMPD $0xd8, Y2, Y2
 	VSHUFPS $0xdd, Y1, Y0, Y0
 	VPERMPD $0xd8, Y0, Y0
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y0, (R8)
-	ADDQ    $0x00000040, SI
-	ADDQ    $0x00000020, DI
-	ADDQ    $0x00000020, R8
-	DECQ    R9
+	VMOVUPS Y2, (R10)
+	VMOVUPS Y0, (R11)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, R11
+	DECQ    R12
 	JNZ     loop
 	TESTQ   $0x0000000f, BX
-	JZ      done
-	LEAQ    -16(BX), R8
-	ANDQ    $-2, R8
-	LEAQ    (DX)(R8*4), SI
-	SHRQ    $0x01, R8
-	LEAQ    (AX)(R8*4), DI
-	LEAQ    (CX)(R8*4), R8
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
+	JZ      next
+	LEAQ    -16(BX), R12
+	ANDQ    $-2, R12
+	LEAQ    (DX)(R12*4), R9
+	SHRQ    $0x01, R12
+	LEAQ    (AX)(R12*4), R10
+	LEAQ    (CX)(R12*4), R11
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VPERMPD $0xd8, Y2, Y2
 	VSHUFPS $0xdd, Y1, Y0, Y0
 	VPERMPD $0xd8, Y0, Y0
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y0, (R8)
+	VMOVUPS Y2, (R10)
+	VMOVUPS Y0, (R11)
 	JMP     last
 
 pairs:
-	MOVQ BX, R9
-	SHRQ $0x01, R9
+	MOVQ BX, R12
+	SHRQ $0x01, R12
 	JZ   last
-	MOVQ DX, SI
-	MOVQ AX, DI
-	MOVQ CX, R8
 
 pair:
-	MOVL (SI), CX
-	MOVL CX, (DI)
-	MOVL 4(SI), CX
-	MOVL CX, (R8)
-	ADDQ $0x08, SI
-	ADDQ $0x04, DI
-	ADDQ $0x04, R8
-	DECQ R9
+	MOVL (R9), R13
+	MOVL R13, (R10)
+	MOVL 4(R9), R13
+	MOVL R13, (R11)
+	ADDQ $0x08, R9
+	ADDQ $0x04, R10
+	ADDQ $0x04, R11
+	DECQ R12
 	JNZ  pair
 
 last:
 	TESTQ $0x00000001, BX
-	JZ    done
-	MOVL  -4(DX)(BX*4), CX
-	SHRQ  $0x01, BX
-	MOVL  CX, (AX)(BX*4)
+	JZ    next
+	LEAQ  -1(BX), R12
+	MOVL  (DX)(R12*4), R13
+	SHRQ  $0x01, R12
+	MOVL  R13, (AX)(R12*4)
 
-done:
+next:
+	ADDQ R8, DX
+	ADDQ DI, AX
+	ADDQ DI, CX
+	DECQ SI
+	JNZ  row
 	VZEROUPPER
 	RET
 

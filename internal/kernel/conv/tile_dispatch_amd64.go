@@ -178,21 +178,23 @@ func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shi
 	}
 }
 
-// split2 runs split2AVX512, split2AVX2 or the Go definition (see
-// split2Generic).
-func split2(even, odd, src []float32) {
-	n := len(src)
-	if n == 0 {
+// split2Rows runs split2AVX512 row by row, split2AVX2, or the Go definition
+// (see split2RowsGeneric).
+func split2Rows(even, odd, src []float32, n, rows, pitch, stride int) {
+	if n < 1 || rows < 1 {
 		return
 	}
-	_, _ = even[(n-1)/2], odd[max(n/2-1, 0):]
+	last := (rows - 1) * pitch
+	_, _, _ = even[last+(n-1)/2], odd[last+max(n/2-1, 0):], src[(rows-1)*stride+n-1]
 	switch {
 	case haveTile:
-		split2AVX512(&even[0], unsafe.SliceData(odd), &src[0], n)
+		for r := range rows {
+			split2AVX512(&even[r*pitch], unsafe.SliceData(odd[r*pitch:]), &src[r*stride], n)
+		}
 	case haveAVX2:
-		split2AVX2(&even[0], unsafe.SliceData(odd), &src[0], n)
+		split2AVX2(&even[0], unsafe.SliceData(odd), &src[0], n, rows, pitch, stride)
 	default:
-		split2Generic(even, odd, src)
+		split2RowsGeneric(even, odd, src, n, rows, pitch, stride)
 	}
 }
 

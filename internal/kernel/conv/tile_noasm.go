@@ -23,7 +23,9 @@ func bcast16Tile(stride int, w []float32, offs []int, x, y []float32, n int, shi
 	bcast16Generic(stride, w, offs, x, y, n, shift, floor)
 }
 
-func split2(even, odd, src []float32) { split2Generic(even, odd, src) }
+func split2Rows(even, odd, src []float32, n, rows, pitch, stride int) {
+	split2RowsGeneric(even, odd, src, n, rows, pitch, stride)
+}
 
 func padRows(dst, src []float32, w, rows, padL, pitch int) {
 	padRowsGeneric(dst, src, w, rows, padL, pitch)

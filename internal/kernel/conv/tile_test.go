@@ -114,20 +114,25 @@ func TestBcast16Kernel(t *testing.T) {
 	}
 }
 
-// TestSplit2 holds the dispatched split2 to its definition on lengths
-// around the vector widths, with guard bands after both halves.
+// TestSplit2 holds the dispatched split2Rows to its definition on every
+// length up to 100, one row and three with gaps between them, with guard
+// bands after both outputs.
 func TestSplit2(t *testing.T) {
 	for n := 1; n <= 100; n++ {
-		src := kerneltest.Rand(n, uint64(n))
-		we, wo := make([]float32, (n+1)/2), make([]float32, n/2)
-		split2Generic(we, wo, src)
-		ge, checkE := kerneltest.Guarded(len(we), kerneltest.Rand(len(we), 8))
-		go_, checkO := kerneltest.Guarded(len(wo), kerneltest.Rand(len(wo), 9))
-		split2(ge, go_, src)
-		checkE(t)
-		checkO(t)
-		kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d even", n), ge, we, 0)
-		kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d odd", n), go_, wo, 0)
+		for _, rows := range []int{1, 3} {
+			pitch, stride := (n+1)/2+3, n+5
+			src := kerneltest.Rand((rows-1)*stride+n, uint64(n))
+			size := (rows-1)*pitch + (n+1)/2
+			we, wo := kerneltest.Rand(size, 8), kerneltest.Rand(size, 9)
+			ge, checkE := kerneltest.Guarded(size, we)
+			go_, checkO := kerneltest.Guarded(size, wo)
+			split2RowsGeneric(we, wo, src, n, rows, pitch, stride)
+			split2Rows(ge, go_, src, n, rows, pitch, stride)
+			checkE(t)
+			checkO(t)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d rows=%d even", n, rows), ge, we, 0)
+			kerneltest.CheckNMSE(t, fmt.Sprintf("n=%d rows=%d odd", n, rows), go_, wo, 0)
+		}
 	}
 }
 

@@ -1097,23 +1097,27 @@ func pickAlternate(sel uint8, lo, hi, dst reg.VecVirtual) {
 	VPERMPD(U8(0xd8), dst, dst)
 }
 
-// split2AVX2Kernel generates split2 for machines without AVX-512, the whole
-// row: 16 floats a step (pickAlternate), then the last n mod 16 as the 16
-// floats from the even index (n-16)&^1 again (their evens and odds land
-// where the steps put the same values) and, for odd n, the last float; a
-// row under 16 floats a pair at a time.
+// split2AVX2Kernel generates split2's AVX2 kernel, which splits rows rows
+// at once (a stride-2 layer's phase planes): each 16 floats a step
+// (pickAlternate), then the last n mod 16 as the 16 floats from the even
+// index (n-16)&^1 again (their evens and odds land where the steps put the
+// same values) and, for odd n, the last float; a row under 16 floats a pair
+// at a time.
 func split2AVX2Kernel() {
-	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, n int)")
+	TEXT("split2AVX2", NOSPLIT, "func(even, odd, src *float32, n, rows, pitch, stride int)")
 	Pragma("noescape")
 	Doc(
-		"split2AVX2 writes the even-indexed of the n >= 1 floats of src to even",
-		"and the odd-indexed to odd. It is, in Go:",
+		"split2AVX2 writes the even-indexed of the n >= 1 floats of each of rows",
+		"rows of src, stride floats apart, to even and the odd-indexed to odd,",
+		"pitch floats a row; rows >= 1. It is, in Go:",
 		"",
-		"\tfor i := range n {",
-		"\t\tif i%2 == 0 {",
-		"\t\t\teven[i/2] = src[i]",
-		"\t\t} else {",
-		"\t\t\todd[i/2] = src[i]",
+		"\tfor r := range rows {",
+		"\t\tfor i := range n {",
+		"\t\t\tif i%2 == 0 {",
+		"\t\t\t\teven[r*pitch+i/2] = src[r*stride+i]",
+		"\t\t\t} else {",
+		"\t\t\t\todd[r*pitch+i/2] = src[r*stride+i]",
+		"\t\t\t}",
 		"\t\t}",
 		"\t}",
 	)
@@ -1121,6 +1125,11 @@ func split2AVX2Kernel() {
 	odd := Load(Param("odd"), GP64())
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	pitch := Load(Param("pitch"), GP64())
+	SHLQ(U8(2), pitch)
+	stride := Load(Param("stride"), GP64())
+	SHLQ(U8(2), stride)
 	block := func(s, e, o reg.Register) {
 		a, b, ev, od := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: s}, a)
@@ -1130,41 +1139,40 @@ func split2AVX2Kernel() {
 		VMOVUPS(ev, Mem{Base: e})
 		VMOVUPS(od, Mem{Base: o})
 	}
-	CMPQ(n, U8(16))
-	JB(LabelRef("pairs"))
-	s, e, o, blocks := GP64(), GP64(), GP64(), GP64()
+	s, e, o, count := GP64(), GP64(), GP64(), GP64()
+	t := GP32()
+
+	Label("row")
 	MOVQ(src, s)
 	MOVQ(even, e)
 	MOVQ(odd, o)
-	MOVQ(n, blocks)
-	SHRQ(U8(4), blocks)
+	CMPQ(n, U8(16))
+	JB(LabelRef("pairs"))
+	MOVQ(n, count)
+	SHRQ(U8(4), count)
 	Label("loop")
 	block(s, e, o)
 	ADDQ(U32(64), s)
 	ADDQ(U32(32), e)
 	ADDQ(U32(32), o)
-	DECQ(blocks)
+	DECQ(count)
 	JNZ(LabelRef("loop"))
 	TESTQ(U32(15), n)
-	JZ(LabelRef("done"))
-	start := GP64()
-	LEAQ(Mem{Base: n, Disp: -16}, start)
-	ANDQ(I32(-2), start)
-	LEAQ(Mem{Base: src, Index: start, Scale: 4}, s)
-	SHRQ(U8(1), start)
-	LEAQ(Mem{Base: even, Index: start, Scale: 4}, e)
-	LEAQ(Mem{Base: odd, Index: start, Scale: 4}, o)
+	JZ(LabelRef("next"))
+	// The last block: floats from (n-16)&^1 in src, half that out.
+	LEAQ(Mem{Base: n, Disp: -16}, count)
+	ANDQ(I32(-2), count)
+	LEAQ(Mem{Base: src, Index: count, Scale: 4}, s)
+	SHRQ(U8(1), count)
+	LEAQ(Mem{Base: even, Index: count, Scale: 4}, e)
+	LEAQ(Mem{Base: odd, Index: count, Scale: 4}, o)
 	block(s, e, o)
 	JMP(LabelRef("last"))
 
 	Label("pairs")
-	pairs, t := GP64(), GP32()
-	MOVQ(n, pairs)
-	SHRQ(U8(1), pairs)
+	MOVQ(n, count)
+	SHRQ(U8(1), count)
 	JZ(LabelRef("last"))
-	MOVQ(src, s)
-	MOVQ(even, e)
-	MOVQ(odd, o)
 	Label("pair")
 	MOVL(Mem{Base: s}, t)
 	MOVL(t, Mem{Base: e})
@@ -1173,17 +1181,23 @@ func split2AVX2Kernel() {
 	ADDQ(U8(8), s)
 	ADDQ(U8(4), e)
 	ADDQ(U8(4), o)
-	DECQ(pairs)
+	DECQ(count)
 	JNZ(LabelRef("pair"))
 
 	// For odd n, the last float, even-indexed, which the blocks stop short of.
 	Label("last")
 	TESTQ(U32(1), n)
-	JZ(LabelRef("done"))
-	MOVL(Mem{Base: src, Index: n, Scale: 4, Disp: -4}, t)
-	SHRQ(U8(1), n)
-	MOVL(t, Mem{Base: even, Index: n, Scale: 4})
-	Label("done")
+	JZ(LabelRef("next"))
+	LEAQ(Mem{Base: n, Disp: -1}, count)
+	MOVL(Mem{Base: src, Index: count, Scale: 4}, t)
+	SHRQ(U8(1), count)
+	MOVL(t, Mem{Base: even, Index: count, Scale: 4})
+	Label("next")
+	ADDQ(stride, src)
+	ADDQ(pitch, even)
+	ADDQ(pitch, odd)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
