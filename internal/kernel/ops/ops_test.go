@@ -147,15 +147,17 @@ func TestMaxPoolMatchesRef(t *testing.T) {
 				dx, checkDx := kerneltest.Guarded(len(x), kerneltest.Rand(len(x), 4))
 				MaxPoolBackward(s.n, s.c, s.h, s.w, k, x, dy, dx)
 				checkDx(t)
-				// Every dy lands once, on a position holding its window's max.
-				var sumDx, sumDy float64
-				for _, v := range dx {
-					sumDx += float64(v)
+				// Every dy lands once, on its window's first maximum.
+				wantDx := make([]float32, len(x))
+				for p := range s.n * s.c {
+					plane := x[p*s.h*s.w : (p+1)*s.h*s.w]
+					for i := range oh {
+						for j := range ow {
+							wantDx[p*s.h*s.w+argmaxWindow(plane, s.w, k, i, j)] = dy[(p*oh+i)*ow+j]
+						}
+					}
 				}
-				for _, v := range dy {
-					sumDy += float64(v)
-				}
-				checkClose(t, "routed gradient", sumDx, sumDy)
+				kerneltest.CheckNMSE(t, fmt.Sprintf("%+v k=%d backward", s, k), dx, wantDx, 0)
 			})
 		}
 	}

@@ -82,6 +82,10 @@ func MaxPoolBackward(n, c, h, w, k int, x, dy, dx []float32) {
 		for p := lo; p < hi; p++ {
 			src, d := x[p*h*w:(p+1)*h*w], dx[p*h*w:(p+1)*h*w]
 			clear(d)
+			if k == 2 {
+				maxPool2BackwardPlane(src, d, dy[p*oh*ow:(p+1)*oh*ow], w, oh, ow)
+				continue
+			}
 			for i := range oh {
 				for j := range ow {
 					d[argmaxWindow(src, w, k, i, j)] = dy[(p*oh+i)*ow+j]
@@ -133,4 +137,28 @@ func GlobalAvgPoolBackward(n, c, hw int, dy, dx []float32) {
 			}
 		}
 	})
+}
+
+// maxPool2BackwardPlane is MaxPoolBackward's loop over one plane for 2x2
+// windows (every DLA pool), argmaxWindow unrolled: d[the window's first
+// maximum, or its first NaN] = dy. d is zero on entry.
+func maxPool2BackwardPlane(src, d, dy []float32, w, oh, ow int) {
+	for i := range oh {
+		r0, r1 := src[2*i*w:2*i*w+2*ow], src[(2*i+1)*w:(2*i+1)*w+2*ow]
+		d0, d1 := d[2*i*w:2*i*w+2*ow], d[(2*i+1)*w:(2*i+1)*w+2*ow]
+		for j, g := range dy[i*ow : (i+1)*ow] {
+			win := [4]float32{r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]}
+			best, m := 0, win[0]
+			for t := 1; t < 4; t++ {
+				if v := win[t]; m == m && (v > m || v != v) {
+					best, m = t, v
+				}
+			}
+			if best < 2 {
+				d0[2*j+best] = g
+			} else {
+				d1[2*j+best-2] = g
+			}
+		}
+	}
 }
