@@ -42,32 +42,9 @@ func pack8() {
 	SHRQ(U8(4), kc)
 	JZ(LabelRef("pack_done"))
 	Label("pack_loop")
-	var r [8]reg.VecVirtual
-	for i := range r {
-		r[i] = ZMM()
-		base := src
-		if i >= 4 {
-			base = src4
-		}
-		m := Mem{Base: base}
-		switch i % 4 {
-		case 1:
-			m = Mem{Base: base, Index: lda, Scale: 1}
-		case 2:
-			m = Mem{Base: base, Index: lda, Scale: 2}
-		case 3:
-			m = Mem{Base: base, Index: lda3, Scale: 1}
-		}
-		VMULPS(m, alpha, r[i])
-	}
 	// t[2j], t[2j+1]: rows 2j, 2j+1 interleaved, columns 4L, 4L+1 and
 	// 4L+2, 4L+3 of each lane L.
-	var t [8]reg.VecVirtual
-	for j := range 4 {
-		t[2*j], t[2*j+1] = ZMM(), ZMM()
-		VUNPCKLPS(r[2*j+1], r[2*j], t[2*j])
-		VUNPCKHPS(r[2*j+1], r[2*j], t[2*j+1])
-	}
+	t := interleavePairs(scaledRows(8, src, src4, lda, lda3, alpha, ZMM), ZMM)
 	// u[c] (rows 0-3) and v[c] (rows 4-7): lane L holds column 4L+c.
 	var u, v [4]reg.VecVirtual
 	for h, out := range [2]*[4]reg.VecVirtual{&u, &v} {
@@ -145,30 +122,9 @@ func pack6() {
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	LEAQ(Mem{Base: src, Index: lda3, Scale: 1}, src3)
 	Label("pack6_loop")
-	var r [6]reg.VecVirtual
-	for i := range r {
-		r[i] = YMM()
-		base := src
-		if i >= 3 {
-			base = src3
-		}
-		m := Mem{Base: base}
-		switch i % 3 {
-		case 1:
-			m = Mem{Base: base, Index: lda, Scale: 1}
-		case 2:
-			m = Mem{Base: base, Index: lda, Scale: 2}
-		}
-		VMULPS(m, alpha, r[i])
-	}
 	// t[2i] holds the pairs of rows 2i, 2i+1 at columns 0, 1 | 4, 5 and
 	// t[2i+1] at columns 2, 3 | 6, 7.
-	var t [6]reg.VecVirtual
-	for i := range 3 {
-		t[2*i], t[2*i+1] = YMM(), YMM()
-		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
-		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
-	}
+	t := interleavePairs(scaledRows(6, src, src3, lda, lda3, alpha, YMM), YMM)
 	// u holds the output's pairs in order within each 128-bit lane: low
 	// lanes give columns 0-3, high lanes columns 4-7.
 	var u [6]reg.VecVirtual
@@ -195,4 +151,43 @@ func pack6() {
 	JNZ(LabelRef("pack6_loop"))
 	VZEROUPPER()
 	RET()
+}
+
+// scaledRows loads alpha times a vector from each of n (6 or 8) rows of a
+// row-major panel, lda bytes apart: the first half from src on, the second
+// from srcHi (src + n/2 rows), each row addressed from its half's base by
+// lda, 2*lda or lda3 = 3*lda.
+func scaledRows(n int, src, srcHi, lda, lda3 reg.Register, alpha reg.VecVirtual, vec func() reg.VecVirtual) []reg.VecVirtual {
+	r := make([]reg.VecVirtual, n)
+	for i := range r {
+		r[i] = vec()
+		base := src
+		if i >= n/2 {
+			base = srcHi
+		}
+		m := Mem{Base: base}
+		switch i % (n / 2) {
+		case 1:
+			m = Mem{Base: base, Index: lda, Scale: 1}
+		case 2:
+			m = Mem{Base: base, Index: lda, Scale: 2}
+		case 3:
+			m = Mem{Base: base, Index: lda3, Scale: 1}
+		}
+		VMULPS(m, alpha, r[i])
+	}
+	return r
+}
+
+// interleavePairs returns, for each pair of rows 2j, 2j+1, their low and
+// their high floats of each 128-bit lane interleaved (VUNPCKLPS and
+// VUNPCKHPS): t[2j] and t[2j+1].
+func interleavePairs(r []reg.VecVirtual, vec func() reg.VecVirtual) []reg.VecVirtual {
+	t := make([]reg.VecVirtual, len(r))
+	for j := 0; j < len(r); j += 2 {
+		t[j], t[j+1] = vec(), vec()
+		VUNPCKLPS(r[j+1], r[j], t[j])
+		VUNPCKHPS(r[j+1], r[j], t[j+1])
+	}
+	return t
 }
