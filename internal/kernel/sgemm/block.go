@@ -137,13 +137,19 @@ func inPlace(transB bool, w, ldb int) bool {
 // the rows of a narrow B not a whole number of cache lines apart, for a
 // variant that asks (variant.pack4K, variant.packNarrow).
 func (j *job) inPlace(w int) bool {
-	return inPlace(j.transB, w, j.ldb) && !(j.v.pack4K && j.ldb%1024 == 0) &&
-		!(j.v.packNarrow && j.n < 4*j.v.p.NR && j.ldb%16 != 0)
+	return inPlace(j.transB, w, j.ldb) && !(j.v.pack4K && j.ldb%1024 == 0) && !j.packsNarrow()
+}
+
+// packsNarrow reports whether the variant packs this job's B for being
+// narrow: fewer than four panels whose rows are not a whole number of
+// cache lines apart (variant.packNarrow).
+func (j *job) packsNarrow() bool {
+	return j.v.packNarrow && !j.transB && j.n < 4*j.v.p.NR && j.ldb%16 != 0
 }
 
 // packShared packs all of op(B) into j.sharedB (see there), the workers
-// taking KC slices' panels in turn: a product whose row blocks would each
-// pack the same B packs it once.
+// taking KC slices' panels in turn: a narrow B (packsNarrow) that each row
+// block would pack again is packed once.
 func (j *job) packShared() {
 	p := j.v.p
 	j.packing = true

@@ -117,7 +117,7 @@ func run(v *variant, m, n, k int, pa []float32, transB bool, b []float32, ldb in
 	j := getJob()
 	j.init(v, m, n, k, pa, transB, b, ldb, beta, c, ldc, epi, parallel.Workers())
 	var shared *buffer
-	if ceilDiv(m, j.mb) > 1 && !j.inPlace(v.p.NR) && k*roundUp(n, v.p.NR) <= maxSharedB {
+	if ceilDiv(m, j.mb) > 1 && j.packsNarrow() && k*roundUp(n, v.p.NR) <= maxSharedB {
 		shared = getBuf(k * roundUp(n, v.p.NR))
 		j.sharedB = shared.s
 		j.packShared()
@@ -167,7 +167,7 @@ func (j *job) init(v *variant, m, n, k int, pa []float32, transB bool, b []float
 }
 
 const (
-	maxSharedB   = 1 << 20 // floats: packed once for all row blocks up to 4 MiB
+	maxSharedB   = 1 << 20 // floats: a narrow B is packed once for all row blocks up to 4 MiB
 	minTaskFlops = 1 << 19 // about 5 µs of work on one core; the polling pool hands it over in about 1
 	minTaskCols  = 64
 )
