@@ -6,6 +6,8 @@
 package main
 
 import (
+	"math/bits"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -81,9 +83,23 @@ func maxPool2(evens, odds Mem) {
 	lowMask(rem, m, kin0)
 	SHRQ(U8(16), m)
 	KMOVW(m.As32(), kin1)
+	poolRows(16, dst, src, w, oh, ow, func() { KORTESTW(kout, kout) }, func(r0, r1, d reg.Register, tail bool) {
+		if tail {
+			pool16(r0, r1, d, ie, io, kin0, kin1, kout)
+		} else {
+			pool16(r0, r1, d, ie, io, nil, nil, nil)
+		}
+	})
+}
+
+// poolRows emits the loop of a 2x2 max pool over the oh output rows: per
+// row, its whole vectors of lanes outputs by pool(tail false), then, unless
+// the flags of noTail's test say zero, the last ow%lanes by pool(tail
+// true); pool computes from input rows r0 and r1 into output d.
+func poolRows(lanes int, dst, src, w, oh, ow reg.Register, noTail func(), pool func(r0, r1, d reg.Register, tail bool)) {
 	full := GP64()
 	MOVQ(ow, full)
-	SHRQ(U8(4), full) // whole vectors per row
+	SHRQ(U8(bits.TrailingZeros(uint(lanes))), full) // whole vectors per row
 
 	Label("row")
 	r0, r1, d, j := GP64(), GP64(), GP64(), GP64()
@@ -94,16 +110,16 @@ func maxPool2(evens, odds Mem) {
 	TESTQ(j, j)
 	JZ(LabelRef("tail"))
 	Label("vec")
-	pool16(r0, r1, d, ie, io, nil, nil, nil)
-	ADDQ(U32(128), r0)
-	ADDQ(U32(128), r1)
-	ADDQ(U32(64), d)
+	pool(r0, r1, d, false)
+	ADDQ(U32(8*lanes), r0)
+	ADDQ(U32(8*lanes), r1)
+	ADDQ(U32(4*lanes), d)
 	DECQ(j)
 	JNZ(LabelRef("vec"))
 	Label("tail")
-	KORTESTW(kout, kout)
+	noTail()
 	JZ(LabelRef("next"))
-	pool16(r0, r1, d, ie, io, kin0, kin1, kout)
+	pool(r0, r1, d, true)
 	Label("next")
 	// Next output row: two input rows on, one output row on.
 	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
@@ -192,36 +208,13 @@ func maxPool2AVX2(lanes Mem) {
 	XORQ(n, n)
 	Label("in1")
 	kin1 := mask(n)
-	full := GP64()
-	MOVQ(ow, full)
-	SHRQ(U8(3), full) // whole vectors per row
-
-	Label("row")
-	r0, r1, d, j := GP64(), GP64(), GP64(), GP64()
-	MOVQ(src, r0)
-	LEAQ(Mem{Base: src, Index: w, Scale: 1}, r1)
-	MOVQ(dst, d)
-	MOVQ(full, j)
-	TESTQ(j, j)
-	JZ(LabelRef("tail"))
-	Label("vec")
-	pool8(r0, r1, d, nil, nil, nil)
-	ADDQ(U32(64), r0)
-	ADDQ(U32(64), r1)
-	ADDQ(U32(32), d)
-	DECQ(j)
-	JNZ(LabelRef("vec"))
-	Label("tail")
-	TESTQ(rem, rem)
-	JZ(LabelRef("next"))
-	pool8(r0, r1, d, kin0, kin1, kout)
-	Label("next")
-	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
-	LEAQ(Mem{Base: dst, Index: ow, Scale: 4}, dst)
-	DECQ(oh)
-	JNZ(LabelRef("row"))
-	VZEROUPPER()
-	RET()
+	poolRows(8, dst, src, w, oh, ow, func() { TESTQ(rem, rem) }, func(r0, r1, d reg.Register, tail bool) {
+		if tail {
+			pool8(r0, r1, d, kin0, kin1, kout)
+		} else {
+			pool8(r0, r1, d, nil, nil, nil)
+		}
+	})
 }
 
 // pool8 computes 8 outputs from 16 inputs of rows r0 and r1 into d; with
