@@ -19,9 +19,8 @@ type job struct {
 	epi       *Epilogue
 	mb, nb    int // block size in rows and columns
 	colBlocks int
-	// sharedB is op(B) packed once for every block (packShared), each KC
-	// slice [p0, p0+kc) from p0*roundUp(n, NR) on and its panel at column
-	// jj from jj*kc on; nil when each block packs what it needs.
+	// sharedB is op(B) packed once for every block (packShared), laid out
+	// as sharedPanel says; nil when each block packs what it needs.
 	sharedB []float32
 	packing bool // Run packs sharedB's panels instead of computing blocks
 }
@@ -65,18 +64,20 @@ func (j *job) block(t int) {
 		}
 	}
 	mPad := roundUp(j.m, p.MR)
-	nPad := roundUp(j1-j0, p.NR)
-	if j.sharedB != nil {
-		nPad = 0
+	nPad := 0 // the block's own packed B, unless it is shared
+	if j.sharedB == nil {
+		nPad = roundUp(j1-j0, p.NR)
 	}
 	buf := getBuf(p.KC*nPad + p.MR*p.NR)
 	packed, tile := buf.s[:p.KC*nPad], buf.s[p.KC*nPad:]
 	for p0 := 0; p0 < j.k; p0 += p.KC {
 		kc := min(p.KC, j.k-p0)
-		for jj := j0; jj < j1 && j.sharedB == nil; jj += p.NR {
-			cols := min(p.NR, j1-jj)
-			if _, w := j.v.kernelFor(cols); !j.inPlace(w) || cols < w {
-				packB(packed[(jj-j0)*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
+		if j.sharedB == nil {
+			for jj := j0; jj < j1; jj += p.NR {
+				cols := min(p.NR, j1-jj)
+				if _, w := j.v.kernelFor(cols); !j.inPlace(w) || cols < w {
+					packB(packed[(jj-j0)*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
+				}
 			}
 		}
 		accumulate := p0 > 0 || j.beta != 0
@@ -92,7 +93,7 @@ func (j *job) block(t int) {
 				ldb := w
 				switch {
 				case j.sharedB != nil:
-					bp = j.sharedB[p0*roundUp(j.n, p.NR)+jj*kc:]
+					bp = j.sharedPanel(p0, jj, kc)
 				case cols == w && j.inPlace(w):
 					bp, ldb = j.b[p0*j.ldb+jj:], j.ldb
 				default:
@@ -165,5 +166,12 @@ func (j *job) packPanel(t int) {
 	p0, jj := t/panels*p.KC, t%panels*p.NR
 	kc, cols := min(p.KC, j.k-p0), min(p.NR, j.n-jj)
 	_, w := j.v.kernelFor(cols)
-	packB(j.sharedB[p0*roundUp(j.n, p.NR)+jj*kc:], w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
+	packB(j.sharedPanel(p0, jj, kc), w, j.transB, j.b, j.ldb, p0, kc, jj, jj+cols)
+}
+
+// sharedPanel is sharedB from the panel at column jj of the KC slice at
+// row p0 on: each slice [p0, p0+kc) starts at p0*roundUp(n, NR), and its
+// panel at column jj jj*kc floats later.
+func (j *job) sharedPanel(p0, jj, kc int) []float32 {
+	return j.sharedB[p0*roundUp(j.n, j.v.p.NR)+jj*kc:]
 }
