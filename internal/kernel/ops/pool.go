@@ -65,7 +65,7 @@ func argmaxWindow(plane []float32, w, k, i, j int) int {
 	for r := range k {
 		for s := range k {
 			at := (i*k+r)*w + j*k + s
-			if v := plane[at]; m == m && (v > m || v != v) {
+			if v := plane[at]; takesMax(v, m) {
 				best, m = at, v
 			}
 		}
@@ -150,7 +150,7 @@ func maxPool2BackwardPlane(src, d, dy []float32, w, oh, ow int) {
 			win := [4]float32{r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]}
 			best, m := 0, win[0]
 			for t := 1; t < 4; t++ {
-				if v := win[t]; m == m && (v > m || v != v) {
+				if v := win[t]; takesMax(v, m) {
 					best, m = t, v
 				}
 			}
@@ -162,3 +162,7 @@ func maxPool2BackwardPlane(src, d, dy []float32, w, oh, ow int) {
 		}
 	}
 }
+
+// takesMax reports whether v, met after the running maximum m in a window,
+// replaces it: a greater value or the first NaN (which then stays).
+func takesMax(v, m float32) bool { return m == m && (v > m || v != v) }
