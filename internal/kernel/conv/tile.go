@@ -286,8 +286,9 @@ func split2RowsGeneric(even, odd, src []float32, n, rows, pitch, stride int) {
 	}
 }
 
-// split2Generic is the definition of split2: the even-indexed floats of src
-// to even, the odd-indexed to odd (len(src) floats in all).
+// split2Generic splits one row, split2RowsGeneric's and split2AVX512's: the
+// even-indexed floats of src to even, the odd-indexed to odd (len(src)
+// floats in all).
 func split2Generic(even, odd, src []float32) {
 	for i, v := range src {
 		if i%2 == 0 {

@@ -1097,7 +1097,7 @@ func pickAlternate(sel uint8, lo, hi, dst reg.VecVirtual) {
 	VPERMPD(U8(0xd8), dst, dst)
 }
 
-// split2AVX2Kernel generates split2's AVX2 kernel, which splits rows rows
+// split2AVX2Kernel generates split2Rows' AVX2 kernel, which splits rows rows
 // at once (a stride-2 layer's phase planes): each 16 floats a step
 // (pickAlternate), then the last n mod 16 as the 16 floats from the even
 // index (n-16)&^1 again (their evens and odds land where the steps put the
