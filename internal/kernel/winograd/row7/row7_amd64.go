@@ -16,3 +16,19 @@ func inputAVX512(row *float32, t *float32, bt *float32, n int)
 //
 //go:noescape
 func multiplyAVX512(n int, t *float32, tChan int, c int, u *float32, y *float32, yRow int, shift *float32, floor float32)
+
+// inputAVX2 transforms n >= 1 blocks of tiles (see inputGeneric), eight
+// tiles a vector; bt is B^T. Sample 2a (2a+1) of eight tiles is the even
+// (odd) floats of the 16 from 2a on, split with shuffles: gathers were
+// slower than the transform's arithmetic.
+//
+//go:noescape
+func inputAVX2(row *float32, t *float32, bt *float32, n int)
+
+// multiplyAVX2 computes three output rows of n >= 1 tiles (see
+// multiplyGeneric), two tiles at a time: for each point, a 6 x 16 block
+// of accumulators (three rows of two tiles) over the 7*c steps, stored
+// to a scratch that the output transform then reads.
+//
+//go:noescape
+func multiplyAVX2(n int, t *float32, tChan int, c int, u *float32, y *float32, yRow int, shift *float32, floor float32)
