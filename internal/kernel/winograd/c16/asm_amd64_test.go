@@ -10,24 +10,44 @@ import (
 	"github.com/dla-go/dla/internal/kernel/kerneltest"
 )
 
+// kernels are the assembly tiers, each with whether this CPU runs it.
+var kernels = []struct {
+	name     string
+	ok       bool
+	input    func(src *float32, pitch int, v *float32, n int)
+	multiply func(v *float32, u *float32)
+	output   func(v *float32, n int, dst *float32, pitch int, shift *float32, floor float32)
+}{
+	{"avx512", avx512, inputAVX512, multiplyAVX512, outputAVX512},
+	{"avx2", avx2 || avx512, inputAVX2, multiplyAVX2, outputAVX2},
+}
+
 // The assembly kernels match their Go definitions on every tile count and
 // odd pitches, and write nothing else.
 func TestKernelsMatchGeneric(t *testing.T) {
-	if !Fast {
-		t.Skip("no AVX-512")
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			if !k.ok {
+				t.Skip("not on this CPU")
+			}
+			testKernels(t, k.input, k.multiply, k.output)
+		})
 	}
+}
+
+func testKernels(t *testing.T, input func(*float32, int, *float32, int), multiply func(*float32, *float32), output func(*float32, int, *float32, int, *float32, float32)) {
 	for n := 1; n <= Group; n++ {
 		for _, pitch := range []int{96, 113, 16 * 58} {
 			name := fmt.Sprintf("n=%d pitch=%d", n, pitch)
 			src := kerneltest.Rand((n-1)*64+5*pitch+96, uint64(n))
 			got, want := kerneltest.Rand(VLen, 7), kerneltest.Rand(VLen, 7)
-			inputAVX512(&src[0], pitch, &got[0], n)
+			input(&src[0], pitch, &got[0], n)
 			inputGeneric(src, pitch, want, n)
 			kerneltest.CheckNMSE(t, name+" input", got, want, 1e-12)
 
 			u := kerneltest.Rand(ULen, 3)
 			want = append([]float32(nil), got...)
-			multiplyAVX512(&got[0], &u[0])
+			multiply(&got[0], &u[0])
 			multiplyGeneric(want, u)
 			kerneltest.CheckNMSE(t, name+" multiply", got, want, 1e-12)
 
@@ -39,7 +59,7 @@ func TestKernelsMatchGeneric(t *testing.T) {
 			if n%2 == 0 {
 				floor = float32(math.Inf(-1))
 			}
-			outputAVX512(&got[0], n, &dst[0], pitch, &shift[0], floor)
+			output(&got[0], n, &dst[0], pitch, &shift[0], floor)
 			outputGeneric(got, n, wantDst, pitch, shift, floor)
 			check(t)
 			kerneltest.CheckNMSE(t, name+" output", dst, wantDst, 1e-12)

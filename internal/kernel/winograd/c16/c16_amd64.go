@@ -21,3 +21,20 @@ func multiplyAVX512(v *float32, u *float32)
 //
 //go:noescape
 func outputAVX512(v *float32, n int, dst *float32, pitch int, shift *float32, floor float32)
+
+// inputAVX2 transforms n >= 1 tiles (see inputGeneric), eight channels at a time.
+//
+//go:noescape
+func inputAVX2(src *float32, pitch int, v *float32, n int)
+
+// multiplyAVX2 multiplies the group's tiles by the filter (see
+// multiplyGeneric), four tiles at a time: per input channel, its two filter
+// vectors are loaded once for the four tiles' eight accumulators.
+//
+//go:noescape
+func multiplyAVX2(v *float32, u *float32)
+
+// outputAVX2 transforms n >= 1 tiles back (see outputGeneric), eight channels at a time; a NaN becomes floor.
+//
+//go:noescape
+func outputAVX2(v *float32, n int, dst *float32, pitch int, shift *float32, floor float32)
