@@ -345,7 +345,7 @@ func (e *Engine) fuseStem(weights map[int][]float32, single func(v int) bool, wi
 				(j == 0 || s[j].in == s[j-1].out && single(s[j-1].out))
 			p[j], w[j], shift[j], relu[j] = s[j].params, weights[i+j], s[j].shift, s[j].relu
 		}
-		if !ok || !conv.StemFits(p) {
+		if !ok || !conv.StemFits(p, winograd) {
 			continue
 		}
 		fused := step{kind: stepStem, name: s[0].name, in: s[0].in, out: s[2].out, other: -1,

@@ -122,10 +122,10 @@ func BenchmarkBcast(b *testing.B) {
 //
 //	go test -run '^$' -bench 'Stem$' -benchtime 50x ./internal/kernel/conv/
 func BenchmarkStem(b *testing.B) {
-	if !haveTile {
-		b.Skip("the fused stem needs the AVX-512 kernels")
-	}
 	p := stemCases()[0]
+	if !StemFits(p, true) {
+		b.Skip("no fused stem on this CPU")
+	}
 	var w, shift [3][]float32
 	var total int
 	for i, q := range p {
@@ -135,6 +135,9 @@ func BenchmarkStem(b *testing.B) {
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 7)
 	for _, workers := range workerCounts() {
 		for _, winograd := range []bool{true, false} {
+			if !StemFits(p, winograd) {
+				continue
+			}
 			name := map[bool]string{true: "fused", false: "fused-direct"}[winograd]
 			b.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(b *testing.B) {
 				defer parallel.SetWorkers(parallel.SetWorkers(workers))

@@ -81,11 +81,13 @@ func (l interleaved) at(row, col int) int {
 // that is being written.
 const stemSlack = 16 * 28
 
-// StemFits reports whether p[0..2] form a stem the fused kernels compute:
-// groups of 1, p[0] to 16 channels at stride 1, p[1] 16->16 at stride 1,
-// p[2] from 16 channels to a multiple of 32 at stride 2, each reading the
-// previous one's output.
-func StemFits(p [3]Params) bool {
+// StemFits reports whether p[0..2] form a stem the fused kernels compute,
+// with the Winograd algorithms or not: groups of 1, p[0] to 16 channels at
+// stride 1, p[1] 16->16 at stride 1, p[2] from 16 channels to a multiple of
+// 32 at stride 2, each reading the previous one's output. Without AVX-512
+// the first two layers have only their Winograd kernels (row7, c16), so
+// their shapes must be DLA's and winograd set.
+func StemFits(p [3]Params, winograd bool) bool {
 	for i, q := range p {
 		q.N = 1
 		if q.Validate() != nil || q.Groups != 1 {
@@ -95,9 +97,20 @@ func StemFits(p [3]Params) bool {
 			return false
 		}
 	}
-	return haveTile && p[0].K == 16 && p[0].StrideH == 1 && p[0].StrideW == 1 &&
+	shape := p[0].K == 16 && p[0].StrideH == 1 && p[0].StrideW == 1 &&
 		p[1].K == 16 && p[1].StrideH == 1 && p[1].StrideW == 1 &&
 		p[2].K%bcastK == 0 && p[2].StrideH == 2 && p[2].StrideW == 2
+	return shape && (haveTile || haveAVX2 && winograd && row7Fits(p[0]) && c16Fits(p[1]))
+}
+
+// row7Fits reports whether the first layer runs F(2, 7) (package row7).
+func row7Fits(p Params) bool {
+	return p.R == 7 && p.S == 7 && p.PadH == 3 && p.PadW == 3 && row7.Fast
+}
+
+// c16Fits reports whether the middle layer runs F(4x4, 3x3) (package c16).
+func c16Fits(p Params) bool {
+	return p.R == 3 && p.S == 3 && p.PadH == 1 && p.PadW == 1 && c16.Fast
 }
 
 // NewStem packs the weights w[i] (K x C x R x S) of the three convolutions
@@ -105,7 +118,7 @@ func StemFits(p [3]Params) bool {
 // floats) added, then a clamp at zero where relu[i]. With winograd, the
 // layers whose shapes allow it run the Winograd algorithms.
 func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *Stem {
-	if !StemFits(p) {
+	if !StemFits(p, winograd) {
 		panic("conv: not a stem")
 	}
 	s := &Stem{ones: make([]float32, p[2].K)}
@@ -126,7 +139,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 	p0, p1, p2 := p[0], p[1], p[2]
 	s.src = newGeom(p0)
 	s.in = s.src.phases(0) // stride 1: one zero-padded plane per channel
-	if winograd && p0.R == 7 && p0.S == 7 && p0.PadH == 3 && p0.PadW == 3 && row7.Fast {
+	if winograd && row7Fits(p0) {
 		s.row7Filter = row7.PackFilter(w[0][:16*s.src.kdim], p0.C)
 		// row7.Input reads whole blocks of tiles, row7.M*row7.Block*blocks+6
 		// floats: padded rows that wide hold every tile's samples (zeros past
@@ -154,7 +167,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 		s.src.packTile(s.w[0], w[0], 16)
 		s.offs[0] = s.src.tileOffsets(&s.in)
 	}
-	if winograd && p1.R == 3 && p1.S == 3 && p1.PadH == 1 && p1.PadW == 1 && c16.Fast {
+	if winograd && c16Fits(p1) {
 		s.c16Filter = c16.PackFilter(w[1][:16*16*9])
 	}
 	for i, l := range []interleaved{s.a, s.b} {
@@ -164,7 +177,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 		}
 		kdim := 16 * q.R * q.S
 		s.w[i+1], s.offs[i+1] = make([]float32, q.K*kdim), make([]int, kdim)
-		blk := min(q.K, bcastK) // layer 1: one block of 16; layer 2: blocks of 32
+		blk := min(q.K, bcastBlock()) // layer 1: one block of 16; layer 2: blocks of 32 (16 on AVX2)
 		for r := range q.R {
 			for sc := range q.S {
 				for c := range 16 {
@@ -177,7 +190,7 @@ func NewStem(p [3]Params, w, shift [3][]float32, relu [3]bool, winograd bool) *S
 			}
 		}
 	}
-	s.units = [4]int{p0.C * s.in.hph, p0.OutH(), p1.OutH(), p2.OutH() * p2.K / bcastK}
+	s.units = [4]int{p0.C * s.in.hph, p0.OutH(), p1.OutH(), p2.OutH() * p2.K / bcastBlock()}
 	if s.row7Filter != nil {
 		s.units[0], s.units[1] = s.rows.n, ceilDiv(p0.OutH(), row7.Rows)
 	}
@@ -409,21 +422,29 @@ func (st *stemState) rows16(lo, hi, i int, out interleaved, in func(oh, ow0 int)
 	}
 }
 
-// layer2 computes units (32-channel block, output row) of the third
-// convolution from activation b into the planar output, 14 columns a tile.
+// layer2 computes units (bcastBlock-channel block, output row) of the
+// third convolution from activation b into the planar output, 14 columns a
+// tile (on AVX2, the tiles bcastColsAVX2 makes of a row).
 func (st *stemState) layer2(lo, hi int) {
 	s := st.s
 	p := &s.p[2]
 	oh, ow := p.OutH(), p.OutW()
 	kdim := 16 * p.R * p.S
+	kb := bcastBlock()
 	for u := lo; u < hi; u++ {
 		blk, row := u/oh, u%oh
-		k0 := blk * bcastK
-		w := s.w[2][k0*kdim : (k0+bcastK)*kdim]
-		for ow0 := 0; ow0 < ow; ow0 += 14 {
+		k0 := blk * kb
+		w := s.w[2][k0*kdim : (k0+kb)*kdim]
+		for ow0 := 0; ow0 < ow; {
+			cols, n := 14, min(14, ow-ow0)
+			if haveAVX2 {
+				cols = bcastColsAVX2(ow, ow0)
+				n = cols
+			}
 			x := st.ws[s.b.off+2*row*s.b.pitch()+32*ow0:]
 			y := st.y[k0*oh*ow+row*ow+ow0:]
-			bcastTile(14, 32, kdim, w, nil, 0, s.offs[2], x, y, oh*ow, min(14, ow-ow0), s.ones[k0:], s.shift[2][k0:], nil, s.floor[2])
+			bcastTile(cols, 32, kdim, w, nil, 0, s.offs[2], x, y, oh*ow, n, s.ones[k0:], s.shift[2][k0:], nil, s.floor[2])
+			ow0 += n
 		}
 	}
 }

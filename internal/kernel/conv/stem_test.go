@@ -33,19 +33,30 @@ func stemCases() [][3]Params {
 }
 
 // The fused stem matches the three reference convolutions, each with its
-// shift and, or not, its ReLU, on one to three workers.
+// shift and, or not, its ReLU, on one to three workers, in every form
+// StemFits accepts here: on AVX-512 all of them, on AVX2 DLA's shapes with
+// Winograd (the first cases).
 func TestStemMatchesRef(t *testing.T) {
-	if !haveTile {
-		t.Skip("the fused stem needs the AVX-512 kernels")
+	if !StemFits(stemCases()[0], true) {
+		t.Skip("no fused stem on this CPU")
 	}
 	for ci, p := range stemCases() {
-		if !StemFits(p) {
+		if haveTile && !StemFits(p, false) {
 			t.Fatalf("%+v: StemFits rejects a stem", p)
 		}
 		checkStem(t, p, uint64(ci))
 	}
 }
 
+// TestStemMatchesRefAVX2 is TestStemMatchesRef as an AVX2 machine runs it
+// (its 16-channel bcast pieces for the last layer).
+func TestStemMatchesRefAVX2(t *testing.T) {
+	asAVX2Machine(t)
+	TestStemMatchesRef(t)
+}
+
+// checkStem checks the stem p with and without Winograd, where StemFits
+// accepts it.
 func checkStem(t *testing.T, p [3]Params, seed uint64) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 3))
@@ -64,6 +75,9 @@ func checkStem(t *testing.T, p [3]Params, seed uint64) {
 		want = out
 	}
 	for _, winograd := range []bool{true, false} {
+		if !StemFits(p, winograd) {
+			continue
+		}
 		s := NewStem(p, w, shift, relu, winograd)
 		for _, workers := range []int{1, 2, 3} {
 			func() {
@@ -86,7 +100,7 @@ func FuzzStem(f *testing.F) {
 	f.Add(uint64(3), 2, 5, 40, 1, 3, 0, 2, 5, 2, 2, 0, 2, 4, 0, 3, 1)
 	f.Fuzz(func(t *testing.T, seed uint64, c, h, w, r0, s0, ph0, pw0, r1, s1, ph1, pw1, r2, s2, ph2, pw2, blocks int) {
 		small := func(v, lo, hi int) bool { return v >= lo && v <= hi }
-		if !haveTile || !small(c, 1, 4) || !small(h, 1, 40) || !small(w, 1, 60) || !small(blocks, 1, 2) {
+		if !small(c, 1, 4) || !small(h, 1, 40) || !small(w, 1, 60) || !small(blocks, 1, 2) {
 			return
 		}
 		for _, k := range []int{r0, s0, r1, s1, r2, s2} {
@@ -108,7 +122,7 @@ func FuzzStem(f *testing.F) {
 			return
 		}
 		p := [3]Params{p0, p1, {1, 16, p1.OutH(), p1.OutW(), 32 * blocks, r2, s2, 2, 2, ph2, pw2, 1}}
-		if !StemFits(p) {
+		if !StemFits(p, true) {
 			return
 		}
 		checkStem(t, p, seed)
@@ -117,8 +131,11 @@ func FuzzStem(f *testing.F) {
 
 func TestStemFits(t *testing.T) {
 	good := stemCases()[0]
-	if haveTile && !StemFits(good) {
+	if (haveTile || haveAVX2) && !StemFits(good, true) {
 		t.Fatal("DLA's stem rejected")
+	}
+	if haveTile != StemFits(good, false) {
+		t.Errorf("DLA's stem without Winograd: accepted %v with AVX-512 %v", !haveTile, haveTile)
 	}
 	for _, mut := range []func(p *[3]Params){
 		func(p *[3]Params) { p[0].K = 32 },
@@ -131,17 +148,17 @@ func TestStemFits(t *testing.T) {
 	} {
 		p := good
 		mut(&p)
-		if StemFits(p) {
+		if StemFits(p, true) {
 			t.Errorf("%+v: accepted", p)
 		}
 	}
 }
 
 func TestStemRunDoesNotAllocate(t *testing.T) {
-	if !haveTile {
-		t.Skip("needs the AVX-512 kernels")
-	}
 	p := stemCases()[2]
+	if !StemFits(p, true) {
+		t.Skip("no fused stem on this CPU")
+	}
 	var w, shift [3][]float32
 	for i, q := range p {
 		w[i], shift[i] = kerneltest.Rand(q.K*q.C*q.R*q.S, 1), kerneltest.Rand(q.K, 2)
@@ -149,6 +166,9 @@ func TestStemRunDoesNotAllocate(t *testing.T) {
 	x := kerneltest.Rand(p[0].C*p[0].H*p[0].W, 3)
 	y := make([]float32, p[2].K*p[2].OutH()*p[2].OutW())
 	for _, winograd := range []bool{true, false} {
+		if !StemFits(p, winograd) {
+			continue
+		}
 		s := NewStem(p, w, shift, [3]bool{true, true, true}, winograd)
 		ws := make([]float32, s.WorkspaceSize())
 		if a := testing.AllocsPerRun(20, func() { s.Run(x, y, ws) }); a != 0 {
