@@ -90,8 +90,8 @@ func inputKernel() {
 		VSUBPS(d3, d4, tb[x])
 		VFMADD231PS(c4, b, tb[x]) // (d4 - d3) + 4b
 	}
-	inputRow(ta, 1, v, c2, c4, c5)
-	inputRow(tb, 2, v, c2, c4, c5)
+	inputRow(ta, 1, v, 0, ZMM, c2, c4, c5)
+	inputRow(tb, 2, v, 0, ZMM, c2, c4, c5)
 	Comment("rows 3 and 4")
 	for x := range 6 {
 		d1, d2, d3, d4 := load(d(1, x)), load(d(2, x)), load(d(3, x)), load(d(4, x))
@@ -103,8 +103,8 @@ func inputKernel() {
 		VFMADD231PS(c2, e, ta[x])  // c + 2e
 		VFNMADD231PS(c2, e, tb[x]) // c - 2e
 	}
-	inputRow(ta, 3, v, c2, c4, c5)
-	inputRow(tb, 4, v, c2, c4, c5)
+	inputRow(ta, 3, v, 0, ZMM, c2, c4, c5)
+	inputRow(tb, 4, v, 0, ZMM, c2, c4, c5)
 	Comment("rows 0 and 5")
 	for x := range 6 {
 		ta[x], tb[x] = load(d(4, x)), load(d(5, x))
@@ -113,8 +113,8 @@ func inputKernel() {
 		VFMADD231PS(d(1, x), c4, tb[x])
 		VFNMADD231PS(d(3, x), c5, tb[x]) // (d5 + 4d1) - 5d3
 	}
-	inputRow(ta, 0, v, c2, c4, c5)
-	inputRow(tb, 5, v, c2, c4, c5)
+	inputRow(ta, 0, v, 0, ZMM, c2, c4, c5)
+	inputRow(tb, 5, v, 0, ZMM, c2, c4, c5)
 	ADDQ(U32(4*64), src)
 	ADDQ(U32(64), v)
 	DECQ(n)
@@ -123,28 +123,31 @@ func inputKernel() {
 	RET()
 }
 
-// inputRow applies B^T along row i of B^T d and stores positions (i, 0..5).
-func inputRow(s [6]reg.VecVirtual, i int, v reg.Register, c2, c4, c5 reg.VecVirtual) {
-	at := func(j int) Mem { return Mem{Base: v, Disp: (i*6 + j) * step} }
-	o := ZMM()
+// inputRow applies B^T along row i of B^T d and stores positions (i, 0..5),
+// disp bytes into each (the half of the channels AVX2 does). newVec makes
+// the temporaries (ZMM or YMM); the constants are registers or, on AVX2,
+// vectors in memory.
+func inputRow(s [6]reg.VecVirtual, i int, v reg.Register, disp int, newVec func() reg.VecVirtual, c2, c4, c5 Op) {
+	at := func(j int) Mem { return Mem{Base: v, Disp: (i*6+j)*step + disp} }
+	o := newVec()
 	VMOVAPS(s[4], o)
 	VFMADD231PS(c4, s[0], o)
 	VFNMADD231PS(c5, s[2], o)
 	VMOVUPS(o, at(0))
-	a, b := ZMM(), ZMM()
+	a, b := newVec(), newVec()
 	VADDPS(s[2], s[1], a)
 	VSUBPS(s[2], s[1], b)
-	o1, o2 := ZMM(), ZMM()
+	o1, o2 := newVec(), newVec()
 	VADDPS(s[4], s[3], o1)
 	VFNMADD231PS(c4, a, o1)
 	VMOVUPS(o1, at(1))
 	VSUBPS(s[3], s[4], o2)
 	VFMADD231PS(c4, b, o2)
 	VMOVUPS(o2, at(2))
-	c, e := ZMM(), ZMM()
+	c, e := newVec(), newVec()
 	VSUBPS(s[2], s[4], c)
 	VSUBPS(s[1], s[3], e)
-	o4 := ZMM()
+	o4 := newVec()
 	VMOVAPS(c, o4)
 	VFMADD231PS(c2, e, c)
 	VMOVUPS(c, at(3))
@@ -229,8 +232,8 @@ func outputKernel() {
 		VFMADD231PS(c4, dp, sp)  // sp + 4dp
 		sb[j] = sp
 	}
-	outputRow(sa, 0, dst, dst3, pitch, sh, fl, c2, c4, c8)
-	outputRow(sb, 2, dst, dst3, pitch, sh, fl, c2, c4, c8)
+	outputRow(sa, 0, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
+	outputRow(sb, 2, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
 	Comment("rows 1 and 3")
 	for j := range 6 {
 		sm, dm := ZMM(), ZMM()
@@ -245,8 +248,8 @@ func outputKernel() {
 		VADDPS(m(5, j), sm, sm) // (sm + 8dm) + m5
 		sb[j] = sm
 	}
-	outputRow(sa, 1, dst, dst3, pitch, sh, fl, c2, c4, c8)
-	outputRow(sb, 3, dst, dst3, pitch, sh, fl, c2, c4, c8)
+	outputRow(sa, 1, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
+	outputRow(sb, 3, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
 	ADDQ(U32(64), v)
 	ADDQ(U32(4*64), dst)
 	DECQ(n)
@@ -256,14 +259,16 @@ func outputKernel() {
 }
 
 // outputRow applies A^T along row r of A^T M, adds the shift, clamps at the
-// floor and stores output row r of the tile.
-func outputRow(s [6]reg.VecVirtual, r int, dst, dst3, pitch reg.Register, sh, fl, c2, c4, c8 reg.VecVirtual) {
-	sp, sm, dp, dm := ZMM(), ZMM(), ZMM(), ZMM()
+// floor and stores output row r of the tile, disp bytes into each pixel
+// (the half of the channels AVX2 does). newVec makes the temporaries; the
+// shift and the constants are registers or vectors in memory.
+func outputRow(s [6]reg.VecVirtual, r int, dst, dst3, pitch reg.Register, disp int, newVec func() reg.VecVirtual, sh Op, fl reg.VecVirtual, c2, c4, c8 Op) {
+	sp, sm, dp, dm := newVec(), newVec(), newVec(), newVec()
 	VADDPS(s[2], s[1], sp)
 	VSUBPS(s[2], s[1], sm)
 	VADDPS(s[4], s[3], dp)
 	VSUBPS(s[4], s[3], dm)
-	y := [4]reg.VecVirtual{s[0], ZMM(), sp, sm}
+	y := [4]reg.VecVirtual{s[0], newVec(), sp, sm}
 	VADDPS(sp, y[0], y[0])
 	VADDPS(dp, y[0], y[0]) // (s0 + sp) + dp
 	VMOVAPS(sm, y[1])
@@ -274,7 +279,7 @@ func outputRow(s [6]reg.VecVirtual, r int, dst, dst3, pitch reg.Register, sh, fl
 	for x, z := range y {
 		VADDPS(sh, z, z)
 		VMAXPS(fl, z, z)
-		VMOVUPS(z, rowAddr(dst, dst3, pitch, r, 64*x))
+		VMOVUPS(z, rowAddr(dst, dst3, pitch, r, 64*x+disp))
 	}
 }
 
@@ -330,8 +335,8 @@ func inputKernelAVX2() {
 			VSUBPS(d(3, x), tb[x], tb[x])
 			VFMADD231PS(c4, b, tb[x]) // (d4 - d3) + 4b
 		}
-		inputRowAVX2(ta, 1, h, v, c2, c4, c5)
-		inputRowAVX2(tb, 2, h, v, c2, c4, c5)
+		inputRow(ta, 1, v, 32*h, YMM, c2, c4, c5)
+		inputRow(tb, 2, v, 32*h, YMM, c2, c4, c5)
 		for x := range 6 {
 			e := load(d(3, x))
 			VSUBPS(d(1, x), e, e)
@@ -342,8 +347,8 @@ func inputKernelAVX2() {
 			VFMADD231PS(c2, e, ta[x])  // c + 2e
 			VFNMADD231PS(c2, e, tb[x]) // c - 2e
 		}
-		inputRowAVX2(ta, 3, h, v, c2, c4, c5)
-		inputRowAVX2(tb, 4, h, v, c2, c4, c5)
+		inputRow(ta, 3, v, 32*h, YMM, c2, c4, c5)
+		inputRow(tb, 4, v, 32*h, YMM, c2, c4, c5)
 		for x := range 6 {
 			ta[x], tb[x] = load(d(4, x)), load(d(5, x))
 			d0, d2 := load(d(0, x)), load(d(2, x))
@@ -353,8 +358,8 @@ func inputKernelAVX2() {
 			VFMADD231PS(c4, d1, tb[x])
 			VFNMADD231PS(c5, d3, tb[x]) // (d5 + 4d1) - 5d3
 		}
-		inputRowAVX2(ta, 0, h, v, c2, c4, c5)
-		inputRowAVX2(tb, 5, h, v, c2, c4, c5)
+		inputRow(ta, 0, v, 32*h, YMM, c2, c4, c5)
+		inputRow(tb, 5, v, 32*h, YMM, c2, c4, c5)
 	}
 	ADDQ(U32(4*64), src)
 	ADDQ(U32(64), v)
@@ -362,38 +367,6 @@ func inputKernelAVX2() {
 	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
-}
-
-// inputRowAVX2 is inputRow for channels 8h to 8h+7.
-func inputRowAVX2(s [6]reg.VecVirtual, i, h int, v reg.Register, c2, c4, c5 Mem) {
-	at := func(j int) Mem { return Mem{Base: v, Disp: (i*6+j)*step + 32*h} }
-	o := YMM()
-	VMOVAPS(s[4], o)
-	VFMADD231PS(c4, s[0], o)
-	VFNMADD231PS(c5, s[2], o)
-	VMOVUPS(o, at(0))
-	a, b := YMM(), YMM()
-	VADDPS(s[2], s[1], a)
-	VSUBPS(s[2], s[1], b)
-	o1, o2 := YMM(), YMM()
-	VADDPS(s[4], s[3], o1)
-	VFNMADD231PS(c4, a, o1)
-	VMOVUPS(o1, at(1))
-	VSUBPS(s[3], s[4], o2)
-	VFMADD231PS(c4, b, o2)
-	VMOVUPS(o2, at(2))
-	c, e := YMM(), YMM()
-	VSUBPS(s[2], s[4], c)
-	VSUBPS(s[1], s[3], e)
-	o4 := YMM()
-	VMOVAPS(c, o4)
-	VFMADD231PS(c2, e, c)
-	VMOVUPS(c, at(3))
-	VFNMADD231PS(c2, e, o4)
-	VMOVUPS(o4, at(4))
-	VFMADD231PS(c4, s[1], s[5])
-	VFNMADD231PS(c5, s[3], s[5])
-	VMOVUPS(s[5], at(5))
 }
 
 func multiplyKernelAVX2() {
@@ -477,8 +450,8 @@ func outputKernelAVX2() {
 			VFMADD231PS(c4, dp, sp)  // sp + 4dp
 			sb[j] = sp
 		}
-		outputRowAVX2(sa, 0, h, dst, dst3, pitch, sh, fl, c2, c4, c8)
-		outputRowAVX2(sb, 2, h, dst, dst3, pitch, sh, fl, c2, c4, c8)
+		outputRow(sa, 0, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
+		outputRow(sb, 2, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
 		for j := range 6 {
 			sm, dm := YMM(), YMM()
 			VMOVUPS(m(1, j), sm)
@@ -492,8 +465,8 @@ func outputKernelAVX2() {
 			VADDPS(m(5, j), sm, sm) // (sm + 8dm) + m5
 			sb[j] = sm
 		}
-		outputRowAVX2(sa, 1, h, dst, dst3, pitch, sh, fl, c2, c4, c8)
-		outputRowAVX2(sb, 3, h, dst, dst3, pitch, sh, fl, c2, c4, c8)
+		outputRow(sa, 1, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
+		outputRow(sb, 3, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
 	}
 	ADDQ(U32(64), v)
 	ADDQ(U32(4*64), dst)
@@ -501,26 +474,4 @@ func outputKernelAVX2() {
 	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
-}
-
-// outputRowAVX2 is outputRow for channels 8h to 8h+7.
-func outputRowAVX2(s [6]reg.VecVirtual, r, h int, dst, dst3, pitch reg.Register, sh Mem, fl reg.VecVirtual, c2, c4, c8 Mem) {
-	sp, sm, dp, dm := YMM(), YMM(), YMM(), YMM()
-	VADDPS(s[2], s[1], sp)
-	VSUBPS(s[2], s[1], sm)
-	VADDPS(s[4], s[3], dp)
-	VSUBPS(s[4], s[3], dm)
-	y := [4]reg.VecVirtual{s[0], YMM(), sp, sm}
-	VADDPS(sp, y[0], y[0])
-	VADDPS(dp, y[0], y[0]) // (s0 + sp) + dp
-	VMOVAPS(sm, y[1])
-	VFMADD231PS(c2, dm, y[1]) // sm + 2dm
-	VFMADD231PS(c4, dp, y[2]) // sp + 4dp
-	VFMADD231PS(c8, dm, y[3])
-	VADDPS(s[5], y[3], y[3]) // (sm + 8dm) + s5
-	for x, z := range y {
-		VADDPS(sh, z, z)
-		VMAXPS(fl, z, z)
-		VMOVUPS(z, rowAddr(dst, dst3, pitch, r, 64*x+32*h))
-	}
 }

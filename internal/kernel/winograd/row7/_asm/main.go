@@ -94,6 +94,26 @@ func floatConsts() map[float32]Mem {
 	return consts
 }
 
+// outputTransform applies A^T to a tile's eight points v, in place,
+// factored over the point pairs; it returns the two outputs (v[0], v[2]).
+// fmaConst adds f*x to acc, for the coefficients 2 and 0.5.
+func outputTransform(v [points]reg.VecVirtual, newVec func() reg.VecVirtual, fmaConst func(f float32, x, acc reg.VecVirtual)) [m]reg.VecVirtual {
+	for _, pair := range [][2]int{{1, 2}, {3, 4}, {5, 6}} {
+		a, b := v[pair[0]], v[pair[1]]
+		tmp := newVec()
+		VMOVAPS(a, tmp)
+		VADDPS(b, a, a)   // s
+		VSUBPS(b, tmp, b) // d
+	}
+	VADDPS(v[1], v[0], v[0])
+	VADDPS(v[3], v[0], v[0])
+	VADDPS(v[5], v[0], v[0]) // y0
+	VADDPS(v[7], v[2], v[2])
+	fmaConst(2, v[4], v[2])
+	fmaConst(0.5, v[6], v[2]) // y1
+	return [m]reg.VecVirtual{v[0], v[2]}
+}
+
 func multiplyKernel() {
 	c := floatConsts()
 	TEXT("multiplyAVX512", NOSPLIT, "func(n int, t *float32, tChan int, c int, u *float32, y *float32, yRow int, shift *float32, floor float32)")
@@ -150,20 +170,8 @@ func multiplyKernel() {
 	for j := range rows {
 		v := acc[j]
 		Commentf("output row %d", j)
-		for _, pair := range [][2]int{{1, 2}, {3, 4}, {5, 6}} {
-			a, b := v[pair[0]], v[pair[1]]
-			tmp := ZMM()
-			VMOVAPS(a, tmp)
-			VADDPS(b, a, a)   // s
-			VSUBPS(b, tmp, b) // d
-		}
-		VADDPS(v[1], v[0], v[0])
-		VADDPS(v[3], v[0], v[0])
-		VADDPS(v[5], v[0], v[0]) // y0
-		VADDPS(v[7], v[2], v[2])
-		VFMADD231PS_BCST(c[2], v[4], v[2])
-		VFMADD231PS_BCST(c[0.5], v[6], v[2]) // y1
-		for q, z := range []reg.VecVirtual{v[0], v[2]} {
+		y := outputTransform(v, ZMM, func(f float32, x, acc reg.VecVirtual) { VFMADD231PS_BCST(c[f], x, acc) })
+		for q, z := range y {
 			VADDPS(Mem{Base: shift}, z, z)
 			VMAXPS_BCST(NewParamAddr("floor", 64), z, z)
 			VMOVUPS(z, Mem{Base: yj, Disp: 64 * q})
@@ -324,10 +332,13 @@ func multiplyTilesAVX2(tiles int, scratch Mem, tile, tChan, tRow, y, yRow reg.Re
 
 	Comment("output transform")
 	shift := Load(Param("shift"), GP64())
-	fl, c2, c05 := YMM(), YMM(), YMM()
+	fl := YMM()
 	VBROADCASTSS(NewParamAddr("floor", 64), fl)
-	VBROADCASTSS(c[2], c2)
-	VBROADCASTSS(c[0.5], c05)
+	cr := map[float32]reg.VecVirtual{}
+	for _, f := range []float32{2, 0.5} {
+		cr[f] = YMM()
+		VBROADCASTSS(c[f], cr[f])
+	}
 	yj := GP64()
 	MOVQ(y, yj)
 	for j := range rows {
@@ -338,20 +349,8 @@ func multiplyTilesAVX2(tiles int, scratch Mem, tile, tChan, tRow, y, yRow reg.Re
 					v[p] = YMM()
 					VMOVUPS(at(p, j, q, h), v[p])
 				}
-				for _, pair := range [][2]int{{1, 2}, {3, 4}, {5, 6}} {
-					a, b := v[pair[0]], v[pair[1]]
-					tmp := YMM()
-					VMOVAPS(a, tmp)
-					VADDPS(b, a, a)   // s
-					VSUBPS(b, tmp, b) // d
-				}
-				VADDPS(v[1], v[0], v[0])
-				VADDPS(v[3], v[0], v[0])
-				VADDPS(v[5], v[0], v[0]) // y0
-				VADDPS(v[7], v[2], v[2])
-				VFMADD231PS(c2, v[4], v[2])
-				VFMADD231PS(c05, v[6], v[2]) // y1
-				for qo, z := range []reg.VecVirtual{v[0], v[2]} {
+				y := outputTransform(v, YMM, func(f float32, x, acc reg.VecVirtual) { VFMADD231PS(cr[f], x, acc) })
+				for qo, z := range y {
 					VADDPS(Mem{Base: shift, Disp: 32 * h}, z, z)
 					VMAXPS(fl, z, z)
 					VMOVUPS(z, Mem{Base: yj, Disp: 64*(m*q+qo) + 32*h})
