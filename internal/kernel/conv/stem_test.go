@@ -48,13 +48,6 @@ func TestStemMatchesRef(t *testing.T) {
 	}
 }
 
-// TestStemMatchesRefAVX2 is TestStemMatchesRef as an AVX2 machine runs it
-// (its 16-channel bcast pieces for the last layer).
-func TestStemMatchesRefAVX2(t *testing.T) {
-	asAVX2Machine(t)
-	TestStemMatchesRef(t)
-}
-
 // checkStem checks the stem p with and without Winograd, where StemFits
 // accepts it.
 func checkStem(t *testing.T, p [3]Params, seed uint64) {

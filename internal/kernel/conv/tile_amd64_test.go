@@ -54,3 +54,10 @@ func TestForwardMatchesRefAVX2(t *testing.T) {
 	asAVX2Machine(t)
 	TestForwardMatchesRef(t)
 }
+
+// TestStemMatchesRefAVX2 is TestStemMatchesRef as an AVX2 machine runs it
+// (its 16-channel bcast pieces for the last layer).
+func TestStemMatchesRefAVX2(t *testing.T) {
+	asAVX2Machine(t)
+	TestStemMatchesRef(t)
+}
