@@ -33,7 +33,7 @@ type Stem struct {
 	offs       [3][]int
 	shift      [3][]float32
 	floor      [3]float32
-	ones       []float32 // the 32-channel kernels' scale
+	ones       []float32 // the last layer's kernels' scale (all ones)
 	row7Filter []float32 // the first layer's F(2, 7) filter (row7.PackFilter), or nil
 	c16Filter  []float32 // the middle layer's F(4x4, 3x3) filter (c16.PackFilter), or nil
 
@@ -47,7 +47,7 @@ type Stem struct {
 	rows rowBlocks
 	// units are the task counts of Run's passes: the input rows, then
 	// each layer's rows (of Winograd tiles) or, for the last, its rows
-	// times its 32-channel blocks.
+	// times its bcastBlock-channel blocks.
 	units  [4]int
 	states freelist.List[stemState]
 }
@@ -436,11 +436,11 @@ func (st *stemState) layer2(lo, hi int) {
 		k0 := blk * kb
 		w := s.w[2][k0*kdim : (k0+kb)*kdim]
 		for ow0 := 0; ow0 < ow; {
-			cols, n := 14, min(14, ow-ow0)
+			cols := 14
 			if haveAVX2 {
 				cols = bcastColsAVX2(ow, ow0)
-				n = cols
 			}
+			n := min(cols, ow-ow0)
 			x := st.ws[s.b.off+2*row*s.b.pitch()+32*ow0:]
 			y := st.y[k0*oh*ow+row*ow+ow0:]
 			bcastTile(cols, 32, kdim, w, nil, 0, s.offs[2], x, y, oh*ow, n, s.ones[k0:], s.shift[2][k0:], nil, s.floor[2])

@@ -34,8 +34,8 @@ func stemCases() [][3]Params {
 
 // The fused stem matches the three reference convolutions, each with its
 // shift and, or not, its ReLU, on one to three workers, in every form
-// StemFits accepts here: on AVX-512 all of them, on AVX2 DLA's shapes with
-// Winograd (the first cases).
+// StemFits accepts here: on AVX-512 all of them, on AVX2 the cases with
+// DLA's first two kernels (7x7 pad 3, 3x3 pad 1), with Winograd.
 func TestStemMatchesRef(t *testing.T) {
 	if !StemFits(stemCases()[0], true) {
 		t.Skip("no fused stem on this CPU")
@@ -129,6 +129,10 @@ func TestStemFits(t *testing.T) {
 	}
 	if haveTile != StemFits(good, false) {
 		t.Errorf("DLA's stem without Winograd: accepted %v with AVX-512 %v", !haveTile, haveTile)
+	}
+	// A first layer with no Winograd kernel needs the AVX-512 direct ones.
+	if other := stemCases()[5]; haveTile != StemFits(other, true) {
+		t.Errorf("%+v: accepted %v with AVX-512 %v", other, !haveTile, haveTile)
 	}
 	for _, mut := range []func(p *[3]Params){
 		func(p *[3]Params) { p[0].K = 32 },

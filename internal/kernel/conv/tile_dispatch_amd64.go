@@ -16,10 +16,10 @@ import (
 var haveTile = cpu.X86.HasAVX512F
 
 // haveAVX2 reports whether, without AVX-512, the bcast and blocked tiles can
-// run as AVX2 pieces (bcastAVX2, tileAVX2); split2Rows has an AVX2 twin too,
-// the fused stem's 16-channel kernels (bcast16Tile: its Winograd kernels,
-// packages row7 and c16, have AVX2 forms) and padRows (a copy in Go) have
-// none.
+// run as AVX2 pieces (bcastAVX2, tileAVX2). split2Rows has an AVX2 twin too;
+// bcast16Tile (the fused stem's direct 16-channel kernel) and padRows (a
+// copy in Go) have none. The stem's Winograd kernels (packages row7 and
+// c16) have AVX2 forms of their own.
 var haveAVX2 = !haveTile && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // tileISA is the instruction set the tile kernels need.

@@ -65,4 +65,30 @@ func testKernels(t *testing.T, input func(*float32, int, *float32, int), multipl
 			kerneltest.CheckNMSE(t, name+" output", dst, wantDst, 1e-12)
 		}
 	}
+	// A NaN in output channel 5's filter at position (1, 1), which every
+	// output pixel of a tile uses, becomes the floor, 0, in all of that
+	// channel's pixels, where the Go definitions keep the NaN.
+	const n, pitch = 3, 16 * 14
+	src := kerneltest.Rand((n-1)*64+5*pitch+96, 11)
+	u := kerneltest.Rand(ULen, 12)
+	u[7*256+3*16+5] = float32(math.NaN())
+	shift := kerneltest.Rand(16, 13)
+	v, vWant := make([]float32, VLen), make([]float32, VLen)
+	input(&src[0], pitch, &v[0], n)
+	inputGeneric(src, pitch, vWant, n)
+	multiply(&v[0], &u[0])
+	multiplyGeneric(vWant, u)
+	size := (n-1)*64 + 3*pitch + 64
+	got, want := make([]float32, size), make([]float32, size)
+	output(&v[0], n, &got[0], pitch, &shift[0], 0)
+	outputGeneric(vWant, n, want, pitch, shift, 0)
+	for i, w := range want {
+		if math.IsNaN(float64(w)) {
+			if i%16 != 5 {
+				t.Fatalf("definition: output %d NaN", i)
+			}
+			want[i] = 0
+		}
+	}
+	kerneltest.CheckNMSE(t, "a NaN in the filter", got, want, 1e-12)
 }

@@ -1,9 +1,9 @@
 // Package c16 computes 3x3, stride 1, pad 1 convolutions from 16 channels to
 // 16 with Winograd F(4x4, 3x3) on channel-interleaved images (each pixel's 16
 // channels stored together, as in the fused stem of package conv). A pixel is
-// then one AVX-512 vector, so the transforms are plain vector arithmetic with
-// no shuffles, and the 36 products of a tile are 16x16 matrix-vector
-// products. It holds the F(4x4, 3x3) transforms that package winograd
+// then one AVX-512 vector (two AVX2 ones), so the transforms are plain vector
+// arithmetic with no shuffles, and the 36 products of a tile are 16x16
+// matrix-vector products. It holds the F(4x4, 3x3) transforms that package winograd
 // shares: Filter, InputColumn and OutputColumn.
 //
 // A convolution runs in groups of up to Group tiles: Input transforms them
@@ -14,7 +14,7 @@
 package c16
 
 const (
-	Group = 8               // tiles multiplied together: 16 weight and 8 accumulator registers
+	Group = 8               // tiles multiplied together: AVX-512's 16 weight and 8 accumulator registers
 	VLen  = 36 * Group * 16 // floats of a group's transformed tiles
 	ULen  = 36 * 16 * 16    // floats of a packed filter
 	step  = Group * 16      // floats from one position to the next in v

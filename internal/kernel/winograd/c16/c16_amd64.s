@@ -712,6 +712,7 @@ tile:
 	ADDQ CX, SI
 
 	// channels 0 to 7
+	// rows 1 and 2 of B^T d
 	VMOVUPS      (AX)(CX*1), Y0
 	VADDPS       (AX)(CX*2), Y0, Y1
 	VSUBPS       (AX)(CX*2), Y0, Y0
@@ -810,6 +811,8 @@ tile:
 	VFMADD231PS  v40800000<>+0(SB), Y3, Y11
 	VFNMADD231PS v40a00000<>+0(SB), Y7, Y11
 	VMOVUPS      Y11, 8704(DX)
+
+	// rows 3 and 4
 	VMOVUPS      (SI), Y0
 	VSUBPS       (AX)(CX*1), Y0, Y0
 	VMOVUPS      (SI)(CX*1), Y1
@@ -896,6 +899,8 @@ tile:
 	VFMADD231PS  v40800000<>+0(SB), Y4, Y12
 	VFNMADD231PS v40a00000<>+0(SB), Y8, Y12
 	VMOVUPS      Y12, 14848(DX)
+
+	// rows 0 and 5
 	VMOVUPS      (SI)(CX*1), Y0
 	VMOVUPS      (SI)(CX*2), Y1
 	VMOVUPS      (AX), Y2
@@ -1002,6 +1007,7 @@ tile:
 	VMOVUPS      Y11, 17920(DX)
 
 	// channels 8 to 15
+	// rows 1 and 2 of B^T d
 	VMOVUPS      32(AX)(CX*1), Y0
 	VADDPS       32(AX)(CX*2), Y0, Y1
 	VSUBPS       32(AX)(CX*2), Y0, Y0
@@ -1100,6 +1106,8 @@ tile:
 	VFMADD231PS  v40800000<>+0(SB), Y3, Y11
 	VFNMADD231PS v40a00000<>+0(SB), Y7, Y11
 	VMOVUPS      Y11, 8736(DX)
+
+	// rows 3 and 4
 	VMOVUPS      32(SI), Y0
 	VSUBPS       32(AX)(CX*1), Y0, Y0
 	VMOVUPS      32(SI)(CX*1), Y1
@@ -1186,6 +1194,8 @@ tile:
 	VFMADD231PS  v40800000<>+0(SB), Y4, Y12
 	VFNMADD231PS v40a00000<>+0(SB), Y8, Y12
 	VMOVUPS      Y12, 14880(DX)
+
+	// rows 0 and 5
 	VMOVUPS      32(SI)(CX*1), Y0
 	VMOVUPS      32(SI)(CX*2), Y1
 	VMOVUPS      32(AX), Y2
@@ -1822,6 +1832,7 @@ tile:
 	ADDQ BX, DI
 
 	// channels 0 to 7
+	// rows 0 and 2 of A^T M
 	VMOVUPS     3072(AX), Y1
 	VADDPS      6144(AX), Y1, Y1
 	VMOVUPS     9216(AX), Y2
@@ -1910,6 +1921,8 @@ tile:
 	VADDPS      (SI), Y2, Y2
 	VMAXPS      Y0, Y2, Y2
 	VMOVUPS     Y2, 192(DX)(BX*2)
+
+	// rows 1 and 3
 	VMOVUPS     3072(AX), Y1
 	VSUBPS      6144(AX), Y1, Y1
 	VMOVUPS     9216(AX), Y2
@@ -2006,6 +2019,7 @@ tile:
 	VMOVUPS     Y2, 192(DI)
 
 	// channels 8 to 15
+	// rows 0 and 2 of A^T M
 	VMOVUPS     3104(AX), Y1
 	VADDPS      6176(AX), Y1, Y1
 	VMOVUPS     9248(AX), Y2
@@ -2094,6 +2108,8 @@ tile:
 	VADDPS      32(SI), Y2, Y2
 	VMAXPS      Y0, Y2, Y2
 	VMOVUPS     Y2, 224(DX)(BX*2)
+
+	// rows 1 and 3
 	VMOVUPS     3104(AX), Y1
 	VSUBPS      6176(AX), Y1, Y1
 	VMOVUPS     9248(AX), Y2

@@ -58,6 +58,27 @@ func TestKernelsMatchGeneric(t *testing.T) {
 					kerneltest.CheckNMSE(t, fmt.Sprintf("multiply c=%d n=%d", c, n), got, want, 1e-12)
 				}
 			}
+			// A NaN in output channel 5's filter (point 1, which both outputs
+			// of a tile use) becomes the floor, 0, in every pixel of that
+			// channel, where the Go definition keeps the NaN.
+			const c, n = 3, 5
+			tChan := BlockLen
+			tr := kerneltest.Rand(((Rows+6)*c+1)*tChan, 7)
+			u := kerneltest.Rand(ULen(c), 8)
+			u[1*16+5] = float32(math.NaN())
+			shift := kerneltest.Rand(16, 9)
+			yRow := 16 * M * n
+			got, want := make([]float32, Rows*yRow), make([]float32, Rows*yRow)
+			k.multiply(n, &tr[0], tChan, c, &u[0], &got[0], yRow, &shift[0], 0)
+			multiplyGeneric(n, tr, tChan, c, u, want, yRow, shift, 0)
+			for i, w := range want {
+				if nan := math.IsNaN(float64(w)); nan != (i%16 == 5) {
+					t.Fatalf("definition: output %d NaN %v", i, nan)
+				} else if nan {
+					want[i] = 0
+				}
+			}
+			kerneltest.CheckNMSE(t, "multiply with a NaN", got, want, 1e-12)
 		})
 	}
 }

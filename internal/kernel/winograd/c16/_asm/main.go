@@ -216,46 +216,52 @@ func outputKernel() {
 	Label("tile")
 	LEAQ(Mem{Base: dst, Index: pitch, Scale: 2}, dst3)
 	ADDQ(pitch, dst3)
-	m := func(i, j int) Mem { return Mem{Base: v, Disp: (i*6 + j) * step} }
-	// A^T down each column gives rows r of s = A^T M, two at a time.
-	var sa, sb [6]reg.VecVirtual
-	Comment("rows 0 and 2 of A^T M")
-	for j := range 6 {
-		sp, dp := ZMM(), ZMM()
-		VMOVUPS(m(1, j), sp)
-		VADDPS(m(2, j), sp, sp)
-		VMOVUPS(m(3, j), dp)
-		VADDPS(m(4, j), dp, dp)
-		sa[j] = ZMM()
-		VADDPS(m(0, j), sp, sa[j])
-		VADDPS(dp, sa[j], sa[j]) // (m0 + sp) + dp
-		VFMADD231PS(c4, dp, sp)  // sp + 4dp
-		sb[j] = sp
-	}
-	outputRow(sa, 0, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
-	outputRow(sb, 2, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
-	Comment("rows 1 and 3")
-	for j := range 6 {
-		sm, dm := ZMM(), ZMM()
-		VMOVUPS(m(1, j), sm)
-		VSUBPS(m(2, j), sm, sm)
-		VMOVUPS(m(3, j), dm)
-		VSUBPS(m(4, j), dm, dm)
-		sa[j] = ZMM()
-		VMOVAPS(sm, sa[j])
-		VFMADD231PS(c2, dm, sa[j]) // sm + 2dm
-		VFMADD231PS(c8, dm, sm)
-		VADDPS(m(5, j), sm, sm) // (sm + 8dm) + m5
-		sb[j] = sm
-	}
-	outputRow(sa, 1, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
-	outputRow(sb, 3, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
+	outputTile(v, dst, dst3, pitch, 0, ZMM, sh, fl, c2, c4, c8)
 	ADDQ(U32(64), v)
 	ADDQ(U32(4*64), dst)
 	DECQ(n)
 	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
+}
+
+// outputTile transforms one tile of v back and stores it (see outputRow
+// for disp, newVec and the operands). A^T down each column gives rows r of
+// s = A^T M, two at a time.
+func outputTile(v, dst, dst3, pitch reg.Register, disp int, newVec func() reg.VecVirtual, sh Op, fl reg.VecVirtual, c2, c4, c8 Op) {
+	m := func(i, j int) Mem { return Mem{Base: v, Disp: (i*6+j)*step + disp} }
+	var sa, sb [6]reg.VecVirtual
+	Comment("rows 0 and 2 of A^T M")
+	for j := range 6 {
+		sp, dp := newVec(), newVec()
+		VMOVUPS(m(1, j), sp)
+		VADDPS(m(2, j), sp, sp)
+		VMOVUPS(m(3, j), dp)
+		VADDPS(m(4, j), dp, dp)
+		sa[j] = newVec()
+		VADDPS(m(0, j), sp, sa[j])
+		VADDPS(dp, sa[j], sa[j]) // (m0 + sp) + dp
+		VFMADD231PS(c4, dp, sp)  // sp + 4dp
+		sb[j] = sp
+	}
+	outputRow(sa, 0, dst, dst3, pitch, disp, newVec, sh, fl, c2, c4, c8)
+	outputRow(sb, 2, dst, dst3, pitch, disp, newVec, sh, fl, c2, c4, c8)
+	Comment("rows 1 and 3")
+	for j := range 6 {
+		sm, dm := newVec(), newVec()
+		VMOVUPS(m(1, j), sm)
+		VSUBPS(m(2, j), sm, sm)
+		VMOVUPS(m(3, j), dm)
+		VSUBPS(m(4, j), dm, dm)
+		sa[j] = newVec()
+		VMOVAPS(sm, sa[j])
+		VFMADD231PS(c2, dm, sa[j]) // sm + 2dm
+		VFMADD231PS(c8, dm, sm)
+		VADDPS(m(5, j), sm, sm) // (sm + 8dm) + m5
+		sb[j] = sm
+	}
+	outputRow(sa, 1, dst, dst3, pitch, disp, newVec, sh, fl, c2, c4, c8)
+	outputRow(sb, 3, dst, dst3, pitch, disp, newVec, sh, fl, c2, c4, c8)
 }
 
 // outputRow applies A^T along row r of A^T M, adds the shift, clamps at the
@@ -322,7 +328,11 @@ func inputKernelAVX2() {
 			VMOVUPS(m, y)
 			return y
 		}
+		// inputKernel's column passes, with the constants as memory
+		// operands (AVX2 has 16 registers) and so every value of d that
+		// an FMA multiplies loaded first.
 		var ta, tb [6]reg.VecVirtual
+		Comment("rows 1 and 2 of B^T d")
 		for x := range 6 {
 			d1 := load(d(1, x))
 			a, b := YMM(), YMM()
@@ -337,6 +347,7 @@ func inputKernelAVX2() {
 		}
 		inputRow(ta, 1, v, 32*h, YMM, c2, c4, c5)
 		inputRow(tb, 2, v, 32*h, YMM, c2, c4, c5)
+		Comment("rows 3 and 4")
 		for x := range 6 {
 			e := load(d(3, x))
 			VSUBPS(d(1, x), e, e)
@@ -349,6 +360,7 @@ func inputKernelAVX2() {
 		}
 		inputRow(ta, 3, v, 32*h, YMM, c2, c4, c5)
 		inputRow(tb, 4, v, 32*h, YMM, c2, c4, c5)
+		Comment("rows 0 and 5")
 		for x := range 6 {
 			ta[x], tb[x] = load(d(4, x)), load(d(5, x))
 			d0, d2 := load(d(0, x)), load(d(2, x))
@@ -435,38 +447,7 @@ func outputKernelAVX2() {
 	ADDQ(pitch, dst3)
 	for h := range 2 {
 		Commentf("channels %d to %d", 8*h, 8*h+7)
-		m := func(i, j int) Mem { return Mem{Base: v, Disp: (i*6+j)*step + 32*h} }
-		sh := Mem{Base: shift, Disp: 32 * h}
-		var sa, sb [6]reg.VecVirtual
-		for j := range 6 {
-			sp, dp := YMM(), YMM()
-			VMOVUPS(m(1, j), sp)
-			VADDPS(m(2, j), sp, sp)
-			VMOVUPS(m(3, j), dp)
-			VADDPS(m(4, j), dp, dp)
-			sa[j] = YMM()
-			VADDPS(m(0, j), sp, sa[j])
-			VADDPS(dp, sa[j], sa[j]) // (m0 + sp) + dp
-			VFMADD231PS(c4, dp, sp)  // sp + 4dp
-			sb[j] = sp
-		}
-		outputRow(sa, 0, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
-		outputRow(sb, 2, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
-		for j := range 6 {
-			sm, dm := YMM(), YMM()
-			VMOVUPS(m(1, j), sm)
-			VSUBPS(m(2, j), sm, sm)
-			VMOVUPS(m(3, j), dm)
-			VSUBPS(m(4, j), dm, dm)
-			sa[j] = YMM()
-			VMOVAPS(sm, sa[j])
-			VFMADD231PS(c2, dm, sa[j]) // sm + 2dm
-			VFMADD231PS(c8, dm, sm)
-			VADDPS(m(5, j), sm, sm) // (sm + 8dm) + m5
-			sb[j] = sm
-		}
-		outputRow(sa, 1, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
-		outputRow(sb, 3, dst, dst3, pitch, 32*h, YMM, sh, fl, c2, c4, c8)
+		outputTile(v, dst, dst3, pitch, 32*h, YMM, Mem{Base: shift, Disp: 32 * h}, fl, c2, c4, c8)
 	}
 	ADDQ(U32(64), v)
 	ADDQ(U32(4*64), dst)

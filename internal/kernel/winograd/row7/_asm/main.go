@@ -1,9 +1,10 @@
 // Command _asm generates the AVX-512 and AVX2 kernels of package row7 with
 // avo: the F(2, 7) input transform of 16 tiles a vector (each tile's eight
 // samples gathered from the row, two floats apart; AVX2 takes the 16 tiles
-// as two halves, deinterleaving the row with shuffles) and the products of three output rows of a tile, 24
-// accumulators (AVX2: of two tiles, point by point, see multiplyKernelAVX2),
-// with the output transform A^T factored over the point pairs ±a:
+// as two halves, deinterleaving the row with shuffles) and the products of
+// three output rows of a tile, 24 accumulators (AVX2: of two tiles, point
+// by point, see multiplyKernelAVX2), with the output transform A^T factored
+// over the point pairs ±a:
 //
 //	s(a) = m(a) + m(-a), d(a) = m(a) - m(-a)
 //	y0 = m(0) + s(1) + s(2) + s(1/2)
