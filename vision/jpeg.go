@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 )
 
 // A JPEG decoder that reproduces libjpeg-turbo's output (what OpenCV's
@@ -297,14 +298,18 @@ func (d *jpegDecoder) parseSOS(s []byte, first bool) error {
 	var comps []*jpegComp
 	for i := range ns {
 		id := int(s[1+2*i])
+		// The first component with this id that the scan has not named
+		// yet, as libjpeg matches them: a component named twice would
+		// leave another one out of a scan that claims to hold them all.
 		var c *jpegComp
 		for _, fc := range d.comps {
-			if fc.id == id {
+			if fc.id == id && !slices.Contains(comps, fc) {
 				c = fc
+				break
 			}
 		}
 		if c == nil {
-			return errors.New("vision: jpeg: scan names an unknown component")
+			return errors.New("vision: jpeg: scan names an unknown component, or one twice")
 		}
 		c.td, c.ta = int(s[2+2*i]>>4), int(s[2+2*i]&15)
 		if c.td > 3 || c.ta > 3 {
