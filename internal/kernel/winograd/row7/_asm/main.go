@@ -35,9 +35,11 @@ func main() {
 		DATA(4*i, U32(m*i))
 	}
 	inputKernel(tileStarts)
-	multiplyKernel()
+	// The output transform's coefficients other than 1, for both tiers.
+	c := map[float32]Mem{2: floatConst(2), 0.5: floatConst(0.5)}
+	multiplyKernel(c)
 	inputKernelAVX2()
-	multiplyKernelAVX2()
+	multiplyKernelAVX2(c)
 	Generate()
 }
 
@@ -83,18 +85,6 @@ func floatConst(v float32) Mem {
 	return m
 }
 
-// consts are the output transform's coefficients other than 1.
-var consts = map[float32]Mem{}
-
-func floatConsts() map[float32]Mem {
-	if len(consts) == 0 {
-		for _, v := range []float32{2, 0.5} {
-			consts[v] = floatConst(v)
-		}
-	}
-	return consts
-}
-
 // outputTransform applies A^T to a tile's eight points v, in place,
 // factored over the point pairs; it returns the two outputs (v[0], v[2]).
 // fmaConst adds f*x to acc, for the coefficients 2 and 0.5.
@@ -115,8 +105,7 @@ func outputTransform(v [points]reg.VecVirtual, newVec func() reg.VecVirtual, fma
 	return [m]reg.VecVirtual{v[0], v[2]}
 }
 
-func multiplyKernel() {
-	c := floatConsts()
+func multiplyKernel(c map[float32]Mem) {
 	TEXT("multiplyAVX512", NOSPLIT, "func(n int, t *float32, tChan int, c int, u *float32, y *float32, yRow int, shift *float32, floor float32)")
 	Pragma("noescape")
 	Doc(
@@ -242,8 +231,7 @@ func inputKernelAVX2() {
 // in a GEMM micro-kernel: two weight vectors loaded, six inputs broadcast,
 // twelve FMAs a step. The eight points' blocks go to a scratch on the stack,
 // from which the output transform reads them. An odd last tile runs alone.
-func multiplyKernelAVX2() {
-	c := floatConsts()
+func multiplyKernelAVX2(c map[float32]Mem) {
 	TEXT("multiplyAVX2", 0, "func(n int, t *float32, tChan int, c int, u *float32, y *float32, yRow int, shift *float32, floor float32)")
 	Pragma("noescape")
 	Doc(
